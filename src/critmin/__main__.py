@@ -1,0 +1,5 @@
+"""``python -m critmin`` runs the command line."""
+
+from critmin.cli.app import main
+
+main()

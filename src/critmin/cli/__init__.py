@@ -1,0 +1,1 @@
+"""The ``critmin`` command line (Typer + Rich)."""

@@ -1,0 +1,59 @@
+"""Render tables for the CLI as a Rich table, JSON or CSV."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from enum import Enum
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return None if value is pd.NA else value
+
+
+def render(frame: pd.DataFrame, fmt: Format, title: str = "", meta: dict[str, Any] | None = None) -> None:
+    """Print ``frame``: a Rich table, JSON ``{"meta": ..., "rows": [...]}`` or CSV."""
+    if fmt is Format.json:
+        rows = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+        payload = {"meta": {"title": title, **(meta or {})}, "rows": rows}
+        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        return
+    if fmt is Format.csv:
+        sys.stdout.write(frame.to_csv(index=False, lineterminator="\n"))
+        return
+    table = Table(title=title or None, show_lines=False)
+    for column in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        table.add_column(str(column), justify="right" if numeric else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*[_cell(v) for v in row])
+    console = Console(width=max(100, Console().width))
+    console.print(table)
+    if meta:
+        for key, value in meta.items():
+            console.print(f"[dim]{key}: {value}[/dim]")
+
+
+def _cell(value: Any) -> str:
+    value = _plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)

@@ -1,0 +1,115 @@
+"""Loaders for the embedded tables, each read once per process and cached.
+
+Every function returns a pandas DataFrame in long form with the columns documented in
+``docs/data.md``. Callers must not mutate the returned frames (they are shared); use
+``.copy()`` before editing.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from critmin.data.paths import EMBEDDED_DIR, MANIFEST_NAME
+from critmin.errors import DataError
+
+CURATED_TABLES = (
+    "stage_shares",
+    "mine_production_ree",
+    "import_reliance",
+    "demand_by_sector",
+    "prices",
+    "japan_lng",
+    "stockpiles",
+    "projects",
+    "export_controls",
+)
+
+
+@cache
+def manifest() -> dict[str, Any]:
+    """The provenance manifest written by ``critmin data build``."""
+    path = EMBEDDED_DIR / MANIFEST_NAME
+    if not path.is_file():
+        raise DataError(f"embedded data: {path} is missing; run `critmin data build`")
+    result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return result
+
+
+def _parquet(name: str, filters: list[tuple[str, str, Any]] | None = None) -> pd.DataFrame:
+    path = EMBEDDED_DIR / f"{name}.parquet"
+    if not path.is_file():
+        raise DataError(f"embedded data: {path.name} is missing; run `critmin data build`")
+    try:
+        return pq.read_table(path, filters=filters).to_pandas()
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise DataError(f"embedded data: {path.name} cannot be read ({exc})") from exc
+
+
+@cache
+def production() -> pd.DataFrame:
+    """WMD production: commodity, stage, country, year, value, unit, status (r/e/p)."""
+    return _parquet("production")
+
+
+@cache
+def trade_year(year: int) -> pd.DataFrame:
+    """BACI flows of one year: exporter, importer, hs, value_kusd, quantity_t."""
+    return _parquet("trade", filters=[("year", "=", year)])
+
+
+def trade() -> pd.DataFrame:
+    """All BACI flows (1.3 million rows; prefer :func:`trade_year`)."""
+    return _parquet("trade")
+
+
+@cache
+def trade_years() -> tuple[int, ...]:
+    column = pq.read_table(EMBEDDED_DIR / "trade.parquet", columns=["year"]).column("year")
+    return tuple(sorted({int(v) for v in column.unique().to_pylist()}))
+
+
+@cache
+def governance() -> pd.DataFrame:
+    """WGI political stability: country, year, estimate, std_error, percentile_rank, normalized."""
+    return _parquet("governance")
+
+
+@cache
+def countries() -> pd.DataFrame:
+    """Known country codes: code, name, kind (iso/historic/aggregate/...), baci_code."""
+    return _parquet("countries")
+
+
+@cache
+def hs_codes() -> pd.DataFrame:
+    """HS codes with description, critmin commodity and stage."""
+    return _parquet("hs_codes")
+
+
+@cache
+def commodities() -> pd.DataFrame:
+    """Commodity table with geopolrisk's HS codes and EoL-RIR."""
+    return _parquet("commodities")
+
+
+@cache
+def curated(name: str) -> pd.DataFrame:
+    """One curated reference table by name (see :data:`CURATED_TABLES`)."""
+    if name not in CURATED_TABLES:
+        raise DataError(f"curated table {name!r} does not exist; valid: {', '.join(CURATED_TABLES)}")
+    path = EMBEDDED_DIR / "curated" / f"{name}.csv"
+    if not path.is_file():
+        raise DataError(f"embedded data: curated/{path.name} is missing; run `critmin data build`")
+    return pd.read_csv(path, low_memory=False)
+
+
+def clear_caches() -> None:
+    """Forget cached tables (tests that swap the embedded folder call this)."""
+    for loader in (manifest, production, trade_year, trade_years, governance, countries, hs_codes,
+                   commodities, curated):
+        loader.cache_clear()

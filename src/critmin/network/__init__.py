@@ -1,0 +1,1 @@
+"""The supply-network model: the SupplyNetwork container, its builder and country groups."""
