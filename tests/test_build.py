@@ -59,7 +59,10 @@ def test_rebuild_is_deterministic_and_manifest_matches(rebuilt: Path) -> None:
     fresh = json.loads((rebuilt / "manifest.json").read_text())
     shipped = json.loads((EMBEDDED_DIR / "manifest.json").read_text())
     assert fresh["data_version"] == shipped["data_version"]
-    assert fresh["datasets"]["trade"]["inputs"]["baci.db"] == shipped["datasets"]["trade"]["inputs"]["baci.db"]
+    assert (
+        fresh["datasets"]["trade"]["inputs"]["baci.db"]
+        == shipped["datasets"]["trade"]["inputs"]["baci.db"]
+    )
 
 
 def test_missing_source_is_a_clear_error(tmp_path: Path) -> None:

@@ -22,12 +22,24 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_show_production_json_has_units() -> None:
     result = runner.invoke(
-        app, ["data", "show", "production", "--commodity", "rare_earths", "--year", "2024", "--format", "json"]
+        app,
+        [
+            "data",
+            "show",
+            "production",
+            "--commodity",
+            "rare_earths",
+            "--year",
+            "2024",
+            "--format",
+            "json",
+        ],
     )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)["rows"]
     china = next(r for r in rows if r["country"] == "CHN")
-    assert china["value"] == 270_000 and china["unit"] == "t REO"
+    assert china["value"] == 270_000
+    assert china["unit"] == "t REO"
     assert all(r["unit"] == "t REO" for r in rows)
 
 
@@ -42,7 +54,20 @@ def test_sources_lists_licences_and_versions() -> None:
 
 def test_trade_csv_and_filters() -> None:
     result = runner.invoke(
-        app, ["data", "show", "trade", "--hs", "271111", "--importer", "JPN", "--year", "2024", "--format", "csv"]
+        app,
+        [
+            "data",
+            "show",
+            "trade",
+            "--hs",
+            "271111",
+            "--importer",
+            "JPN",
+            "--year",
+            "2024",
+            "--format",
+            "csv",
+        ],
     )
     assert result.exit_code == 0
     lines = result.output.strip().splitlines()
@@ -51,7 +76,9 @@ def test_trade_csv_and_filters() -> None:
 
 
 def test_shares_and_list_and_summary() -> None:
-    shares = runner.invoke(app, ["data", "show", "shares", "--commodity", "rare_earths", "--format", "json"])
+    shares = runner.invoke(
+        app, ["data", "show", "shares", "--commodity", "rare_earths", "--format", "json"]
+    )
     assert shares.exit_code == 0
     rows = json.loads(shares.output)["rows"]
     assert {r["stage"] for r in rows} == {"mining", "separation", "metal", "magnet"}
@@ -65,10 +92,16 @@ def test_shares_and_list_and_summary() -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["data", "show", "production", "--commodity", "unobtainium"], "unknown commodity 'unobtainium'"),
+        (
+            ["data", "show", "production", "--commodity", "unobtainium"],
+            "unknown commodity 'unobtainium'",
+        ),
         (["data", "show", "production", "--country", "XXX"], "unknown country 'XXX'"),
         (["data", "show", "production", "--year", "1990"], "year 1990 is not available"),
-        (["data", "show", "trade", "--hs", "271111", "--exporter", "ZZZ"], "unknown exporter 'ZZZ'"),
+        (
+            ["data", "show", "trade", "--hs", "271111", "--exporter", "ZZZ"],
+            "unknown exporter 'ZZZ'",
+        ),
         (["data", "summary", "--alliance", "NOPE"], "unknown group or country 'NOPE'"),
     ],
 )

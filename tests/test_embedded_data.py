@@ -53,7 +53,8 @@ def test_japan_lng_imports_2024_from_baci() -> None:
 
 def test_coverage_years_and_hs_codes() -> None:
     years = tables.trade_years()
-    assert years[0] <= 2005 and years[-1] == 2024
+    assert years[0] <= 2005
+    assert years[-1] == 2024
     assert set(range(2005, 2025)) <= set(years)
     prod_years = set(tables.production()["year"].unique())
     assert prod_years == set(range(2018, 2025))
@@ -88,7 +89,13 @@ def test_every_curated_row_keeps_its_source() -> None:
 def test_manifest_lists_every_dataset_with_licence_and_checksums() -> None:
     manifest = tables.manifest()
     assert set(manifest["datasets"]) == {
-        "production", "trade", "governance", "hs_codes", "commodities", "countries", "curated"
+        "production",
+        "trade",
+        "governance",
+        "hs_codes",
+        "commodities",
+        "countries",
+        "curated",
     }
     for name, entry in manifest["datasets"].items():
         for key in ("title", "publisher", "version", "licence", "url"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,8 @@ def test_every_issue_commodity_loads_and_is_consistent(commodity: str) -> None:
     assert net.stages_of(commodity)
     assert net.check() == []
     share = net.ds["share"]
-    assert float(share.min()) >= 0 and float(share.max()) <= 1
+    assert float(share.min()) >= 0
+    assert float(share.max()) <= 1
     assert not bool((net.ds["trade_value"] < 0).any())
 
 
@@ -52,8 +54,11 @@ def test_mass_balance_holds_and_a_violation_is_caught(ree_2024: SupplyNetwork) -
     world = ds["world_production"].sel(commodity="rare_earths")
     yields = ds["stage_yield"].sel(commodity="rare_earths")
     stages = ree_2024.stages_of("rare_earths")
-    for up, down in zip(stages, stages[1:], strict=False):
-        assert float(world.sel(stage=down) / yields.sel(stage=down)) <= float(world.sel(stage=up)) * 1.02
+    for up, down in itertools.pairwise(stages):
+        assert (
+            float(world.sel(stage=down) / yields.sel(stage=down))
+            <= float(world.sel(stage=up)) * 1.02
+        )
     broken = ds.copy(deep=True)
     broken["stage_yield"].loc[{"commodity": "rare_earths", "stage": "magnet"}] = 0.5
     problems = SupplyNetwork(broken).check()
@@ -71,11 +76,15 @@ def test_share_violations_are_caught(ree_2024: SupplyNetwork) -> None:
 def test_absent_entries_are_masked_not_zero() -> None:
     net = critmin.load_network(["rare_earths", "lithium"], year=2024)
     # lithium has no separation stage: NaN, not 0
-    assert np.isnan(float(net.ds["production"].sel(commodity="lithium", stage="separation", country="CHN")))
+    assert np.isnan(
+        float(net.ds["production"].sel(commodity="lithium", stage="separation", country="CHN"))
+    )
     # a stage without HS codes has no trade flows: NaN
     assert bool(net.ds["trade_value"].sel(commodity="rare_earths", stage="magnet").isnull().all())
     # a country that does not mine rare earths: a real zero
-    assert float(net.ds["production"].sel(commodity="rare_earths", stage="mining", country="JPN")) == 0
+    assert (
+        float(net.ds["production"].sel(commodity="rare_earths", stage="mining", country="JPN")) == 0
+    )
 
 
 def test_alliance_share_and_groups(ree_2024: SupplyNetwork) -> None:
@@ -127,7 +136,8 @@ def test_earlier_years_use_stated_vintages() -> None:
 
 def test_repr_and_summary(ree_2024: SupplyNetwork) -> None:
     text = repr(ree_2024)
-    assert "rare_earths" in text and "separation" in text
+    assert "rare_earths" in text
+    assert "separation" in text
     assert "<table" in ree_2024._repr_html_()
     assert list(ree_2024.summary()["stage"]) == ["mining", "separation", "metal", "magnet"]
 

@@ -30,8 +30,12 @@ class InfeasibleError(CritminError):
     """An optimisation or market-clearing problem has no feasible solution."""
 
 
-def unknown_value(field: str, value: object, known: Iterable[object], limit: int = 12) -> InputError:
+def unknown_value(
+    field: str, value: object, known: Iterable[object], limit: int = 12
+) -> InputError:
     """An :class:`InputError` for ``value`` not in ``known``, listing a few valid choices."""
     choices = sorted({str(k) for k in known})
-    shown = ", ".join(choices[:limit]) + (f" ... ({len(choices)} in all)" if len(choices) > limit else "")
+    shown = ", ".join(choices[:limit]) + (
+        f" ... ({len(choices)} in all)" if len(choices) > limit else ""
+    )
     return InputError(f"unknown {field} {value!r}: valid values are {shown}")

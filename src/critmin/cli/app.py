@@ -29,5 +29,7 @@ def main() -> None:
     try:
         app()
     except CritminError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(
+            f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True
+        )
         sys.exit(EXIT_USER_ERROR)

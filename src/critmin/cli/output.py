@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -27,7 +27,9 @@ def _plain(value: Any) -> Any:
     return None if value is pd.NA else value
 
 
-def render(frame: pd.DataFrame, fmt: Format, title: str = "", meta: dict[str, Any] | None = None) -> None:
+def render(
+    frame: pd.DataFrame, fmt: Format, title: str = "", meta: dict[str, Any] | None = None
+) -> None:
     """Print ``frame``: a Rich table, JSON ``{"meta": ..., "rows": [...]}`` or CSV."""
     if fmt is Format.json:
         rows = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]

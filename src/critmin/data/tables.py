@@ -45,9 +45,10 @@ def _parquet(name: str, filters: list[tuple[str, str, Any]] | None = None) -> pd
     if not path.is_file():
         raise DataError(f"embedded data: {path.name} is missing; run `critmin data build`")
     try:
-        return pq.read_table(path, filters=filters).to_pandas()
+        frame: pd.DataFrame = pq.read_table(path, filters=filters).to_pandas()
     except Exception as exc:  # pyarrow raises several types for damaged files
         raise DataError(f"embedded data: {path.name} cannot be read ({exc})") from exc
+    return frame
 
 
 @cache
@@ -101,7 +102,9 @@ def commodities() -> pd.DataFrame:
 def curated(name: str) -> pd.DataFrame:
     """One curated reference table by name (see :data:`CURATED_TABLES`)."""
     if name not in CURATED_TABLES:
-        raise DataError(f"curated table {name!r} does not exist; valid: {', '.join(CURATED_TABLES)}")
+        raise DataError(
+            f"curated table {name!r} does not exist; valid: {', '.join(CURATED_TABLES)}"
+        )
     path = EMBEDDED_DIR / "curated" / f"{name}.csv"
     if not path.is_file():
         raise DataError(f"embedded data: curated/{path.name} is missing; run `critmin data build`")
@@ -110,6 +113,15 @@ def curated(name: str) -> pd.DataFrame:
 
 def clear_caches() -> None:
     """Forget cached tables (tests that swap the embedded folder call this)."""
-    for loader in (manifest, production, trade_year, trade_years, governance, countries, hs_codes,
-                   commodities, curated):
+    for loader in (
+        manifest,
+        production,
+        trade_year,
+        trade_years,
+        governance,
+        countries,
+        hs_codes,
+        commodities,
+        curated,
+    ):
         loader.cache_clear()

@@ -18,7 +18,6 @@ from critmin.data.build.geopolrisk_source import sha256_of
 from critmin.data.commodities import STAGE_ORDER, catalog
 from critmin.data.paths import EMBEDDED_DIR, MANIFEST_NAME
 
-
 #: sources round each country's share, so a split may add up to slightly over 100 %
 SHARE_ROUNDING_PP = 0.5
 
@@ -44,7 +43,9 @@ def _schemas(codes: set[str], hs: set[int]) -> dict[str, pa.DataFrameSchema]:
                 "year": pa.Column(int, pa.Check.in_range(1995, 2024)),
                 "exporter": pa.Column(str, known),
                 "importer": pa.Column(str, known),
-                "hs": pa.Column(int, pa.Check.isin(sorted(hs), error="HS code outside the catalogue")),
+                "hs": pa.Column(
+                    int, pa.Check.isin(sorted(hs), error="HS code outside the catalogue")
+                ),
                 "value_kusd": pa.Column(float, pa.Check.ge(0), nullable=True),
                 "quantity_t": pa.Column(float, pa.Check.ge(0), nullable=True),
             },
@@ -73,7 +74,9 @@ def _schemas(codes: set[str], hs: set[int]) -> dict[str, pa.DataFrameSchema]:
                     str, pa.Check.isin(["high", "medium", "low", "not_found"]), nullable=True
                 ),
             },
-            checks=pa.Check(_shares_at_most_100, error="country shares of one stage and year exceed 100%"),
+            checks=pa.Check(
+                _shares_at_most_100, error="country shares of one stage and year exceed 100%"
+            ),
             coerce=True,
         ),
     }
@@ -116,7 +119,9 @@ def validate(folder: Path = EMBEDDED_DIR) -> list[str]:
             name: pq.read_table(folder / f"{name}.parquet").to_pandas()
             for name in ("production", "trade", "governance", "countries", "hs_codes")
         }
-        frames["stage_shares"] = pd.read_csv(folder / "curated" / "stage_shares.csv", low_memory=False)
+        frames["stage_shares"] = pd.read_csv(
+            folder / "curated" / "stage_shares.csv", low_memory=False
+        )
     except Exception as exc:  # a damaged file: report, do not crash
         return [*problems, f"tables: cannot be read ({exc})"]
     codes = set(frames["countries"]["code"].astype(str))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,9 @@ def available_years() -> tuple[int, ...]:
 def _check_year(year: int) -> int:
     years = available_years()
     if year not in years:
-        raise InputError(f"year {year} is not available: production data cover {years[0]}-{years[-1]}")
+        raise InputError(
+            f"year {year} is not available: production data cover {years[0]}-{years[-1]}"
+        )
     return year
 
 
@@ -59,7 +61,9 @@ def _sector_shares(item: Commodity, year: int) -> tuple[pd.Series, str]:
         & (rows["year_num"] == first["year_num"])
     ]
     shares = split.groupby(split["sector"].map(_sector_id))["value_num"].sum() / 100.0
-    basis = f"{first['scope']} {first['material']} {int(first['year_num'])} ({first['source_title']})"
+    basis = (
+        f"{first['scope']} {first['material']} {int(first['year_num'])} ({first['source_title']})"
+    )
     return shares, basis
 
 
@@ -68,7 +72,9 @@ def _trade(items: Sequence[Commodity], year: int) -> pd.DataFrame:
     wanted = codes[codes["commodity"].isin([c.id for c in items])][["hs", "commodity", "stage"]]
     flows = tables.trade_year(year)
     flows = flows[flows["hs"].isin(wanted["hs"])].merge(wanted, on="hs")
-    flows = flows.assign(exporter=flows["exporter"].astype(str), importer=flows["importer"].astype(str))
+    flows = flows.assign(
+        exporter=flows["exporter"].astype(str), importer=flows["importer"].astype(str)
+    )
     return (
         flows.groupby(["commodity", "stage", "exporter", "importer"], observed=True)[
             ["value_kusd", "quantity_t"]
@@ -80,7 +86,13 @@ def _trade(items: Sequence[Commodity], year: int) -> pd.DataFrame:
 
 def _figures_frame(figures: dict[str, dict[str, StageFigures]]) -> pd.DataFrame:
     rows = [
-        {"commodity": c, "stage": s, "country": country, "production": out, "share": f.share[country]}
+        {
+            "commodity": c,
+            "stage": s,
+            "country": country,
+            "production": out,
+            "share": float(f.share.to_dict()[country]),
+        }
         for c, stages in figures.items()
         for s, f in stages.items()
         for country, out in f.output.items()
@@ -128,7 +140,7 @@ def load_network(
     traders = [c for c in countries if c != "ROW"]
     index = pd.MultiIndex.from_product([ids, stage_labels], names=["commodity", "stage"])
 
-    def by_stage(values: dict[tuple[str, str], object], fill: object) -> xr.DataArray:
+    def by_stage(values: Mapping[tuple[str, str], object], fill: object) -> xr.DataArray:
         series = pd.Series([values.get(k, fill) for k in index], index=index)
         return xr.DataArray.from_series(series)
 
@@ -147,24 +159,29 @@ def load_network(
     ).reindex(commodity=ids, stage=stage_labels, country=countries)
     with_data = by_stage(has_data, False).astype(bool)
     known_world = by_stage(
-        {(c, s): bool(np.isfinite(f.world)) for c, st in figures.items() for s, f in st.items()}, False
+        {(c, s): bool(np.isfinite(f.world)) for c, st in figures.items() for s, f in st.items()},
+        False,
     ).astype(bool)
     share = share.fillna(0.0).where(with_data)
     production = production.fillna(0.0).where(with_data & known_world)
 
-    yields = {
-        (item.id, stage): float(row["value"])
-        for item in items
-        for stage, row in stage_yields(item.id).iterrows()
-    }
-    yield_units = {
-        (item.id, stage): str(row["unit"]) for item in items for stage, row in stage_yields(item.id).iterrows()
-    }
+    yields: dict[tuple[str, str], object] = {}
+    yield_units: dict[tuple[str, str], object] = {}
+    for item in items:
+        table = stage_yields(item.id)
+        for stage, value, unit in zip(table.index, table["value"], table["unit"], strict=True):
+            yields[(item.id, str(stage))] = float(value)
+            yield_units[(item.id, str(stage))] = str(unit)
 
     if trade.empty:
         trade_value = xr.DataArray(
             np.zeros((len(ids), len(stage_labels), len(traders), len(traders))),
-            coords={"commodity": ids, "stage": stage_labels, "exporter": traders, "importer": traders},
+            coords={
+                "commodity": ids,
+                "stage": stage_labels,
+                "exporter": traders,
+                "importer": traders,
+            },
             dims=("commodity", "stage", "exporter", "importer"),
         )
         trade_quantity = trade_value.copy()
@@ -173,7 +190,9 @@ def load_network(
         trade_value = xr.DataArray.from_series(keyed["value_kusd"] * 1000.0)
         trade_quantity = xr.DataArray.from_series(keyed["quantity_t"])
     full = {"commodity": ids, "stage": stage_labels, "exporter": traders, "importer": traders}
-    has_hs = by_stage({(c.id, s.id): bool(s.hs) for c in items for s in c.stages}, False).astype(bool)
+    has_hs = by_stage({(c.id, s.id): bool(s.hs) for c in items for s in c.stages}, False).astype(
+        bool
+    )
     trade_value = trade_value.reindex(full).fillna(0.0).where(has_hs)
     trade_quantity = trade_quantity.reindex(full).fillna(0.0).where(has_hs)
 
@@ -182,7 +201,7 @@ def load_network(
     for item in items:
         shares, basis = _sector_shares(item, year)
         sector_basis[item.id] = basis
-        sector_rows.update({(item.id, sector): float(v) for sector, v in shares.items()})
+        sector_rows.update({(item.id, str(sector)): float(v) for sector, v in shares.items()})
     sectors = sorted({s for _, s in sector_rows}) or ["all"]
     sector_share = xr.DataArray(
         [[sector_rows.get((c, s), np.nan) for s in sectors] for c in ids],
@@ -200,13 +219,15 @@ def load_network(
     dataset = xr.Dataset(
         {
             "production": production.assign_attrs(
-                long_name="production", units="stage unit (see `unit`)",
-                description="output by country at each stage; ROW = output not attributed by the source",
+                long_name="production",
+                units="stage unit (see `unit`)",
+                description="output by country at each stage; ROW = not attributed by the source",
             ),
             "share": share.assign_attrs(long_name="share of world output", units="1"),
             "capacity": (production / utilisation).assign_attrs(
-                long_name="capacity", units="stage unit per year",
-                assumption=f"capacity unknown: production / utilisation with utilisation = {utilisation}",
+                long_name="capacity",
+                units="stage unit per year",
+                assumption=f"capacity unknown: production / utilisation ({utilisation})",
             ),
             "world_production": production.sum("country", min_count=1).assign_attrs(
                 long_name="world output", units="stage unit"
@@ -222,7 +243,9 @@ def load_network(
             "volume_basis": by_stage(
                 {(c, s): f.volume_basis for c, st in figures.items() for s, f in st.items()}, ""
             ),
-            "stage_yield": by_stage(yields, np.nan).astype(float).assign_attrs(
+            "stage_yield": by_stage(yields, np.nan)
+            .astype(float)
+            .assign_attrs(
                 long_name="yield from the previous stage",
                 units="t of this stage's product per t of the previous stage's (see yield_unit)",
             ),
@@ -240,7 +263,8 @@ def load_network(
             "alliance_members": list(members),
             "sector_share_basis": "; ".join(f"{k}: {v}" for k, v in sector_basis.items() if v),
             "data_version": str(tables.manifest().get("data_version", "")),
-            "sources": "production: World Mining Data; trade: CEPII BACI; stage shares: curated (share_source)",
+            "sources": "production: World Mining Data; trade: CEPII BACI; "
+            "stage shares: curated (see share_source)",
         },
     )
     return SupplyNetwork(dataset.reindex(commodity=ids, stage=stage_labels))

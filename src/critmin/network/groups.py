@@ -42,11 +42,15 @@ def _parse(raw: object, origin: str) -> dict[str, CountryGroup]:
     groups = {}
     for group_id, body in raw.items():
         try:
-            groups[str(group_id)] = CountryGroup.model_validate({"id": str(group_id), **(body or {})})
+            groups[str(group_id)] = CountryGroup.model_validate(
+                {"id": str(group_id), **(body or {})}
+            )
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
-            raise ScenarioError(f"{origin}: group {group_id!r}, field {field!r}: {first['msg']}") from exc
+            raise ScenarioError(
+                f"{origin}: group {group_id!r}, field {field!r}: {first['msg']}"
+            ) from exc
     return groups
 
 
@@ -80,5 +84,7 @@ def resolve_members(name: str, groups: dict[str, CountryGroup]) -> tuple[str, ..
 
 def check_country(code: str, field: str = "country") -> str:
     if code not in known_codes():
-        raise InputError(f"unknown {field} {code!r}: use an ISO 3166 alpha-3 code such as USA, JPN, CHN")
+        raise InputError(
+            f"unknown {field} {code!r}: use an ISO 3166 alpha-3 code such as USA, JPN, CHN"
+        )
     return code

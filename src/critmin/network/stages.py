@@ -125,6 +125,8 @@ def _curated_shares(item: Commodity, stage: str, year: int) -> tuple[pd.Series, 
 def chain_figures(item: Commodity, year: int) -> dict[str, StageFigures]:
     """:class:`StageFigures` for every stage of ``item`` that has data, in chain order."""
     yields = stage_yields(item.id)
+    yield_of = {str(k): float(v) for k, v in yields["value"].items()}
+    feeds_all = {str(k): bool(v) for k, v in yields["feeds_all"].items()}
     found: dict[str, StageFigures] = {item.wmd_stage: _wmd_stage(item, year)}
     pending: dict[str, tuple[pd.Series, int, str, float]] = {}
     for stage in item.stages:
@@ -137,21 +139,24 @@ def chain_figures(item: Commodity, year: int) -> dict[str, StageFigures]:
     worlds: dict[str, tuple[float, str]] = {item.wmd_stage: (found[item.wmd_stage].world, "")}
     for stage_id, (_, _, _, world) in pending.items():
         if np.isfinite(world):
-            worlds[stage_id] = (world, "world volume given by the source (or a country volume / its share)")
+            worlds[stage_id] = (
+                world,
+                "world volume given by the source (or a country volume / its share)",
+            )
     for _ in order:  # propagate until nothing changes
         for position, stage_id in enumerate(order):
             if stage_id in worlds or stage_id not in pending:
                 continue
             up = order[position - 1] if position > 0 else None
             down = order[position + 1] if position + 1 < len(order) else None
-            if down in worlds and down in yields.index:
+            if down is not None and down in worlds and down in yield_of:
                 worlds[stage_id] = (
-                    worlds[down][0] / float(yields.at[down, "value"]),
+                    worlds[down][0] / yield_of[down],
                     f"derived: input the {down} stage needs (lower bound)",
                 )
-            elif up in worlds and stage_id in yields.index and bool(yields.at[stage_id, "feeds_all"]):
+            elif up is not None and up in worlds and feeds_all.get(stage_id, False):
                 worlds[stage_id] = (
-                    worlds[up][0] * float(yields.at[stage_id, "value"]),
+                    worlds[up][0] * yield_of[stage_id],
                     f"derived: {up} output x yield (upper bound: all of {up} feeds {stage_id})",
                 )
     for stage_id, (share, vintage, source, _) in pending.items():

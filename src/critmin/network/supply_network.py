@@ -9,6 +9,7 @@ objects.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,13 +96,16 @@ class SupplyNetwork:
         share = self.ds["share"].sel(commodity=c, stage=self._stage(c, stage))
         return float((share * self.ds["member"].sel(group=group)).sum("country"))
 
-    def trade(self, stage: str, commodity: str | None = None, quantity: bool = False) -> pd.DataFrame:
-        """Non-zero bilateral flows at ``stage``: exporter, importer, value (USD) or quantity (t)."""
+    def trade(
+        self, stage: str, commodity: str | None = None, quantity: bool = False
+    ) -> pd.DataFrame:
+        """Non-zero flows at ``stage``: exporter, importer, value (USD) or quantity (t)."""
         c = self._commodity(commodity)
         name = "trade_quantity" if quantity else "trade_value"
         flows = self.ds[name].sel(commodity=c, stage=self._stage(c, stage)).to_series()
-        flows = flows[flows > 0].rename("quantity_t" if quantity else "value_usd")
-        return flows.reset_index().sort_values(flows.name, ascending=False, ignore_index=True)
+        column = "quantity_t" if quantity else "value_usd"
+        frame = flows[flows > 0].rename(column).reset_index()
+        return frame.sort_values(column, ascending=False, ignore_index=True)
 
     def to_frame(self, variable: str = "production") -> pd.DataFrame:
         """A variable as a long table without its NaN (absent) entries."""
@@ -124,29 +128,30 @@ class SupplyNetwork:
             issues.append(Violation("share_range", "share", "a share lies outside [0, 1]"))
         totals = share.sum("country", min_count=1)
         bad = totals.where(np.abs(totals - 1.0) > 1e-6).to_series().dropna()
-        for (c, s), total in bad.items():
-            issues.append(Violation("share_sum", f"{c}/{s}", f"shares sum to {total:.4f}"))
+        for key, total in bad.items():
+            where = "/".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
+            issues.append(Violation("share_sum", where, f"shares sum to {total:.4f}"))
         for name in ("production", "capacity", "trade_value", "trade_quantity"):
             if bool((self.ds[name] < 0).any()):
                 issues.append(Violation("non_negative", name, "negative entries"))
         world = self.ds["world_production"]
         for c in self.commodities:
             stages = self.stages_of(c)
-            for upstream, stage in zip(stages, stages[1:], strict=False):
+            for upstream, stage in itertools.pairwise(stages):
                 needed = world.sel(commodity=c, stage=stage) / self.ds["stage_yield"].sel(
                     commodity=c, stage=stage
                 )
                 available = world.sel(commodity=c, stage=upstream)
-                if np.isfinite(needed) and np.isfinite(available):
-                    if float(needed) > float(available) * (1 + MASS_BALANCE_TOLERANCE):
-                        issues.append(
-                            Violation(
-                                "mass_balance",
-                                f"{c}/{upstream}->{stage}",
-                                f"needs {float(needed):,.0f} of {upstream} output, only "
-                                f"{float(available):,.0f} produced",
-                            )
+                known = bool(np.isfinite(needed)) and bool(np.isfinite(available))
+                if known and float(needed) > float(available) * (1 + MASS_BALANCE_TOLERANCE):
+                    issues.append(
+                        Violation(
+                            "mass_balance",
+                            f"{c}/{upstream}->{stage}",
+                            f"needs {float(needed):,.0f} of {upstream} output, only "
+                            f"{float(available):,.0f} produced",
                         )
+                    )
         return issues
 
     # -- display --------------------------------------------------------------------------
@@ -157,7 +162,9 @@ class SupplyNetwork:
             for s in self.stages_of(c):
                 share = self.ds["share"].sel(commodity=c, stage=s).to_series().dropna()
                 top = share.drop("ROW", errors="ignore")
-                alliance = float(share.reindex(self.alliance).fillna(0).sum()) if len(share) else np.nan
+                alliance = (
+                    float(share.reindex(self.alliance).fillna(0).sum()) if len(share) else np.nan
+                )
                 world = float(self.ds["world_production"].sel(commodity=c, stage=s))
                 rows.append(
                     {
@@ -186,5 +193,8 @@ class SupplyNetwork:
             return head + "\n" + table.to_string(index=False, float_format=lambda v: f"{v:,.3g}")
 
     def _repr_html_(self) -> str:
-        head = f"<p><b>SupplyNetwork</b> {', '.join(self.commodities)}, {self.year}, alliance {self.ds.attrs['alliance']}</p>"
+        head = (
+            f"<p><b>SupplyNetwork</b> {', '.join(self.commodities)}, {self.year}, "
+            f"alliance {self.ds.attrs['alliance']}</p>"
+        )
         return head + self.summary().to_html(index=False, float_format=lambda v: f"{v:,.3g}")
