@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from functools import cache
-from typing import Any
 
 import pandas as pd
 import pycountry
@@ -52,7 +51,9 @@ def baci_code_to_iso3(baci_countries: pd.DataFrame) -> dict[int, str]:
     mapping.update(BACI_OVERRIDES)
     unknown = sorted({c for c in mapping.values() if not is_known_code(c)})
     if unknown:
-        raise DataError(f"BACI country table: codes {unknown} are neither ISO 3166 nor listed extras")
+        raise DataError(
+            f"BACI country table: codes {unknown} are neither ISO 3166 nor listed extras"
+        )
     return mapping
 
 

@@ -88,7 +88,9 @@ def normalise_reference(name: str, table: pd.DataFrame) -> pd.DataFrame:
 def read_reference(folder: Path, name: str) -> pd.DataFrame:
     path = folder / f"{name}.csv"
     if not path.is_file():
-        raise DataError(f"reference: {path} not found (pass --reference to the shared/reference folder)")
+        raise DataError(
+            f"reference: {path} not found (pass --reference to the shared/reference folder)"
+        )
     return pd.read_csv(path, dtype=str, keep_default_na=False).replace({"": pd.NA})
 
 

@@ -124,12 +124,12 @@ def read_wmd_map(files: SourceFiles) -> pd.DataFrame:
         'SELECT Sheet_name AS wmd_sheet, "Category - WMD" AS wmd_category, Symbol AS symbol, '
         '"Supply Chain Stage" AS geopolrisk_stage, "EoL-RIR (2023)" AS eol_rir, '
         '"HS Code" AS hs, "HS Code - Complementary" AS hs_complementary, '
-        "Reference AS reference FROM \"HS Code Map\"",
+        'Reference AS reference FROM "HS Code Map"',
     )
 
 
 def read_baci(files: SourceFiles) -> pd.DataFrame:
-    """All BACI rows: year t, exporter i, importer j (numeric codes), HS k, value v (kUSD), q (t)."""
+    """All BACI rows: year, exporter, importer (numeric codes), HS, value (kUSD), quantity (t)."""
     raw = _query(files.path("baci.db"), "SELECT t, i, j, k, v, q FROM baci_trade")
     return pd.DataFrame(
         {
@@ -151,7 +151,9 @@ def read_baci_countries(files: SourceFiles) -> pd.DataFrame:
 
 def read_baci_products(files: SourceFiles) -> pd.DataFrame:
     """HS 1992 product descriptions of the bundled codes."""
-    table = _query(files.path("baci.db"), 'SELECT code, description FROM "product_codes_HS92_V202401b"')
+    table = _query(
+        files.path("baci.db"), 'SELECT code, description FROM "product_codes_HS92_V202401b"'
+    )
     table = table[table["code"].str.fullmatch(r"\d{6}")]
     return table.rename(columns={"code": "hs"}).assign(hs=lambda d: d["hs"].astype(int))
 
@@ -172,7 +174,10 @@ def read_wgi(files: SourceFiles) -> pd.DataFrame:
         wide = _query(files.path("wgi.db"), f'SELECT * FROM "{table}"')
         years = [c for c in wide.columns if c.isdigit()]
         long = wide.melt(
-            id_vars=["Country/Territory", "Code"], value_vars=years, var_name="year", value_name=column
+            id_vars=["Country/Territory", "Code"],
+            value_vars=years,
+            var_name="year",
+            value_name=column,
         )
         long[column] = pd.to_numeric(long[column], errors="coerce")
         frames.append(long.set_index(["Country/Territory", "Code", "year"]))

@@ -180,7 +180,9 @@ def build(source: Path | None, reference: Path, out: Path = EMBEDDED_DIR) -> dic
             | set(tables["trade"]["importer"].astype(str))
             | set(tables["governance"]["country"].astype(str))
         )
-        names = dict(zip(baci_countries["country_iso3"], baci_countries["country_name"], strict=False))
+        names = dict(
+            zip(baci_countries["country_iso3"], baci_countries["country_name"], strict=False)
+        )
         tables["countries"] = country_table(codes, names, code_to_iso)
         curated = build_curated(reference)
 
@@ -200,8 +202,16 @@ def build(source: Path | None, reference: Path, out: Path = EMBEDDED_DIR) -> dic
         for name, frame in curated.items():
             path = scratch / "curated" / f"{name}.csv"
             frame.to_csv(path, index=False, lineterminator="\n")
-            curated_files[name] = {"file": f"curated/{name}.csv", "rows": len(frame), "sha256": sha256_of(path)}
-        datasets["curated"] = {**static["curated"], "tables": curated_files, "inputs": _input_hashes(reference)}
+            curated_files[name] = {
+                "file": f"curated/{name}.csv",
+                "rows": len(frame),
+                "sha256": sha256_of(path),
+            }
+        datasets["curated"] = {
+            **static["curated"],
+            "tables": curated_files,
+            "inputs": _input_hashes(reference),
+        }
 
         fingerprint = hashlib.sha256(
             json.dumps(datasets, sort_keys=True).encode("utf-8")
