@@ -45,7 +45,7 @@ def render(
         table.add_column(str(column), justify="right" if numeric else "left")
     for row in frame.itertuples(index=False):
         table.add_row(*[_cell(v) for v in row])
-    console = Console(width=max(100, Console().width))
+    console = Console(width=max(140, Console().width))
     console.print(table)
     if meta:
         for key, value in meta.items():
