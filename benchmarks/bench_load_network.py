@@ -12,19 +12,8 @@ import time
 
 import critmin
 from critmin.data import tables
+from critmin.data.commodities import KEY_COMMODITIES as COMMODITIES
 
-COMMODITIES = (
-    "rare_earths",
-    "lithium",
-    "cobalt",
-    "nickel",
-    "graphite",
-    "gallium",
-    "germanium",
-    "tungsten",
-    "antimony",
-    "natural_gas",
-)
 REPEATS = 5
 TARGET_S = 1.0
 

@@ -5,20 +5,10 @@ from __future__ import annotations
 import pytest
 
 import critmin
+from critmin.data.commodities import KEY_COMMODITIES as ISSUE_COMMODITIES
 from critmin.network.supply_network import SupplyNetwork
 
-ISSUE_COMMODITIES = (
-    "rare_earths",
-    "lithium",
-    "cobalt",
-    "nickel",
-    "graphite",
-    "gallium",
-    "germanium",
-    "tungsten",
-    "antimony",
-    "natural_gas",
-)
+__all__ = ["ISSUE_COMMODITIES"]
 
 
 @pytest.fixture(scope="session")

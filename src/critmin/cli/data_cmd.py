@@ -10,7 +10,7 @@ import typer
 
 from critmin.cli.output import Format, render
 from critmin.data import tables
-from critmin.data.commodities import catalog, commodity
+from critmin.data.commodities import KEY_COMMODITIES, catalog, commodity
 from critmin.errors import DataError, InputError, unknown_value
 
 app = typer.Typer(
@@ -271,20 +271,6 @@ def build_cmd(
 
     manifest = build(source, reference, out or EMBEDDED_DIR)
     typer.echo(f"built data version {manifest['data_version']} into {out or EMBEDDED_DIR}")
-
-
-KEY_COMMODITIES = (
-    "rare_earths",
-    "lithium",
-    "cobalt",
-    "nickel",
-    "graphite",
-    "gallium",
-    "germanium",
-    "tungsten",
-    "antimony",
-    "natural_gas",
-)
 
 
 @app.command("summary")

@@ -23,6 +23,20 @@ STAGE_ORDER: tuple[str, ...] = (
     "magnet",
 )
 
+#: The commodities the framework's analyses cover by default (summary, tests, benchmarks).
+KEY_COMMODITIES: tuple[str, ...] = (
+    "rare_earths",
+    "lithium",
+    "cobalt",
+    "nickel",
+    "graphite",
+    "gallium",
+    "germanium",
+    "tungsten",
+    "antimony",
+    "natural_gas",
+)
+
 
 class Stage(BaseModel):
     """One supply-chain stage of a commodity."""
