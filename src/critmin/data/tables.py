@@ -63,8 +63,9 @@ def trade_year(year: int) -> pd.DataFrame:
     return _parquet("trade", filters=[("year", "=", year)])
 
 
+@cache
 def trade() -> pd.DataFrame:
-    """All BACI flows (1.3 million rows; prefer :func:`trade_year`)."""
+    """All BACI flows (1.3 million rows, about 60 MB; cached: do not modify in place)."""
     return _parquet("trade")
 
 
@@ -116,6 +117,7 @@ def clear_caches() -> None:
     for loader in (
         manifest,
         production,
+        trade,
         trade_year,
         trade_years,
         governance,

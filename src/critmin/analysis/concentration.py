@@ -1,0 +1,68 @@
+"""Concentration of supply: HHI, top-n shares, a group's share and the N-1 residual.
+
+All functions take the long output table of :func:`critmin.analysis.panel.stage_output`
+(one row per commodity, stage, year and country with a ``share`` in [0, 1]) and compute
+every (commodity, stage, year) at once with grouped, vectorised operations.
+
+* HHI = sum over countries of (100 * share)^2, on 0-10,000 (US DOJ/FTC convention). The
+  unattributed remainder ``ROW`` is left out of the sum (its producers are unknown and many;
+  counting it as one country would overstate concentration).
+* top-n share = sum of the n largest country shares (``ROW`` excluded).
+* N-1 residual = 1 - top-1 share: the fraction of world output left if the largest
+  supplier stops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+KEYS = ["commodity", "stage", "year"]
+UNATTRIBUTED = "ROW"
+
+
+def concentration(
+    output: pd.DataFrame, groups: Mapping[str, Sequence[str]] | None = None
+) -> pd.DataFrame:
+    """HHI, top-1 and top-3 shares, N-1 residual and group shares per commodity, stage, year.
+
+    ``groups`` maps a label (``"CHN"``, ``"US-JP"``) to member ISO3 codes; each becomes a
+    column ``share_<label>`` (fraction of world output). Columns: commodity, stage, year,
+    hhi (0-10,000), top1_country, top1_share, top3_countries, top3_share,
+    n_minus_1_residual, countries (number with output), world (stage unit, NaN if unknown),
+    unit, plus the group columns.
+    """
+    named = output[output["country"] != UNATTRIBUTED]
+    named = named[named["share"] > 0]
+    ranked = named.sort_values(
+        [*KEYS, "share", "country"], ascending=[True, True, True, False, True]
+    )
+    ranked = ranked.assign(rank=ranked.groupby(KEYS).cumcount())
+    by_case = ranked.groupby(KEYS)
+    top = ranked[ranked["rank"] < 3]
+    top_groups = top.groupby(KEYS)
+    result = pd.DataFrame(
+        {
+            "hhi": (ranked.assign(sq=(100.0 * ranked["share"]) ** 2).groupby(KEYS)["sq"].sum()),
+            "top1_country": top[top["rank"] == 0].set_index(KEYS)["country"],
+            "top1_share": top[top["rank"] == 0].set_index(KEYS)["share"],
+            "top3_countries": top_groups["country"].agg(" ".join),
+            "top3_share": top_groups["share"].sum(),
+            "countries": by_case["country"].count(),
+        }
+    )
+    result["n_minus_1_residual"] = 1.0 - result["top1_share"]
+    by_all = output.groupby(KEYS)
+    totals = pd.DataFrame(
+        {
+            "world": by_all["value"].sum().where(by_all["value"].count() == by_all.size()),
+            "unit": by_all["unit"].first(),
+        }
+    )
+    result = result.join(totals)
+    for label, members in (groups or {}).items():
+        inside = output[output["country"].isin(list(members))]
+        result[f"share_{label}"] = inside.groupby(KEYS)["share"].sum().reindex(result.index)
+        result[f"share_{label}"] = result[f"share_{label}"].fillna(0.0)
+    return result.reset_index()

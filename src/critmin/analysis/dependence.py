@@ -1,0 +1,103 @@
+"""Dependence on imports: supplier mix and net import reliance, per stage, year and country.
+
+Net import reliance follows the USGS definition::
+
+    apparent consumption = production + imports - exports
+    import reliance      = (imports - exports) / apparent consumption
+
+Production is in the stage unit (t REO, t LCE, t Co, ...); BACI trade is in gross tonnes and
+is converted to the stage unit with the content factors of ``catalog/hs_content.csv``
+(stoichiometry where the compound is known, stated assumptions otherwise). Where the stage
+unit is plain tonnes the factor is 1; where no factor is known the reliance is NaN rather
+than a number on mixed units. Stock changes are not in the data, so a negative reliance
+means a net exporter (USGS prints "E"). Reliance is NaN when apparent consumption <= 0.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from critmin.data.commodities import catalog
+from critmin.data.paths import CATALOG_DIR
+
+CASE = ["commodity", "stage", "year"]
+
+
+@cache
+def content_factors() -> pd.DataFrame:
+    """Stage-unit tonnes per gross tonne traded, by commodity, stage and HS code."""
+    table = pd.read_csv(CATALOG_DIR / "hs_content.csv")
+    known = dict(zip(table["hs"].astype(int), table["factor"].astype(float), strict=True))
+    rows = []
+    for item in catalog().values():
+        for stage in item.stages:
+            for hs in stage.hs:
+                factor = known.get(int(hs), 1.0 if stage.unit == "t" else np.nan)
+                rows.append((item.id, stage.id, int(hs), factor))
+    return pd.DataFrame(rows, columns=["commodity", "stage", "hs", "factor"])
+
+
+def stage_factor() -> pd.DataFrame:
+    """One factor per (commodity, stage): NaN if any of its HS codes lacks one."""
+    factors = content_factors()
+    grouped = factors.groupby(["commodity", "stage"])["factor"]
+    return (
+        grouped.apply(lambda f: f.mean() if f.notna().all() else np.nan).rename("factor").to_frame()
+    )
+
+
+def supplier_mix(trade: pd.DataFrame) -> pd.DataFrame:
+    """Each importer's suppliers with their share of its imports (by quantity and value).
+
+    ``trade`` is :func:`critmin.analysis.panel.stage_trade`. Columns: commodity, stage, year,
+    importer, exporter, quantity_t, value_usd, share_quantity, share_value (fractions).
+    """
+    keys = [*CASE, "importer"]
+    mix = trade.groupby([*keys, "exporter"], as_index=False)[["quantity_t", "value_usd"]].sum()
+    totals = mix.groupby(keys)[["quantity_t", "value_usd"]].transform("sum")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mix["share_quantity"] = mix["quantity_t"] / totals["quantity_t"].where(
+            totals["quantity_t"] > 0
+        )
+        mix["share_value"] = mix["value_usd"] / totals["value_usd"].where(totals["value_usd"] > 0)
+    return mix.sort_values([*keys, "quantity_t"], ascending=[True] * 4 + [False], ignore_index=True)
+
+
+def trade_in_stage_units(trade: pd.DataFrame) -> pd.DataFrame:
+    """``trade`` with ``quantity`` in the stage unit (NaN where no content factor is known)."""
+    factors = stage_factor().reset_index()
+    merged = trade.merge(factors, on=["commodity", "stage"], how="left")
+    return merged.assign(quantity=merged["quantity_t"] * merged["factor"])
+
+
+def import_reliance(output: pd.DataFrame, trade: pd.DataFrame) -> pd.DataFrame:
+    """Production, imports, exports, apparent consumption and net import reliance.
+
+    One row per (commodity, stage, year, country) that produces or trades at a stage with
+    trade data. Quantities in the stage unit; ``import_reliance`` is a fraction (negative:
+    net exporter).
+    """
+    converted = trade_in_stage_units(trade)
+    imports = converted.groupby([*CASE, "importer"])["quantity"].sum(min_count=1)
+    exports = converted.groupby([*CASE, "exporter"])["quantity"].sum(min_count=1)
+    imports.index = imports.index.set_names("country", level="importer")
+    exports.index = exports.index.set_names("country", level="exporter")
+    factors = stage_factor().reset_index()
+    named = output[output["country"] != "ROW"]
+    traded = named.merge(factors, on=["commodity", "stage"])  # stages with trade codes
+    production = traded.set_index([*CASE, "country"])["value"]
+    table = pd.concat(
+        {"production": production, "imports": imports, "exports": exports}, axis=1
+    ).reset_index()
+    table = table.merge(factors, on=["commodity", "stage"], how="left")
+    known = table["factor"].notna()
+    table[["imports", "exports"]] = table[["imports", "exports"]].fillna(0.0).where(known)
+    table["production"] = table["production"].fillna(0.0)
+    table["apparent_consumption"] = table["production"] + table["imports"] - table["exports"]
+    net = table["imports"] - table["exports"]
+    consumption = table["apparent_consumption"]
+    table["import_reliance"] = (net / consumption).where(consumption > 0)
+    return table.drop(columns="factor")
