@@ -84,3 +84,10 @@ def test_bad_input_is_one_line_exit_2(args: list[str], message: str) -> None:
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_gaps_all_years() -> None:
+    result = runner.invoke(app, ["gaps", "--all", "-c", "rare_earths", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 1 + 7 * 4  # header + 2018-2024 x four stages

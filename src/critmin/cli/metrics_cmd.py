@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 
 from critmin.analysis import (
@@ -22,9 +23,10 @@ from critmin.analysis import (
     supply_risk,
     sweep,
 )
+from critmin.analysis.panel import production_years
 from critmin.cli.output import Format, render
 from critmin.data import tables
-from critmin.data.commodities import commodity
+from critmin.data.commodities import catalog, commodity
 from critmin.errors import InputError, unknown_value
 from critmin.network.groups import load_groups, resolve_members
 
@@ -174,6 +176,7 @@ def gaps(
     supply_risk_index: Annotated[
         bool, typer.Option("--supply-risk", help="Show the EU-style supply-risk index instead.")
     ] = False,
+    sweep_all: AllOption = False,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Allied demand versus allied capacity per stage: gap, bottleneck, pipeline projects."""
@@ -186,6 +189,16 @@ def gaps(
         trade = stage_trade(ids, [year])
         table = supply_risk(output, trade, {alliance: members})
         render(table, fmt, f"Supply risk: {alliance} {year}", _meta(year))
+        return
+    if sweep_all:
+        every = commodity_ids if commodity_ids else catalog()
+        frames = [
+            gap_analysis(members, partners, y, max(horizon, y), list(every))
+            for y in production_years()
+        ]
+        render(
+            pd.concat(frames, ignore_index=True), fmt, f"Gaps: {alliance}, all years", _meta(None)
+        )
         return
     table = gap_analysis(members, partners, year, horizon, commodity_ids or None)
     bottlenecks = table[table["bottleneck"]]
