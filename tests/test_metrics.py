@@ -12,6 +12,7 @@ from critmin.analysis import (
     import_reliance,
     stage_output,
     stage_trade,
+    supplier_concentration,
     supplier_mix,
     supply_risk,
     sweep,
@@ -108,6 +109,18 @@ def test_supplier_mix_japan_lng() -> None:
     first = japan.iloc[0]
     assert first["exporter"] == "AUS"
     assert first["share_quantity"] == pytest.approx(0.381, abs=0.005)
+
+
+def test_supplier_concentration_closed_form() -> None:
+    mix = supplier_mix(stage_trade("natural_gas", [2024]))
+    spread = supplier_concentration(mix).set_index(["stage", "importer"])
+    japan = mix[(mix["importer"] == "JPN") & (mix["stage"] == "liquefaction")]
+    expected = float(((100 * japan["share_quantity"]) ** 2).sum())
+    row = spread.loc[("liquefaction", "JPN")]
+    assert row["supplier_hhi"] == pytest.approx(expected)
+    assert row["top_supplier"] == "AUS"
+    single = spread[spread["suppliers"] == 1]
+    assert np.allclose(single["supplier_hhi"], 10_000.0)
 
 
 def test_supply_risk_shows_its_inputs() -> None:

@@ -28,6 +28,8 @@ def test_metrics_json_keys() -> None:
         assert key in row
     assert row["import_reliance"] == pytest.approx(1.0)
     assert sum(row["suppliers"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert row["top_supplier"] == max(row["suppliers"], key=row["suppliers"].get)
+    assert 0 < row["supplier_hhi"] <= 10_000
 
 
 def test_metrics_mining_hhi() -> None:

@@ -4,7 +4,7 @@ Every function takes or builds long pandas tables and computes all cases at once
 """
 
 from critmin.analysis.concentration import concentration
-from critmin.analysis.dependence import import_reliance, supplier_mix
+from critmin.analysis.dependence import import_reliance, supplier_concentration, supplier_mix
 from critmin.analysis.gaps import gap_analysis
 from critmin.analysis.geopolrisk import geopolrisk
 from critmin.analysis.panel import stage_output, stage_trade
@@ -18,6 +18,7 @@ __all__ = [
     "import_reliance",
     "stage_output",
     "stage_trade",
+    "supplier_concentration",
     "supplier_mix",
     "supply_risk",
     "sweep",

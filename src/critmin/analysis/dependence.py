@@ -66,6 +66,28 @@ def supplier_mix(trade: pd.DataFrame) -> pd.DataFrame:
     return mix.sort_values([*keys, "quantity_t"], ascending=[True] * 4 + [False], ignore_index=True)
 
 
+def supplier_concentration(mix: pd.DataFrame) -> pd.DataFrame:
+    """Concentration of each importer's suppliers (from :func:`supplier_mix`).
+
+    Columns: commodity, stage, year, importer, supplier_hhi (0-10,000 on quantity shares),
+    top_supplier, top_supplier_share, suppliers (number of partners with imports).
+    """
+    keys = [*CASE, "importer"]
+    shares = mix[mix["share_quantity"] > 0]
+    shares = shares.assign(sq=(100.0 * shares["share_quantity"]) ** 2)
+    first = shares.sort_values([*keys, "share_quantity"], ascending=[True] * 4 + [False])
+    first = first.drop_duplicates(keys).set_index(keys)
+    grouped = shares.groupby(keys)
+    return pd.DataFrame(
+        {
+            "supplier_hhi": grouped["sq"].sum(),
+            "top_supplier": first["exporter"],
+            "top_supplier_share": first["share_quantity"],
+            "suppliers": grouped["exporter"].count(),
+        }
+    ).reset_index()
+
+
 def trade_in_stage_units(trade: pd.DataFrame) -> pd.DataFrame:
     """``trade`` with ``quantity`` in the stage unit (NaN where no content factor is known)."""
     factors = stage_factor().reset_index()

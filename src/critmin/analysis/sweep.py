@@ -2,7 +2,8 @@
 
 One row per (commodity, stage, year, country) where the country produces or imports at
 that stage: the case's concentration (HHI, top-3, N-1), the country's share of world output,
-its imports, exports, apparent consumption and net import reliance, and the GeoPolRisk of
+its imports, exports, apparent consumption, net import reliance and supplier concentration
+(HHI of its suppliers, top supplier and its share), and the GeoPolRisk of
 the commodity for that country and year (``gpr_`` columns; GeoPolRisk is defined per raw
 material, so it repeats across the stages of a commodity).
 """
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import pandas as pd
 
 from critmin.analysis.concentration import concentration
-from critmin.analysis.dependence import import_reliance
+from critmin.analysis.dependence import import_reliance, supplier_concentration, supplier_mix
 from critmin.analysis.geopolrisk import covered_commodities, geopolrisk
 from critmin.analysis.panel import check_commodities, check_years, stage_output, stage_trade
 
@@ -36,6 +37,8 @@ def sweep(
     shares = output[output["country"] != "ROW"].set_index([*CASE, "country"])["share"]
     table = by_country.join(shares.rename("country_share"), how="outer").reset_index()
     table = table.merge(cases, on=CASE, how="left")
+    suppliers = supplier_concentration(supplier_mix(trade)).rename(columns={"importer": "country"})
+    table = table.merge(suppliers.drop(columns="suppliers"), on=[*CASE, "country"], how="left")
     scored = [c for c in ids if c in set(covered_commodities())]
     if scored:
         gpr = geopolrisk(scored, years=chosen).rename(

@@ -19,6 +19,7 @@ from critmin.analysis import (
     import_reliance,
     stage_output,
     stage_trade,
+    supplier_concentration,
     supplier_mix,
     supply_risk,
     sweep,
@@ -68,15 +69,16 @@ def metrics(
         str | None, typer.Option("--importer", "-i", help="ISO3 code: add its dependence.")
     ] = None,
     group: Annotated[
-        str, typer.Option("--group", "-g", help="Group (or ISO3) whose share to report.")
-    ] = "US-JP",
+        list[str] | None,
+        typer.Option("--group", "-g", help="Group or ISO3 whose share to report (repeatable)."),
+    ] = None,
     groups_file: GroupsFileOption = None,
     sweep_all: AllOption = False,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Concentration (HHI, top-3, N-1, group shares) and, with --importer, dependence."""
-    members = _members(group, groups_file)
-    groups = {"CHN": ("CHN",), group: members}
+    labels = group or ["US-JP"]
+    groups = {"CHN": ("CHN",), **{label: _members(label, groups_file) for label in labels}}
     if sweep_all:
         render(sweep(groups=groups), fmt, "All indicators", _meta(None))
         return
@@ -96,7 +98,6 @@ def metrics(
         for key, part in named.groupby("stage")
     }
     table["shares"] = table["stage"].map(shares)
-    table = table.rename(columns={f"share_{group}": "group_share"}).assign(group=group)
     if importer is not None:
         code = _country(importer, "importer")
         trade = stage_trade([commodity_id], [year])
@@ -112,15 +113,18 @@ def metrics(
             key: dict(zip(part["exporter"], part["share_quantity"].round(6), strict=True))
             for key, part in mix.groupby("stage")
         }
+        spread = supplier_concentration(mix).set_index("stage")
         table["importer"] = code
         for column in ("imports", "exports", "apparent_consumption", "import_reliance"):
             table[column] = table["stage"].map(mine[column])
+        for column in ("supplier_hhi", "top_supplier", "top_supplier_share"):
+            table[column] = table["stage"].map(spread[column])
         table["suppliers"] = table["stage"].map(suppliers)
     else:
         table["import_reliance"] = float("nan")
     if fmt is Format.table:  # nested maps are for JSON; keep the table readable
         table = table.drop(columns=[c for c in ("shares", "suppliers") if c in table])
-    render(table, fmt, f"Concentration: {commodity_id} {year}", _meta(year, group=group))
+    render(table, fmt, f"Concentration: {commodity_id} {year}", _meta(year, groups=labels))
 
 
 def geopolrisk_command(
