@@ -93,3 +93,11 @@ def test_gaps_all_years() -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert len(lines) == 1 + 7 * 4  # header + 2018-2024 x four stages
+
+
+def test_supply_risk_command() -> None:
+    payload = _json("supply-risk", "--region", "US-JP", "-c", "rare_earths", "-y", "2024")
+    rows = payload["rows"]
+    assert {r["stage"] for r in rows} == {"mining", "separation", "metal", "magnet"}  # type: ignore[union-attr]
+    for row in rows:  # type: ignore[union-attr]
+        assert {"hhi_wgi_global", "import_reliance", "eol_rir", "supply_risk"} <= set(row)

@@ -27,7 +27,7 @@ from critmin.analysis import (
 from critmin.analysis.panel import production_years
 from critmin.cli.output import Format, render
 from critmin.data import tables
-from critmin.data.commodities import catalog, commodity
+from critmin.data.commodities import KEY_COMMODITIES, catalog, commodity
 from critmin.errors import InputError, unknown_value
 from critmin.network.groups import load_groups, resolve_members
 
@@ -177,9 +177,6 @@ def gaps(
         list[str] | None, typer.Option("--commodity", "-c", help="Commodity (repeatable).")
     ] = None,
     groups_file: GroupsFileOption = None,
-    supply_risk_index: Annotated[
-        bool, typer.Option("--supply-risk", help="Show the EU-style supply-risk index instead.")
-    ] = False,
     sweep_all: AllOption = False,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -187,13 +184,6 @@ def gaps(
     groups = load_groups(groups_file)
     members = resolve_members(alliance, groups)
     partners = resolve_members(friends, groups)
-    if supply_risk_index:
-        ids = commodity_ids or None
-        output = stage_output(ids, [year])
-        trade = stage_trade(ids, [year])
-        table = supply_risk(output, trade, {alliance: members})
-        render(table, fmt, f"Supply risk: {alliance} {year}", _meta(year))
-        return
     if sweep_all:
         every = commodity_ids if commodity_ids else catalog()
         frames = [
@@ -219,8 +209,33 @@ def gaps(
     render(table, fmt, f"Gaps: {alliance} {year} (projects by {horizon})", meta)
 
 
+def supply_risk_command(
+    region: Annotated[
+        list[str] | None,
+        typer.Option("--region", "-r", help="Country (ISO3) or group (repeatable)."),
+    ] = None,
+    year: Annotated[int, typer.Option("--year", "-y", help="Calendar year.")] = 2024,
+    commodity_ids: Annotated[
+        list[str] | None, typer.Option("--commodity", "-c", help="Commodity (repeatable).")
+    ] = None,
+    groups_file: GroupsFileOption = None,
+    sweep_all: AllOption = False,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """EU-style supply-risk index with every input as a column (default: US-JP, USA, JPN)."""
+    groups = load_groups(groups_file)
+    labels = region or ["US-JP", "USA", "JPN"]
+    regions = {label: resolve_members(label, groups) for label in labels}
+    years = None if sweep_all else [year]
+    ids = commodity_ids or (None if sweep_all else list(KEY_COMMODITIES))
+    table = supply_risk(stage_output(ids, years), stage_trade(ids, years), regions)
+    title = f"Supply risk: {', '.join(labels)}" + ("" if sweep_all else f" {year}")
+    render(table, fmt, title, _meta(None if sweep_all else year))
+
+
 def register(app: typer.Typer) -> None:
-    """Add the three commands to the main app."""
+    """Add the metric commands to the main app."""
     app.command("metrics")(metrics)
     app.command("geopolrisk")(geopolrisk_command)
     app.command("gaps")(gaps)
+    app.command("supply-risk")(supply_risk_command)
