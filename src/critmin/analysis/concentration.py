@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from critmin.data.commodities import STAGE_ORDER
+
 KEYS = ["commodity", "stage", "year"]
 UNATTRIBUTED = "ROW"
 
@@ -65,4 +67,11 @@ def concentration(
         inside = output[output["country"].isin(list(members))]
         result[f"share_{label}"] = inside.groupby(KEYS)["share"].sum().reindex(result.index)
         result[f"share_{label}"] = result[f"share_{label}"].fillna(0.0)
-    return result.reset_index()
+    result = result.reset_index()
+    order = result["stage"].map({s: i for i, s in enumerate(STAGE_ORDER)})
+    return (
+        result.assign(_order=order)
+        .sort_values(["commodity", "_order", "year"])
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )

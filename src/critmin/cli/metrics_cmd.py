@@ -40,6 +40,17 @@ GroupsFileOption = Annotated[
 ]
 
 
+METRICS_TABLE = [
+    "stage", "hhi", "top1_country", "top1_share", "top3_countries", "top3_share",
+    "n_minus_1_residual", "world", "unit", "share_*", "import_reliance", "supplier_hhi",
+    "top_supplier", "top_supplier_share",
+]  # fmt: skip
+GAPS_TABLE = [
+    "commodity", "stage", "unit", "demand", "own_capacity", "friends_surplus", "gap",
+    "gap_pct", "bottleneck", "projects_capacity", "gap_with_projects_pct",
+]  # fmt: skip
+
+
 def _members(name: str, groups_file: Path | None) -> tuple[str, ...]:
     return resolve_members(name, load_groups(groups_file))
 
@@ -122,9 +133,13 @@ def metrics(
         table["suppliers"] = table["stage"].map(suppliers)
     else:
         table["import_reliance"] = float("nan")
-    if fmt is Format.table:  # nested maps are for JSON; keep the table readable
-        table = table.drop(columns=[c for c in ("shares", "suppliers") if c in table])
-    render(table, fmt, f"Concentration: {commodity_id} {year}", _meta(year, groups=labels))
+    render(
+        table,
+        fmt,
+        f"Concentration: {commodity_id} {year}",
+        _meta(year, groups=labels),
+        table_columns=METRICS_TABLE,
+    )
 
 
 def geopolrisk_command(
@@ -206,7 +221,7 @@ def gaps(
             c: s for c, s in zip(bottlenecks["commodity"], bottlenecks["stage"], strict=True)
         },
     )
-    render(table, fmt, f"Gaps: {alliance} {year} (projects by {horizon})", meta)
+    render(table, fmt, f"Gaps: {alliance} {year} (projects by {horizon})", meta, GAPS_TABLE)
 
 
 def supply_risk_command(

@@ -6,6 +6,7 @@ import json
 import math
 import sys
 from enum import StrEnum
+from fnmatch import fnmatch
 from typing import Any
 
 import pandas as pd
@@ -28,9 +29,17 @@ def _plain(value: Any) -> Any:
 
 
 def render(
-    frame: pd.DataFrame, fmt: Format, title: str = "", meta: dict[str, Any] | None = None
+    frame: pd.DataFrame,
+    fmt: Format,
+    title: str = "",
+    meta: dict[str, Any] | None = None,
+    table_columns: list[str] | None = None,
 ) -> None:
-    """Print ``frame``: a Rich table, JSON ``{"meta": ..., "rows": [...]}`` or CSV."""
+    """Print ``frame``: a Rich table, JSON ``{"meta": ..., "rows": [...]}`` or CSV.
+
+    ``table_columns`` narrows the Rich table to the columns that fit a terminal (glob
+    patterns allowed, e.g. ``share_*``); JSON and CSV always carry every column.
+    """
     if fmt is Format.json:
         rows = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
         payload = {"meta": {"title": title, **(meta or {})}, "rows": rows}
@@ -39,6 +48,11 @@ def render(
     if fmt is Format.csv:
         sys.stdout.write(frame.to_csv(index=False, lineterminator="\n"))
         return
+    if table_columns is not None:
+        keep = [c for c in frame.columns if any(fnmatch(str(c), p) for p in table_columns)]
+        if len(keep) < len(frame.columns):
+            meta = {**(meta or {}), "more columns": "use --format json or csv for all"}
+        frame = frame[keep]
     table = Table(title=title or None, show_lines=False)
     for column in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column])
