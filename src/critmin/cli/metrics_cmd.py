@@ -35,6 +35,9 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output for
 AllOption = Annotated[
     bool, typer.Option("--all", help="Sweep every commodity x country x year into one table.")
 ]
+CommoditiesOption = Annotated[
+    list[str] | None, typer.Option("--commodity", "-c", help="Commodity (repeatable).")
+]
 GroupsFileOption = Annotated[
     Path | None, typer.Option("--groups", help="YAML file with more country groups.")
 ]
@@ -188,9 +191,7 @@ def gaps(
     horizon: Annotated[
         int, typer.Option("--horizon", help="Count pipeline projects online by this year.")
     ] = 2030,
-    commodity_ids: Annotated[
-        list[str] | None, typer.Option("--commodity", "-c", help="Commodity (repeatable).")
-    ] = None,
+    commodity_ids: CommoditiesOption = None,
     groups_file: GroupsFileOption = None,
     sweep_all: AllOption = False,
     fmt: FormatOption = Format.table,
@@ -230,9 +231,7 @@ def supply_risk_command(
         typer.Option("--region", "-r", help="Country (ISO3) or group (repeatable)."),
     ] = None,
     year: Annotated[int, typer.Option("--year", "-y", help="Calendar year.")] = 2024,
-    commodity_ids: Annotated[
-        list[str] | None, typer.Option("--commodity", "-c", help="Commodity (repeatable).")
-    ] = None,
+    commodity_ids: CommoditiesOption = None,
     groups_file: GroupsFileOption = None,
     sweep_all: AllOption = False,
     fmt: FormatOption = Format.table,
