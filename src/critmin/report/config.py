@@ -1,0 +1,48 @@
+"""Report settings: pydantic model read from an optional YAML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from critmin.data.commodities import KEY_COMMODITIES
+from critmin.errors import InputError
+
+
+class ReportConfig(BaseModel):
+    """What the alliance report covers. Every field has a default; a YAML file overrides it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alliance: str = Field("US-JP", description="group id (groups.yaml) or ISO3 code")
+    friends: str = Field("MSP", description="friendly partners whose surplus counts in gaps")
+    year: int = Field(2024, description="base year (production data: 2018-2024)")
+    horizon: int = Field(2030, description="pipeline projects online by this year count")
+    commodities: tuple[str, ...] = Field(KEY_COMMODITIES, min_length=1)
+    groups_file: Path | None = Field(None, description="YAML file with more country groups")
+
+
+def load_config(path: Path | None, **overrides: object) -> ReportConfig:
+    """Defaults, then the YAML file (if any), then explicit overrides (CLI options)."""
+    raw: dict[str, object] = {}
+    if path is not None:
+        if not path.is_file():
+            raise InputError(f"config {path}: file does not exist")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise InputError(f"config {path}: not valid YAML ({exc})") from exc
+        if not isinstance(loaded, dict):
+            raise InputError(f"config {path}: expected a mapping of settings")
+        raw.update(loaded)
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return ReportConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise InputError(
+            f"config field {field!r}: {first['msg']} (got {first.get('input')!r})"
+        ) from exc

@@ -1,0 +1,141 @@
+"""Assemble the self-contained HTML report: Plotly's JS inline once, no network needed."""
+
+from __future__ import annotations
+
+import html
+from importlib.metadata import version
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.offline
+
+from critmin.report import charts
+from critmin.report.results import ReportResults
+from critmin.report.summary import key_findings
+
+CSS = """
+body { font-family: Helvetica, Arial, sans-serif; max-width: 1100px; margin: 2em auto;
+       color: #222; line-height: 1.45; padding: 0 1em; }
+h1 { font-size: 1.8em; } h2 { border-bottom: 2px solid #ddd; padding-bottom: .2em; }
+table { border-collapse: collapse; font-size: .85em; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: .25em .5em; text-align: right; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+.note { color: #555; font-size: .9em; } .findings li { margin: .3em 0; }
+"""
+
+
+def _figure(figure: go.Figure, div_id: str) -> str:
+    return str(
+        figure.to_html(
+            include_plotlyjs=False,
+            full_html=False,
+            div_id=div_id,
+            config={"displaylogo": False, "responsive": True},
+        )
+    )
+
+
+def _table(frame: pd.DataFrame, columns: list[str], digits: int = 3) -> str:
+    shown = frame[[c for c in columns if c in frame.columns]].copy()
+    for column in shown.columns:
+        if pd.api.types.is_float_dtype(shown[column]):
+            shown[column] = shown[column].map(
+                lambda v: (
+                    "" if pd.isna(v) else (f"{v:,.0f}" if abs(v) >= 100 else f"{v:.{digits}g}")
+                )
+            )
+    return str(shown.to_html(index=False, escape=True, border=0, na_rep=""))
+
+
+def render_html(results: ReportResults) -> str:
+    """The whole report as one HTML string (deterministic: fixed chart ids, no timestamps)."""
+    config = results.config
+    esc = html.escape
+    conc = results.tables["concentration"]
+    gaps = results.tables["gaps"]
+    gpr = results.tables["geopolrisk"]
+    sources = results.tables["sources"]
+    findings = "".join(f"<li>{esc(f)}</li>" for f in key_findings(results))
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>critmin alliance report: {esc(config.alliance)} {config.year}</title>",
+        f"<style>{CSS}</style>",
+        f"<script type='text/javascript'>{plotly.offline.get_plotlyjs()}</script>",
+        "</head><body>",
+        f"<h1>Critical-minerals supply security: {esc(config.alliance)}, {config.year}</h1>",
+        f"<p class='note'>Members: {esc(', '.join(results.members))}. Friendly partners: "
+        f"{esc(config.friends)}. Commodities: {esc(', '.join(config.commodities))}. Every "
+        "figure comes from the embedded data; the numbers behind each chart are in the results "
+        "folder beside this file.</p>",
+        f"<h2>Key findings</h2><ul class='findings'>{findings}</ul>",
+        "<h2>Concentration by stage</h2>",
+        "<p>Shares of world output at each stage of each chain. Separation, metal and magnet "
+        "shares come from the curated tables (IEA, Adamas, USGS and others), mining and refining "
+        "from World Mining Data; <code>ROW</code> is output the source does not attribute.</p>",
+        _figure(charts.concentration_shares(conc, config.alliance), "chart-shares"),
+        _figure(charts.concentration_hhi(conc), "chart-hhi"),
+        _table(
+            conc,
+            [
+                "commodity",
+                "stage",
+                "hhi",
+                "top1_country",
+                "top1_share",
+                "top3_countries",
+                "top3_share",
+                "n_minus_1_residual",
+                "share_CHN",
+                f"share_{config.alliance}",
+                "world",
+                "unit",
+            ],
+        ),
+        "<h2>GeoPolRisk of each ally</h2>",
+        "<p>GeoPolRisk (Gemechu et al. 2016; Koyamparambath et al. 2024) as geopolrisk-py 2.0.1 "
+        "computes it: production HHI times import risk (imports weighted by the exporters' WGI "
+        "political stability). The group row pools the members; trade between them carries no "
+        "risk.</p>",
+        _figure(charts.geopolrisk_trend(gpr), "chart-geopolrisk"),
+        _table(
+            gpr[gpr["year"] == config.year],
+            [
+                "commodity",
+                "importer",
+                "hhi",
+                "import_risk",
+                "geopolrisk_score",
+                "characterization_factor",
+                "price_usd_per_kg",
+            ],
+        ),
+        "<h2>Gaps: allied demand against allied capacity</h2>",
+        f"<p>Demand is the members' apparent consumption; capacity is their own output plus the "
+        f"surplus of {esc(config.friends)} partners; projects are those of the curated list "
+        f"online by {config.horizon}. Method: docs/methods/metrics.md.</p>",
+        _figure(charts.gaps_by_stage(gaps), "chart-gaps"),
+        _table(
+            gaps,
+            [
+                "commodity",
+                "stage",
+                "unit",
+                "demand",
+                "own_capacity",
+                "friends_surplus",
+                "gap",
+                "gap_pct",
+                "bottleneck",
+                "projects_capacity",
+                "gap_with_projects_pct",
+                "projects",
+            ],
+        ),
+        "<h2>Data sources</h2>",
+        _table(sources, ["dataset", "title", "publisher", "version", "licence", "url"]),
+        "<h2>Run</h2>",
+        f"<p class='note'>critmin {esc(version('critmin'))}; data version "
+        f"{esc(str(results.data_version))}; settings: {esc(config.model_dump_json())}.</p>",
+        "</body></html>",
+    ]
+    return "\n".join(parts)

@@ -1,0 +1,61 @@
+"""The report's numbers: every table the report shows, computed from the embedded data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from critmin.analysis import concentration, gap_analysis, geopolrisk, stage_output
+from critmin.analysis.geopolrisk import covered_commodities
+from critmin.analysis.panel import production_years
+from critmin.data import tables
+from critmin.network.groups import load_groups, resolve_members
+from critmin.report.config import ReportConfig
+
+
+@dataclass
+class ReportResults:
+    """Named result tables (written to the results folder) and run facts."""
+
+    config: ReportConfig
+    members: tuple[str, ...]
+    data_version: str
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def compute(config: ReportConfig) -> ReportResults:
+    """Concentration by stage, GeoPolRisk for each ally, gaps, and the data sources."""
+    groups = load_groups(config.groups_file)
+    members = resolve_members(config.alliance, groups)
+    partners = resolve_members(config.friends, groups)
+    manifest = tables.manifest()
+    results = ReportResults(
+        config=config, members=members, data_version=str(manifest["data_version"])
+    )
+    ids = list(config.commodities)
+    output = stage_output(ids, [config.year])
+    results.tables["concentration"] = concentration(
+        output, {"CHN": ("CHN",), config.alliance: members}
+    )
+    scored = [c for c in ids if c in set(covered_commodities())]
+    importers = list(members)
+    years = list(production_years())
+    gpr = geopolrisk(scored, importers, years, groups={config.alliance: members})
+    results.tables["geopolrisk"] = gpr[gpr["importer"].isin([*importers, config.alliance])]
+    results.tables["gaps"] = gap_analysis(members, partners, config.year, config.horizon, ids)
+    results.tables["sources"] = pd.DataFrame(
+        [
+            {
+                "dataset": name,
+                "title": entry.get("title", ""),
+                "publisher": entry.get("publisher", ""),
+                "version": entry.get("version", ""),
+                "licence": entry.get("licence", ""),
+                "url": entry.get("url", ""),
+                "sha256": entry.get("sha256", ""),
+            }
+            for name, entry in manifest["datasets"].items()
+        ]
+    )
+    return results

@@ -1,0 +1,35 @@
+"""The executive summary: short sentences built from the result tables, each with its figure."""
+
+from __future__ import annotations
+
+from critmin.report.results import ReportResults
+
+
+def key_findings(results: ReportResults) -> list[str]:
+    """One sentence per finding, most important first."""
+    config = results.config
+    findings: list[str] = []
+    conc = results.tables["concentration"]
+    top = conc.sort_values("share_CHN", ascending=False).head(3)
+    for row in top.itertuples():
+        findings.append(
+            f"China holds {row.share_CHN:.0%} of world {str(row.commodity).replace('_', ' ')} "
+            f"{row.stage} ({config.year}; HHI {row.hhi:,.0f})."
+        )
+    gaps = results.tables["gaps"]
+    for row in gaps[gaps["bottleneck"]].sort_values("gap_pct", ascending=False).itertuples():
+        findings.append(
+            f"{str(row.commodity).replace('_', ' ').capitalize()}: the bottleneck is {row.stage}, "
+            f"short by {row.gap:,.0f} {row.unit}/yr ({row.gap_pct:.0f}% of allied demand); "
+            f"pipeline projects by {config.horizon} leave {row.gap_with_projects_pct:.0f}%."
+        )
+    gpr = results.tables["geopolrisk"]
+    latest = gpr[gpr["year"] == config.year]
+    for importer, part in latest.groupby("importer", sort=False):
+        worst = part.sort_values("geopolrisk_score", ascending=False).iloc[0]
+        findings.append(
+            f"Highest GeoPolRisk for {importer} in {config.year}: "
+            f"{str(worst['commodity']).replace('_', ' ')} (score {worst['geopolrisk_score']:.3f},"
+            f" import risk {worst['import_risk']:.2f})."
+        )
+    return findings

@@ -1,0 +1,80 @@
+"""The alliance report: self-contained, deterministic, every number in the results folder."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from critmin.cli.app import app
+from critmin.errors import InputError
+from critmin.report import build_report, load_config, results_folder
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    build_report(load_config(None), out, quiet=True)
+    return out
+
+
+def test_self_contained(report: Path) -> None:
+    text = report.read_text(encoding="utf-8")
+    assert re.search(r"<script[^>]+src=", text) is None  # no external scripts
+    assert re.search(r"<link[^>]+href=['\"]https?://", text) is None
+    for heading in ("Key findings", "Concentration by stage", "GeoPolRisk of each ally",
+                    "Gaps: allied demand", "Data sources", "Run"):  # fmt: skip
+        assert heading in text
+    assert text.count('class="plotly-graph-div"') == 4
+
+
+def test_results_folder_holds_every_table(report: Path) -> None:
+    folder = results_folder(report)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["settings"]["alliance"] == "US-JP"
+    assert manifest["members"] == ["USA", "JPN"]
+    conc = pd.read_csv(folder / "concentration.csv")
+    mining = conc[(conc["commodity"] == "rare_earths") & (conc["stage"] == "mining")].iloc[0]
+    assert mining["hhi"] == pytest.approx(4861.5, abs=1)
+    gaps = pd.read_csv(folder / "gaps.csv")
+    assert gaps.loc[gaps["bottleneck"], "commodity"].is_unique
+    assert f"{mining['hhi']:,.0f}" in report.read_text(encoding="utf-8")
+
+
+def test_deterministic(report: Path, tmp_path: Path) -> None:
+    again = tmp_path / "report.html"
+    build_report(load_config(None), again, quiet=True)
+    assert again.read_bytes() == report.read_bytes()
+    for path in results_folder(report).iterdir():
+        assert (results_folder(again) / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_config_file_changes_the_alliance(tmp_path: Path) -> None:
+    config = tmp_path / "settings.yaml"
+    config.write_text("alliance: US-JP-AU\ncommodities: [rare_earths, lithium]\n")
+    result = runner.invoke(
+        app, ["report", "--config", str(config), "--out", str(tmp_path / "r.html"), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "r_results" / "manifest.json").read_text())
+    assert manifest["members"] == ["USA", "JPN", "AUS"]
+    conc = pd.read_csv(tmp_path / "r_results" / "concentration.csv")
+    assert set(conc["commodity"]) == {"rare_earths", "lithium"}
+
+
+def test_bad_settings_are_named(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("year: twenty\n")
+    with pytest.raises(InputError, match="'year'"):
+        load_config(config)
+    config.write_text("alliance: US-JP\nbudget: 3\n")
+    with pytest.raises(InputError, match="'budget'"):
+        load_config(config)
+    with pytest.raises(InputError, match=r"\.html"):
+        build_report(load_config(None), tmp_path / "report.pdf", quiet=True)
