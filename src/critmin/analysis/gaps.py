@@ -97,12 +97,15 @@ def gap_analysis(
         & (projects["online_year"] <= horizon)
     ]
     rows = []
+    output_by_case = {key: part for key, part in named.groupby(["commodity", "stage"])}
+    reliance_by_case = {key: part for key, part in reliance.groupby(["commodity", "stage"])}
+    empty_output, empty_reliance = named.iloc[0:0], reliance.iloc[0:0]
     for item_id in ids:
         item = commodity(item_id)
         stages = []
         for stage in item.stages:
-            at_stage = named[(named["commodity"] == item_id) & (named["stage"] == stage.id)]
-            rel = reliance[(reliance["commodity"] == item_id) & (reliance["stage"] == stage.id)]
+            at_stage = output_by_case.get((item_id, stage.id), empty_output)
+            rel = reliance_by_case.get((item_id, stage.id), empty_reliance)
             rel = rel.set_index("country")
             consumption = rel["apparent_consumption"]
             member_use = consumption.reindex(sorted(member_set)).clip(lower=0.0)
