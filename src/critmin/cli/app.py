@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
-from critmin.cli import data_cmd
+from critmin.cli import data_cmd, simulate_cmd
 from critmin.errors import CritminError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data_cmd.app, name="data")
+app.command("simulate")(simulate_cmd.simulate_command)
 
 EXIT_USER_ERROR = 2
 

@@ -1,0 +1,60 @@
+"""Build the calibrated market and the value weights a scenario needs."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from critmin.errors import CritminError, ScenarioError
+from critmin.network.build import load_network
+from critmin.simulation.calibration import Market, calibrate
+from critmin.simulation.params import default_parameters
+from critmin.simulation.scenario import Scenario
+from critmin.simulation.shocks import event_countries
+
+
+@lru_cache(maxsize=8)
+def _market(
+    commodity: str,
+    year: int,
+    alliance: str,
+    keep: tuple[str, ...],
+    overrides: tuple[tuple[str, float], ...],
+) -> Market:
+    params = default_parameters().with_overrides(dict(overrides))
+    network = load_network(commodity, year=year, alliance=alliance)
+    return calibrate(network, params, keep=keep)
+
+
+def build_market(scenario: Scenario) -> Market:
+    """The base market of ``scenario`` (cached per commodity, year, alliance and countries)."""
+    keep = tuple(event_countries(scenario))
+    try:
+        return _market(
+            scenario.commodity,
+            scenario.year,
+            scenario.alliance,
+            keep,
+            tuple(sorted(scenario.parameters.items())),
+        )
+    except ScenarioError:
+        raise
+    except CritminError as exc:
+        raise ScenarioError(f"scenario {scenario.name!r}: {exc}") from None
+
+
+def value_per_tonne(scenario: Scenario, market: Market) -> np.ndarray:
+    """USD per tonne of unmet final use, [stage, sector]: the scenario's value added by sector,
+    else the stage's base price (the value of the material itself)."""
+    for sector in scenario.value_added_usd_per_t:
+        if sector not in market.sectors:
+            raise ScenarioError(
+                f"value_added_usd_per_t.{sector}: unknown sector; valid: "
+                f"{', '.join(market.sectors)}"
+            )
+    values = np.repeat(market.base_price[:, None], len(market.sectors), axis=1)
+    for k, sector in enumerate(market.sectors):
+        if sector in scenario.value_added_usd_per_t:
+            values[:, k] = scenario.value_added_usd_per_t[sector]
+    return values
