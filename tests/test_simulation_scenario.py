@@ -44,14 +44,17 @@ def test_month_strings_and_horizon_labels() -> None:
     assert isinstance(event, ExportControl)
     assert scenario.horizon.index(event.start) == 3.0  # 2026-03 with a 2026-01 start
     labels = scenario.horizon.labels()
-    assert labels[0] == "2026-01" and labels[12] == "2027-01" and len(labels) == 24
+    assert labels[0] == "2026-01"
+    assert labels[12] == "2027-01"
+    assert len(labels) == 24
 
 
 def test_distributions_sample_inside_their_support() -> None:
     rng = np.random.default_rng(5)
     tri = Triangular(dist="triangular", low=0.2, mode=0.5, high=0.9)
     values = draw(tri, rng, 20_000)
-    assert values.min() >= 0.2 and values.max() <= 0.9
+    assert values.min() >= 0.2
+    assert values.max() <= 0.9
     assert abs(values.mean() - (0.2 + 0.5 + 0.9) / 3) < 0.01
     coin = draw(Bernoulli(dist="bernoulli", p=0.3), rng, 20_000)
     assert set(np.unique(coin)) == {0.0, 1.0}
