@@ -22,8 +22,9 @@ Array = np.ndarray
 ClearFn = Callable[[Blocks, Blocks, Array | None, Array | None, float], Cleared]
 SHORT_TOLERANCE = 0.01  # a month counts as short when shortfall > 1 % of reference use
 
-# supply blocks: production, stock release, recycling, even stockpile release, on_price ...
-SUPPLY_PRODUCTION, SUPPLY_STOCK, SUPPLY_RECYCLING, SUPPLY_STOCKPILE = 0, 1, 2, 3
+# supply blocks: production up to base output (curtailed below base price), production above
+# base output (up to capacity), stock release, recycling, even stockpile release, on_price ...
+SUPPLY_BASE, SUPPLY_EXPANSION, SUPPLY_STOCK, SUPPLY_RECYCLING, SUPPLY_STOCKPILE = 0, 1, 2, 3, 4
 DEMAND_FINAL, DEMAND_PROCESSING, DEMAND_RESTOCK = 0, 1, 2
 
 TRACKED = (
@@ -82,6 +83,7 @@ def simulate_arrays(
     n_s, n_r = market.n_stages, market.n_regions
     eta, eta_p = p.final_elasticity, p.processing_elasticity
     eps, eps_r = p.supply_elasticity, p.recycling_elasticity
+    eps_down = p.curtailment_elasticity
     k_inv, h = p.inventory_release_slope, p.holding_cost
     pi_max = _pi_max(market)
     inf = np.full((n, n_r), np.inf)
@@ -120,7 +122,8 @@ def simulate_arrays(
             i0 = market.inventory[s]
             release_amt = shocks.release_even[:, t, s]
             parts = [
-                (eps * q_ref, (1 - eps) * q_ref, zero, cap),
+                (eps_down * q_ref, (1 - eps_down) * q_ref, zero, np.minimum(q_ref, cap)),
+                (eps * q_ref, -eps * q_ref, zero, np.maximum(cap - q_ref, 0.0)),
                 (k_inv * i0 + zero, -k_inv * i0 * (1 + h) + zero, zero, stock[:, s]),
                 (
                     eps_r * market.recycling[s] + zero,
@@ -168,7 +171,7 @@ def simulate_arrays(
             cleared = clear(sup, dem, origin, caps, pi_max)
             q_sup = sup.quantity(cleared.pi_prod)
             q_dem = dem.quantity(cleared.pi_cons)
-            production = q_sup[..., SUPPLY_PRODUCTION]
+            production = q_sup[..., SUPPLY_BASE] + q_sup[..., SUPPLY_EXPANSION]
             released = q_sup[..., SUPPLY_STOCK]
             restock = q_dem[..., DEMAND_RESTOCK]
             change = restock - released

@@ -34,6 +34,7 @@ class Parameters:
     substitution_elasticity: float
     processing_elasticity: float
     supply_elasticity: float
+    curtailment_elasticity: float
     utilisation: float
     recycling_elasticity: float
     inventory_months: float
@@ -67,6 +68,7 @@ class Parameters:
             "substitution_elasticity": self.substitution_elasticity <= 0,
             "processing_elasticity": self.processing_elasticity < 0,
             "supply_elasticity": self.supply_elasticity >= 0,
+            "curtailment_elasticity": 0 <= self.curtailment_elasticity <= 1,
             "utilisation": 0 < self.utilisation <= 1,
             "recycling_elasticity": self.recycling_elasticity >= 0,
             "inventory_months": self.inventory_months >= 0,
