@@ -68,3 +68,21 @@ def test_two_zone_clearing_matches_the_qp_on_a_hand_case(cap: float) -> None:
         assert cons[2] == pytest.approx((10.5 - 4.8) / 3.5, abs=1e-4)
         # B's own buyers are served by A at a lower price
         assert cons[1] < cons[2]
+
+
+def test_a_glut_clears_at_price_zero_with_unsold_output() -> None:
+    one = np.ones((1, 1, 1))
+    # supply fixed at 10; demand 3 - p: at price 0 only 3 are bought, 7 are unsold
+    sup = Blocks(0 * one, 10 * one, 10 * one, 10 * one)
+    dem = Blocks(-1 * one, 3 * one, 0 * one, np.inf * one)
+    fast = clear_fast(sup, dem, None, None, pi_max=12.0)
+    assert fast.pi_cons[0, 0] == 0.0
+    assert fast.dispose[0] == pytest.approx(7.0)
+    _, _, unsold, _ = solve_stage(
+        Blocks(sup.a[0], sup.c[0], sup.lo[0], sup.hi[0]),
+        Blocks(dem.a[0], dem.c[0], dem.lo[0], dem.hi[0]),
+        None,
+        None,
+        1.0,
+    )
+    assert unsold == pytest.approx(7.0, abs=1e-4)

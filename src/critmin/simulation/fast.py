@@ -3,12 +3,15 @@
 Without trade costs and without transshipment, every buyer pays one world price unless an
 export control binds. With one controlling origin ``O`` and capped deliveries ``A_j`` to
 destinations ``j``, the market splits into two price zones: zone Z (capped destinations that
-must buy from non-origin producers at ``pi_Z``) and zone F (the origin and everyone it can
-serve freely, at ``pi_F <= pi_Z``). A capped destination whose own demand curve meets its cap
-between the two prices is isolated at the price where demand equals the cap. Each zone price
-is the root of a monotone piecewise-linear excess supply, found by bisection followed by one
-linear-interpolation step (exact on the final linear piece). The exact engine solves the same
-problem as a QP (``exact.py``); tests check that they agree.
+must buy from non-origin producers, at ``pi_Z``) and zone F (the origin and everyone it can
+serve freely, at ``pi_F <= pi_Z``). A capped destination whose demand curve meets its cap
+between the two prices is isolated at the price where its demand equals the cap. Each zone
+price is the root of a monotone piecewise-linear excess supply, found by safeguarded Newton
+steps (exact on the final linear piece, bisection when a step leaves the bracket). The exact
+engine (``exact.py``) solves the same problem as a QP; tests check that they agree.
+
+Internally arrays put the scenario axis last ([block, region, scenario]) so that sums over
+blocks and regions are element-wise additions of contiguous rows.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ import numpy as np
 from critmin.simulation.blocks import Blocks
 
 Array = np.ndarray
-ITERATIONS = 34
-TOLERANCE = 1e-9
+MAX_ITERATIONS = 60
+RELATIVE_TOLERANCE = 1e-11  # |excess| below this share of the zone's traded volume
 
 
 @dataclass
@@ -34,104 +37,164 @@ class Cleared:
     dispose: Array
 
 
-def _root(excess: Callable[[Array], Array], lo: Array, hi: Array) -> Array:
-    """Root of increasing ``excess`` in [lo, hi] (elementwise); lo where excess(lo) >= 0."""
-    f_lo, f_hi = excess(lo), excess(hi)
-    for _ in range(ITERATIONS):
-        mid = 0.5 * (lo + hi)
-        f = excess(mid)
-        up = f > 0
-        hi = np.where(up, mid, hi)
-        f_hi = np.where(up, f, f_hi)
-        lo = np.where(up, lo, mid)
-        f_lo = np.where(up, f_lo, f)
-    span = f_hi - f_lo
-    safe = np.where(span > 0, span, 1.0)
-    root = np.where(span > 0, lo - f_lo * (hi - lo) / safe, 0.5 * (lo + hi))
-    result: Array = np.clip(root, lo, hi)
-    return result
+class _Curves:
+    """Blocks in [block, region, scenario] layout with totals and slopes at region prices."""
 
+    def __init__(self, b: Blocks) -> None:
+        self.a = np.ascontiguousarray(b.a.transpose(2, 1, 0))
+        self.c = np.ascontiguousarray(b.c.transpose(2, 1, 0))
+        self.lo = np.ascontiguousarray(b.lo.transpose(2, 1, 0))
+        self.hi = np.ascontiguousarray(b.hi.transpose(2, 1, 0))
 
-def _single(sup: Blocks, dem: Blocks, pi_max: float) -> tuple[Array, Array]:
-    n, r = sup.a.shape[:2]
+    def take(self, index: Array) -> _Curves:
+        out = _Curves.__new__(_Curves)
+        out.a, out.c = self.a[..., index], self.c[..., index]
+        out.lo, out.hi = self.lo[..., index], self.hi[..., index]
+        return out
 
-    def excess(p: Array) -> Array:
-        grid = np.broadcast_to(p[:, None], (n, r))
-        result: Array = (sup.total(grid) - dem.total(grid)).sum(1)
+    def at(self, pi: Array) -> tuple[Array, Array]:
+        """Total quantity and slope d(quantity)/d(pi) per [region, scenario] at ``pi``."""
+        raw = self.a * pi + self.c
+        inside = (raw > self.lo) & (raw < self.hi)
+        total: Array = np.minimum(np.maximum(raw, self.lo), self.hi).sum(0)
+        slope: Array = (self.a * inside).sum(0)
+        return total, slope
+
+    def size(self) -> Array:
+        """A volume scale per scenario: the largest block intercept."""
+        result: Array = np.maximum(np.abs(self.c).max(axis=(0, 1)), 1e-12)
         return result
 
+
+Excess = Callable[[Array], tuple[Array, Array]]
+
+
+def _root(fun: Excess, lo: Array, hi: Array, start: Array, scale: Array) -> Array:
+    """Root of increasing piecewise-linear ``fun`` in [lo, hi], elementwise; lo if f(lo) >= 0."""
+    p = np.clip(start, lo, hi)
+    floor = lo.copy()
+    tol = RELATIVE_TOLERANCE * scale
+    for _ in range(MAX_ITERATIONS):
+        f, g = fun(p)
+        # a root at the lower end of the bracket (e.g. a glut at price 0) ends there
+        at_floor = (p <= floor) & (f >= 0)
+        done = at_floor | (np.abs(f) <= tol)
+        if done.all():
+            break
+        hi = np.where(f > 0, p, hi)
+        lo = np.where(f < 0, p, lo)
+        safe = np.where(g > 0, g, 1.0)
+        step = p - f / safe
+        mid = 0.5 * (lo + hi)
+        below = (g > 0) & (step <= lo)
+        nxt = np.where((g <= 0) | (step >= hi), mid, step)
+        nxt = np.where(below, np.where(lo <= floor, floor, mid), nxt)
+        p = np.where(done, p, nxt)
+    root: Array = p
+    return root
+
+
+def _single(sup: _Curves, dem: _Curves, pi_max: float) -> tuple[Array, Array]:
+    n = sup.a.shape[2]
+
+    def excess(p: Array) -> tuple[Array, Array]:
+        s, gs = sup.at(p[None, :])
+        d, gd = dem.at(p[None, :])
+        return (s - d).sum(0), (gs - gd).sum(0)
+
     lo, hi = np.zeros(n), np.full(n, pi_max)
-    pi = _root(excess, lo, hi)
-    return pi, np.maximum(excess(np.zeros(n)), 0.0) * (pi <= 0)
+    pi = _root(excess, lo, hi, np.ones(n), dem.size())
+    dispose = np.zeros(n)
+    if (pi <= 0).any():
+        f0, _ = excess(np.zeros(n))
+        dispose = np.where(pi <= 0, np.maximum(f0, 0.0), 0.0)
+    return pi, dispose
 
 
 def clear_fast(
-    sup: Blocks, dem: Blocks, origin: Array | None, cap: Array | None, pi_max: float
+    sup_blocks: Blocks, dem_blocks: Blocks, origin: Array | None, cap: Array | None, pi_max: float
 ) -> Cleared:
     """Clear one stage-month for every scenario (see module docstring)."""
+    sup, dem = _Curves(sup_blocks), _Curves(dem_blocks)
     r = sup.a.shape[1]
     pi, dispose = _single(sup, dem, pi_max)
-    pi_prod = np.repeat(pi[:, None], r, axis=1)
+    pi_prod = np.repeat(pi[None, :], r, axis=0)
     pi_cons = pi_prod.copy()
     if origin is None or cap is None or not origin.any():
-        return Cleared(pi_prod, pi_cons, dispose)
-    capped = np.isfinite(cap)
-    need = np.where(capped, np.maximum(dem.total(pi_cons) - cap, 0.0), 0.0).sum(1)
-    other = (sup.total(pi_prod) * ~origin[None, :]).sum(1)
-    tight = np.flatnonzero(need > other * (1 + 1e-12) + TOLERANCE)
+        return Cleared(pi_prod.T, pi_cons.T, dispose)
+    cap_rn = cap.T
+    capped = np.isfinite(cap_rn)
+    demand_w, _ = dem.at(pi_cons)
+    need = np.where(capped, np.maximum(demand_w - np.where(capped, cap_rn, 0.0), 0.0), 0.0)
+    supply_w, _ = sup.at(pi_prod)
+    other = (supply_w * ~origin[:, None]).sum(0)
+    tight = np.flatnonzero(need.sum(0) > other * (1 + 1e-12) + 1e-12 * dem.size())
     if tight.size == 0:
-        return Cleared(pi_prod, pi_cons, dispose)
+        return Cleared(pi_prod.T, pi_cons.T, dispose)
     s, d = sup.take(tight), dem.take(tight)
-    a_cap = np.where(capped[tight], cap[tight], 0.0)
-    dmask = capped[tight]
-    state = np.where(dmask, 1, 0)  # 0: zone F, 1: zone Z, 2: isolated (buys its cap)
-    prod_zone = np.broadcast_to(np.where(origin, 0, 1)[None, :], state.shape)
     m = tight.size
-    zones = np.zeros((m, 2))
+    a_cap = np.where(capped[:, tight], cap_rn[:, tight], 0.0)
+    dmask = capped[:, tight]
+    in_o = origin[:, None]
+    state = np.where(dmask, 1, 0)  # 0: zone F, 1: zone Z, 2: isolated (buys exactly its cap)
+    scale = d.size()
+    zones = np.ones((2, m))
+    last: Excess | None = None
     for _ in range(8):
         in_z = state == 1
         in_f = state == 0
-        fixed_z = (a_cap * in_z).sum(1)
-        fixed_f = -(a_cap * (state >= 1)).sum(1)
+        fixed = np.stack([-(a_cap * (state >= 1)).sum(0), (a_cap * in_z).sum(0)])
 
         def excess(
-            p: Array,
-            in_z: Array = in_z,
-            in_f: Array = in_f,
-            fixed_z: Array = fixed_z,
-            fixed_f: Array = fixed_f,
-        ) -> Array:
-            pp = np.take_along_axis(p, prod_zone, axis=1)
-            pc = np.where(in_z, p[:, 1:2], p[:, 0:1])
-            supply = s.total(pp)
-            demand = d.total(pc)
-            ex_f = (supply * (prod_zone == 0)).sum(1) - (demand * in_f).sum(1) + fixed_f
-            ex_z = (supply * (prod_zone == 1)).sum(1) - (demand * in_z).sum(1) + fixed_z
-            return np.stack([ex_f, ex_z], axis=1)
+            p: Array, in_z: Array = in_z, in_f: Array = in_f, fixed: Array = fixed
+        ) -> tuple[Array, Array]:
+            pp = np.where(in_o, p[0], p[1])
+            pc = np.where(in_z, p[1], p[0])
+            sq, sg = s.at(pp)
+            dq, dg = d.at(pc)
+            ex = np.stack(
+                [
+                    (sq * in_o).sum(0) - (dq * in_f).sum(0),
+                    (sq * ~in_o).sum(0) - (dq * in_z).sum(0),
+                ]
+            )
+            slope = np.stack(
+                [
+                    (sg * in_o).sum(0) - (dg * in_f).sum(0),
+                    (sg * ~in_o).sum(0) - (dg * in_z).sum(0),
+                ]
+            )
+            return ex + fixed, slope
 
-        zones = _root(excess, np.zeros((m, 2)), np.full((m, 2), pi_max))
-        d_f = d.total(np.repeat(zones[:, 0:1], r, axis=1))
-        d_z = d.total(np.repeat(zones[:, 1:2], r, axis=1))
+        last = excess
+        zones = _root(
+            excess, np.zeros((2, m)), np.full((2, m), pi_max), zones, np.stack([scale, scale])
+        )
+        d_f, _ = d.at(np.broadcast_to(zones[0], (r, m)))
+        d_z, _ = d.at(np.broadcast_to(zones[1], (r, m)))
         new = np.where(dmask, np.where(d_f <= a_cap, 0, np.where(d_z >= a_cap, 1, 2)), 0)
         if np.array_equal(new, state):
             break
         state = new
-    pp = np.take_along_axis(zones, prod_zone, axis=1)
-    pc = np.where(state == 1, zones[:, 1:2], zones[:, 0:1])
+    assert last is not None
+    pp = np.where(in_o, zones[0], zones[1])
+    pc = np.where(state == 1, zones[1], zones[0])
     iso = state == 2
     if iso.any():
 
-        def own(p: Array) -> Array:
-            result: Array = a_cap - d.total(p)
-            return result
+        def own(p: Array) -> tuple[Array, Array]:
+            q, g = d.at(p)
+            return a_cap - q, -g
 
-        p_iso = _root(own, np.repeat(zones[:, 0:1], r, 1), np.repeat(zones[:, 1:2], r, 1))
+        low = np.broadcast_to(zones[0], (r, m)).copy()
+        high = np.broadcast_to(zones[1], (r, m)).copy()
+        p_iso = _root(own, low, high, 0.5 * (low + high), np.broadcast_to(scale, (r, m)))
         pc = np.where(iso, p_iso, pc)
-    residual = excess(zones)
-    unsold = np.where(zones <= 0, np.maximum(residual, 0.0), 0.0).sum(1)
-    valid = (zones[:, 1] >= zones[:, 0] - 1e-9) & (state == 1).any(1)
+    residual, _ = last(zones)
+    unsold = np.where(zones <= 0, np.maximum(residual, 0.0), 0.0).sum(0)
+    valid = (zones[1] >= zones[0] - 1e-9) & (state == 1).any(0)
     keep = tight[valid]
-    pi_prod[keep] = pp[valid]
-    pi_cons[keep] = pc[valid]
+    pi_prod[:, keep] = pp[:, valid]
+    pi_cons[:, keep] = pc[:, valid]
     dispose[keep] = unsold[valid]
-    return Cleared(pi_prod, pi_cons, dispose)
+    return Cleared(pi_prod.T, pi_cons.T, dispose)
