@@ -102,3 +102,20 @@ def test_cli_central_run_writes_timeseries(tmp_path: Path) -> None:
     frame = pd.read_parquet(out / "timeseries.parquet")
     assert {"month", "stage", "country", "sector", "shortfall", "price"} <= set(frame.columns)
     assert (frame["shortfall"] >= 0).all()
+
+
+def test_skipping_clean_scenarios_changes_nothing() -> None:
+    from critmin.simulation.engine import simulate_arrays
+    from critmin.simulation.fast import clear_fast
+    from critmin.simulation.model import build_market, value_per_tonne
+    from critmin.simulation.shocks import build_shocks
+
+    scenario = load_scenario(EXAMPLE.with_name("ev_wind_demand_surge.yaml"))
+    market = build_market(scenario)
+    shocks = build_shocks(scenario, market, 64, np.random.default_rng(11))
+    values = value_per_tonne(scenario, market)
+    skipped, _ = simulate_arrays(market, shocks, clear_fast, values, record=False)
+    full, _ = simulate_arrays(market, shocks, clear_fast, values, record=True)
+    for name in ("shortfall", "reference", "value_at_risk", "peak_price", "mean_price"):
+        assert np.allclose(getattr(skipped, name), getattr(full, name), rtol=1e-9, atol=1e-6)
+    assert np.array_equal(skipped.first_short, full.first_short)

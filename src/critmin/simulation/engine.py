@@ -70,6 +70,30 @@ def _pi_max(market: Market) -> float:
     return float(max(chokes) + 1.0)
 
 
+def _dirty(
+    market: Market, shocks: Shocks, t: int, s: int, stock: Array, bought: Array, mult: Array
+) -> Array:
+    """Scenarios whose stage ``s`` in month ``t`` may differ from the base solution."""
+    dirty = (shocks.outage[:, t, s] != 0).any(1) | (shocks.added[:, t, s] != 0).any(1)
+    if s + 1 < market.n_stages:
+        dirty |= (shocks.outage[:, t, s + 1] != 0).any(1)
+        dirty |= (shocks.added[:, t, s + 1] != 0).any(1)
+    dirty |= (mult != 1.0).any(1)
+    i0 = market.inventory[s]
+    dirty |= (np.abs(stock[:, s] - i0) > 1e-12 * (1.0 + i0)).any(1)
+    dirty |= (shocks.release_even[:, t, s] != 0).any(1)
+    if shocks.origin[s].any():
+        dirty |= (shocks.blocked[:, t, s] > 0).any(1)
+    if s > 0:
+        base = market.derived[s - 1]
+        dirty |= (np.abs(bought - base) > 1e-12 * (1.0 + base)).any(1)
+    for e in range(shocks.price_stock.shape[1]):
+        if shocks.price_stage[e] == s and shocks.price_trigger[e] <= 1.0 + 1e-9:
+            dirty |= shocks.price_stock[:, e, t] > 0
+    result: Array = dirty
+    return result
+
+
 def simulate_arrays(
     market: Market,
     shocks: Shocks,
@@ -86,8 +110,6 @@ def simulate_arrays(
     eps_down = p.curtailment_elasticity
     k_inv, h = p.inventory_release_slope, p.holding_cost
     pi_max = _pi_max(market)
-    inf = np.full((n, n_r), np.inf)
-    zero = np.zeros((n, n_r))
 
     stock = np.repeat(market.inventory[None], n, axis=0)
     used = np.zeros((n, shocks.price_stock.shape[1]))
@@ -108,23 +130,44 @@ def simulate_arrays(
     # value of a tonne of final use per stage and region (sector mix of the base split)
     unit_value = np.einsum("srk,sk->sr", market.sector_split, value_per_t)
 
+    base_bought = market.derived
     for t in range(months):
-        bought = zero
+        bought = np.broadcast_to(base_bought[0], (n, n_r)).copy()
         short_month = np.zeros((n, n_r), dtype=bool)
-        demand_mult = shocks.demand[:, t]  # [n, R, K]
+        demand_t = shocks.demand[:, t]  # [n, R, K]
         for s in range(n_s):
-            out = shocks.outage[:, t, s]
-            add = shocks.added[:, t, s]
+            mult_all = np.einsum("nrk,rk->nr", demand_t, market.sector_split[s])
+            if record:
+                idx = np.arange(n)
+            else:
+                idx = np.flatnonzero(_dirty(market, shocks, t, s, stock, bought, mult_all))
+            f_base = market.final_demand[s]
+            if idx.size < n:
+                # clean scenarios stay at the base solution: price 1, base quantities
+                summary.reference[:, s] += f_base
+                summary.peak_price[:, s] = np.maximum(summary.peak_price[:, s], 1.0)
+                summary.mean_price[:, s] += 1.0 / months
+                next_bought = np.broadcast_to(base_bought[s], (n, n_r)).copy()
+                if idx.size == 0:
+                    bought = next_bought
+                    continue
+            m = idx.size
+            zero = np.zeros((m, n_r))
+            inf = np.full((m, n_r), np.inf)
+            out = shocks.outage[idx, t, s]
+            add = shocks.added[idx, t, s]
             q_ref = market.production[s] * (1 - out) + add
             cap = market.capacity[s] * (1 - out) + add
+            in_bought = bought[idx]
             if s > 0:
-                cap = np.minimum(cap, market.yields[s] * bought)
+                cap = np.minimum(cap, market.yields[s] * in_bought)
             i0 = market.inventory[s]
-            release_amt = shocks.release_even[:, t, s]
+            stock_s = stock[idx, s]
+            release_amt = shocks.release_even[idx, t, s]
             parts = [
                 (eps_down * q_ref, (1 - eps_down) * q_ref, zero, np.minimum(q_ref, cap)),
                 (eps * q_ref, -eps * q_ref, zero, np.maximum(cap - q_ref, 0.0)),
-                (k_inv * i0 + zero, -k_inv * i0 * (1 + h) + zero, zero, stock[:, s]),
+                (k_inv * i0 + zero, -k_inv * i0 * (1 + h) + zero, zero, stock_s),
                 (
                     eps_r * market.recycling[s] + zero,
                     (1 - eps_r) * market.recycling[s] + zero,
@@ -134,27 +177,26 @@ def simulate_arrays(
                 (zero, release_amt, release_amt, release_amt),
             ]
             for e in range(shocks.price_stock.shape[1]):
-                a = np.zeros((n, n_r))
-                c = np.zeros((n, n_r))
-                hi = np.zeros((n, n_r))
+                a = np.zeros((m, n_r))
+                c = np.zeros((m, n_r))
+                hi = np.zeros((m, n_r))
                 if shocks.price_stage[e] == s:
                     r = shocks.price_region[e]
-                    held = shocks.price_stock[:, e, t]
+                    held = shocks.price_stock[idx, e, t]
                     a[:, r] = p.stockpile_release_slope * held
                     c[:, r] = -p.stockpile_release_slope * held * shocks.price_trigger[e]
-                    hi[:, r] = np.maximum(held - used[:, e], 0.0)
+                    hi[:, r] = np.maximum(held - used[idx, e], 0.0)
                 parts.append((a, c, zero, hi))
             sup = stack(parts)
-            mult = np.einsum("nrk,rk->nr", demand_mult, market.sector_split[s])
-            f_ref = market.final_demand[s] * mult
+            f_ref = f_base * mult_all[idx]
             if s + 1 < n_s:
                 p_ref = (
-                    market.production[s + 1] * (1 - shocks.outage[:, t, s + 1])
-                    + shocks.added[:, t, s + 1]
+                    market.production[s + 1] * (1 - shocks.outage[idx, t, s + 1])
+                    + shocks.added[idx, t, s + 1]
                 ) / market.yields[s + 1]
             else:
                 p_ref = zero
-            gap = np.maximum(i0 - stock[:, s], 0.0)
+            gap = np.maximum(i0 - stock_s, 0.0)
             dem = stack(
                 [
                     (eta * f_ref, (1 - eta) * f_ref, zero, inf),
@@ -166,7 +208,7 @@ def simulate_arrays(
             caps = None
             if origin is not None:
                 base = market.flows[s][origin].sum(0)
-                blocked = shocks.blocked[:, t, s]
+                blocked = shocks.blocked[idx, t, s]
                 caps = np.where(blocked > 0, base[None, :] * (1 - blocked), np.inf)
             cleared = clear(sup, dem, origin, caps, pi_max)
             q_sup = sup.quantity(cleared.pi_prod)
@@ -175,29 +217,33 @@ def simulate_arrays(
             released = q_sup[..., SUPPLY_STOCK]
             restock = q_dem[..., DEMAND_RESTOCK]
             change = restock - released
-            stock[:, s] += change
+            stock[idx, s] += change
+            unused = zero
             if s > 0:
-                unused = np.maximum(bought - production / market.yields[s], 0.0)
-                stock[:, s - 1] += unused
+                unused = np.maximum(in_bought - production / market.yields[s], 0.0)
+                stock[idx, s - 1] += unused
             for e in range(shocks.price_stock.shape[1]):
                 if shocks.price_stage[e] == s:
-                    used[:, e] += q_sup[:, shocks.price_region[e], SUPPLY_STOCKPILE + 1 + e]
+                    taken = q_sup[:, shocks.price_region[e], SUPPLY_STOCKPILE + 1 + e]
+                    used[idx, e] += taken
             final_use = q_dem[..., DEMAND_FINAL]
             shortfall = np.maximum(f_ref - final_use, 0.0)
-            summary.shortfall[:, s] += shortfall
-            summary.reference[:, s] += f_ref
-            summary.value_at_risk += shortfall * unit_value[s]
-            summary.peak_price[:, s] = np.maximum(summary.peak_price[:, s], cleared.pi_cons)
-            summary.mean_price[:, s] += cleared.pi_cons / months
-            short_month |= shortfall > SHORT_TOLERANCE * np.maximum(f_ref, 1e-12)
-            total_sup = q_sup.sum(-1)
-            total_use = q_dem.sum(-1)
-            imbalance = np.abs(total_sup.sum(1) - total_use.sum(1) - cleared.dispose)
-            summary.balance_error = np.maximum(summary.balance_error, imbalance)
+            if idx.size < n:
+                summary.reference[idx, s] += f_ref - f_base
+                summary.mean_price[idx, s] += (cleared.pi_cons - 1.0) / months
+            else:
+                summary.reference[:, s] += f_ref
+                summary.mean_price[:, s] += cleared.pi_cons / months
+            summary.shortfall[idx, s] += shortfall
+            summary.value_at_risk[idx] += shortfall * unit_value[s]
+            summary.peak_price[idx, s] = np.maximum(summary.peak_price[idx, s], cleared.pi_cons)
+            short_month[idx] |= shortfall > SHORT_TOLERANCE * np.maximum(f_ref, 1e-12)
+            imbalance = np.abs(q_sup.sum((1, 2)) - q_dem.sum((1, 2)) - cleared.dispose)
+            summary.balance_error[idx] = np.maximum(summary.balance_error[idx], imbalance)
             if record:
                 row = trace.data
                 row["production"][:, t, s] = production
-                row["supply"][:, t, s] = total_sup
+                row["supply"][:, t, s] = q_sup.sum(-1)
                 row["final_reference"][:, t, s] = f_ref
                 row["final_use"][:, t, s] = final_use
                 row["processing_reference"][:, t, s] = p_ref
@@ -210,7 +256,11 @@ def simulate_arrays(
                 row["stockpile_release"][:, t, s] = q_sup[..., SUPPLY_STOCKPILE:].sum(-1)
                 assert trace.dispose is not None
                 trace.dispose[:, t, s] = cleared.dispose
-            bought = q_dem[..., DEMAND_PROCESSING]
+            if idx.size < n:
+                next_bought[idx] = q_dem[..., DEMAND_PROCESSING]
+                bought = next_bought
+            else:
+                bought = q_dem[..., DEMAND_PROCESSING]
         if record:
             trace.data["stock"][:, t] = stock
         month = t + 1
