@@ -19,7 +19,7 @@ from critmin.simulation.fast import Cleared
 from critmin.simulation.shocks import Shocks
 
 Array = np.ndarray
-ClearFn = Callable[[Blocks, Blocks, Array | None, Array | None, float], Cleared]
+ClearFn = Callable[[Blocks, Blocks, Array | None, Array | None, float, Array | None], Cleared]
 SHORT_TOLERANCE = 0.01  # a month counts as short when shortfall > 1 % of reference use
 
 # supply blocks: production up to base output (curtailed below base price), production above
@@ -131,6 +131,7 @@ def simulate_arrays(
     unit_value = np.einsum("srk,sk->sr", market.sector_split, value_per_t)
 
     base_bought = market.derived
+    warm = np.ones((n, n_s))  # last month's one-zone price: a first guess for this month
     for t in range(months):
         bought = np.broadcast_to(base_bought[0], (n, n_r)).copy()
         short_month = np.zeros((n, n_r), dtype=bool)
@@ -210,7 +211,10 @@ def simulate_arrays(
                 base = market.flows[s][origin].sum(0)
                 blocked = shocks.blocked[idx, t, s]
                 caps = np.where(blocked > 0, base[None, :] * (1 - blocked), np.inf)
-            cleared = clear(sup, dem, origin, caps, pi_max)
+            cleared = clear(sup, dem, origin, caps, pi_max, warm[idx, s])
+            warm[:, s] = 1.0
+            if cleared.hint is not None:
+                warm[idx, s] = cleared.hint
             q_sup = sup.quantity(cleared.pi_prod)
             q_dem = dem.quantity(cleared.pi_cons)
             production = q_sup[..., SUPPLY_BASE] + q_sup[..., SUPPLY_EXPANSION]

@@ -166,9 +166,14 @@ def _solve(
 
 
 def clear_exact(
-    sup: Blocks, dem: Blocks, origin: Array | None, cap: Array | None, pi_max: float
+    sup: Blocks,
+    dem: Blocks,
+    origin: Array | None,
+    cap: Array | None,
+    pi_max: float,
+    start: Array | None = None,
 ) -> Cleared:
-    """Clear one stage-month scenario by scenario with HiGHS (``pi_max`` unused)."""
+    """Clear one stage-month scenario by scenario with HiGHS (``pi_max``, ``start`` unused)."""
     n, n_r = sup.a.shape[:2]
     pi_prod = np.zeros((n, n_r))
     pi_cons = np.zeros((n, n_r))

@@ -35,16 +35,20 @@ class Cleared:
     pi_prod: Array
     pi_cons: Array
     dispose: Array
+    hint: Array | None = None  # the one-zone price, a warm start for the next month
 
 
 class _Curves:
     """Blocks in [block, region, scenario] layout with totals and slopes at region prices."""
 
     def __init__(self, b: Blocks) -> None:
-        self.a = np.ascontiguousarray(b.a.transpose(2, 1, 0))
-        self.c = np.ascontiguousarray(b.c.transpose(2, 1, 0))
-        self.lo = np.ascontiguousarray(b.lo.transpose(2, 1, 0))
-        self.hi = np.ascontiguousarray(b.hi.transpose(2, 1, 0))
+        # blocks that are zero everywhere (e.g. recycling before the last stage) are dropped
+        live = ((b.a != 0) | (b.c != 0) | (b.lo != 0) | (b.hi != 0)).any(axis=(0, 1))
+        keep = np.flatnonzero(live) if not live.all() else slice(None)
+        self.a = np.ascontiguousarray(b.a[..., keep].transpose(2, 1, 0))
+        self.c = np.ascontiguousarray(b.c[..., keep].transpose(2, 1, 0))
+        self.lo = np.ascontiguousarray(b.lo[..., keep].transpose(2, 1, 0))
+        self.hi = np.ascontiguousarray(b.hi[..., keep].transpose(2, 1, 0))
 
     def take(self, index: Array) -> _Curves:
         out = _Curves.__new__(_Curves)
@@ -94,7 +98,7 @@ def _root(fun: Excess, lo: Array, hi: Array, start: Array, scale: Array) -> Arra
     return root
 
 
-def _single(sup: _Curves, dem: _Curves, pi_max: float) -> tuple[Array, Array]:
+def _single(sup: _Curves, dem: _Curves, pi_max: float, start: Array | None) -> tuple[Array, Array]:
     n = sup.a.shape[2]
 
     def excess(p: Array) -> tuple[Array, Array]:
@@ -103,7 +107,7 @@ def _single(sup: _Curves, dem: _Curves, pi_max: float) -> tuple[Array, Array]:
         return (s - d).sum(0), (gs - gd).sum(0)
 
     lo, hi = np.zeros(n), np.full(n, pi_max)
-    pi = _root(excess, lo, hi, np.ones(n), dem.size())
+    pi = _root(excess, lo, hi, np.ones(n) if start is None else start, dem.size())
     dispose = np.zeros(n)
     if (pi <= 0).any():
         f0, _ = excess(np.zeros(n))
@@ -112,16 +116,22 @@ def _single(sup: _Curves, dem: _Curves, pi_max: float) -> tuple[Array, Array]:
 
 
 def clear_fast(
-    sup_blocks: Blocks, dem_blocks: Blocks, origin: Array | None, cap: Array | None, pi_max: float
+    sup_blocks: Blocks,
+    dem_blocks: Blocks,
+    origin: Array | None,
+    cap: Array | None,
+    pi_max: float,
+    start: Array | None = None,
 ) -> Cleared:
-    """Clear one stage-month for every scenario (see module docstring)."""
+    """Clear one stage-month for every scenario (see module docstring); ``start`` is an
+    optional first guess of the one-zone price per scenario."""
     sup, dem = _Curves(sup_blocks), _Curves(dem_blocks)
     r = sup.a.shape[1]
-    pi, dispose = _single(sup, dem, pi_max)
+    pi, dispose = _single(sup, dem, pi_max, start)
     pi_prod = np.repeat(pi[None, :], r, axis=0)
     pi_cons = pi_prod.copy()
     if origin is None or cap is None or not origin.any():
-        return Cleared(pi_prod.T, pi_cons.T, dispose)
+        return Cleared(pi_prod.T, pi_cons.T, dispose, pi)
     cap_rn = cap.T
     capped = np.isfinite(cap_rn)
     demand_w, _ = dem.at(pi_cons)
@@ -130,7 +140,7 @@ def clear_fast(
     other = (supply_w * ~origin[:, None]).sum(0)
     tight = np.flatnonzero(need.sum(0) > other * (1 + 1e-12) + 1e-12 * dem.size())
     if tight.size == 0:
-        return Cleared(pi_prod.T, pi_cons.T, dispose)
+        return Cleared(pi_prod.T, pi_cons.T, dispose, pi)
     s, d = sup.take(tight), dem.take(tight)
     m = tight.size
     a_cap = np.where(capped[:, tight], cap_rn[:, tight], 0.0)
@@ -197,4 +207,4 @@ def clear_fast(
     pi_prod[:, keep] = pp[:, valid]
     pi_cons[:, keep] = pc[:, valid]
     dispose[keep] = unsold[valid]
-    return Cleared(pi_prod.T, pi_cons.T, dispose)
+    return Cleared(pi_prod.T, pi_cons.T, dispose, pi)
