@@ -17,6 +17,8 @@ from critmin.simulation.results import SimulationResult, timeseries_frame
 from critmin.simulation.runner import run_ensemble, simulate
 from critmin.simulation.scenario import load_scenario
 
+TABLE_HIDDEN = ("shortfall_p5_t", "shortfall_p50_t", "peak_price_usd_per_t", "unit")
+
 
 def _write(result: SimulationResult, out: Path) -> None:
     """Write results and ``manifest.json`` into ``out`` all at once (temp folder, then move)."""
@@ -96,4 +98,7 @@ def simulate_command(
         "data_version": result.manifest["data_version"],
         "units": "shortfall in t of the stage unit over the horizon; prices USD/t",
     }
-    render(result.summary_frame(), fmt, title=title, meta=meta)
+    frame = result.summary_frame()
+    if fmt is Format.table:
+        frame = frame[[c for c in frame.columns if c not in TABLE_HIDDEN]]
+    render(frame, fmt, title=title, meta=meta)
