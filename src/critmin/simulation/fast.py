@@ -71,29 +71,52 @@ class _Curves:
 
 
 Excess = Callable[[Array], tuple[Array, Array]]
+Maker = Callable[[Array | None], Excess]
 
 
-def _root(fun: Excess, lo: Array, hi: Array, start: Array, scale: Array) -> Array:
-    """Root of increasing piecewise-linear ``fun`` in [lo, hi], elementwise; lo if f(lo) >= 0."""
+def _root(make: Maker, lo: Array, hi: Array, start: Array, scale: Array) -> Array:
+    """Root of increasing piecewise-linear excess functions in [lo, hi]; lo if f(lo) >= 0.
+
+    Arrays have the scenario axis last; ``make(index)`` returns the excess function of the
+    scenarios ``index`` (None: all). Converged scenarios are dropped from later iterations
+    once they are at least half of those left.
+    """
     p = np.clip(start, lo, hi)
     floor = lo.copy()
     tol = RELATIVE_TOLERANCE * scale
+    active: Array | None = None
+    fun = make(None)
+    pa, la, ha, fa, ta = p, lo, hi, floor, tol
     for _ in range(MAX_ITERATIONS):
-        f, g = fun(p)
+        f, g = fun(pa)
         # a root at the lower end of the bracket (e.g. a glut at price 0) ends there
-        at_floor = (p <= floor) & (f >= 0)
-        done = at_floor | (np.abs(f) <= tol)
-        if done.all():
+        at_floor = (pa <= fa) & (f >= 0)
+        done = at_floor | (np.abs(f) <= ta)
+        left = ~done.reshape(-1, done.shape[-1]).all(0)
+        if not left.any():
             break
-        hi = np.where(f > 0, p, hi)
-        lo = np.where(f < 0, p, lo)
+        ha = np.where(f > 0, pa, ha)
+        la = np.where(f < 0, pa, la)
         safe = np.where(g > 0, g, 1.0)
-        step = p - f / safe
-        mid = 0.5 * (lo + hi)
-        below = (g > 0) & (step <= lo)
-        nxt = np.where((g <= 0) | (step >= hi), mid, step)
-        nxt = np.where(below, np.where(lo <= floor, floor, mid), nxt)
-        p = np.where(done, p, nxt)
+        step = pa - f / safe
+        mid = 0.5 * (la + ha)
+        below = (g > 0) & (step <= la)
+        nxt = np.where((g <= 0) | (step >= ha), mid, step)
+        nxt = np.where(below, np.where(la <= fa, fa, mid), nxt)
+        pa = np.where(done, pa, nxt)
+        if 2 * int(left.sum()) <= left.size:
+            keep = np.flatnonzero(left)
+            if active is None:
+                p = pa.copy()
+            else:
+                p[..., active] = pa
+            active = keep if active is None else active[keep]
+            pa, la, ha, fa, ta = (x[..., keep] for x in (pa, la, ha, fa, ta))
+            fun = make(active)
+    if active is None:
+        p = pa
+    else:
+        p[..., active] = pa
     root: Array = p
     return root
 
@@ -101,16 +124,21 @@ def _root(fun: Excess, lo: Array, hi: Array, start: Array, scale: Array) -> Arra
 def _single(sup: _Curves, dem: _Curves, pi_max: float, start: Array | None) -> tuple[Array, Array]:
     n = sup.a.shape[2]
 
-    def excess(p: Array) -> tuple[Array, Array]:
-        s, gs = sup.at(p[None, :])
-        d, gd = dem.at(p[None, :])
-        return (s - d).sum(0), (gs - gd).sum(0)
+    def make(index: Array | None) -> Excess:
+        s, d = (sup, dem) if index is None else (sup.take(index), dem.take(index))
+
+        def excess(p: Array) -> tuple[Array, Array]:
+            sq, gs = s.at(p[None, :])
+            dq, gd = d.at(p[None, :])
+            return (sq - dq).sum(0), (gs - gd).sum(0)
+
+        return excess
 
     lo, hi = np.zeros(n), np.full(n, pi_max)
-    pi = _root(excess, lo, hi, np.ones(n) if start is None else start, dem.size())
+    pi = _root(make, lo, hi, np.ones(n) if start is None else start, dem.size())
     dispose = np.zeros(n)
     if (pi <= 0).any():
-        f0, _ = excess(np.zeros(n))
+        f0, _ = make(None)(np.zeros(n))
         dispose = np.where(pi <= 0, np.maximum(f0, 0.0), 0.0)
     return pi, dispose
 
@@ -149,36 +177,45 @@ def clear_fast(
     state = np.where(dmask, 1, 0)  # 0: zone F, 1: zone Z, 2: isolated (buys exactly its cap)
     scale = d.size()
     zones = np.ones((2, m))
-    last: Excess | None = None
+    last: Maker | None = None
     for _ in range(8):
         in_z = state == 1
         in_f = state == 0
         fixed = np.stack([-(a_cap * (state >= 1)).sum(0), (a_cap * in_z).sum(0)])
 
-        def excess(
-            p: Array, in_z: Array = in_z, in_f: Array = in_f, fixed: Array = fixed
-        ) -> tuple[Array, Array]:
-            pp = np.where(in_o, p[0], p[1])
-            pc = np.where(in_z, p[1], p[0])
-            sq, sg = s.at(pp)
-            dq, dg = d.at(pc)
-            ex = np.stack(
-                [
-                    (sq * in_o).sum(0) - (dq * in_f).sum(0),
-                    (sq * ~in_o).sum(0) - (dq * in_z).sum(0),
-                ]
-            )
-            slope = np.stack(
-                [
-                    (sg * in_o).sum(0) - (dg * in_f).sum(0),
-                    (sg * ~in_o).sum(0) - (dg * in_z).sum(0),
-                ]
-            )
-            return ex + fixed, slope
+        def make(
+            index: Array | None, in_z: Array = in_z, in_f: Array = in_f, fixed: Array = fixed
+        ) -> Excess:
+            if index is None:
+                sc, dc, iz, jf, fx = s, d, in_z, in_f, fixed
+            else:
+                sc, dc = s.take(index), d.take(index)
+                iz, jf, fx = in_z[:, index], in_f[:, index], fixed[:, index]
 
-        last = excess
+            def excess(p: Array) -> tuple[Array, Array]:
+                pp = np.where(in_o, p[0], p[1])
+                pc = np.where(iz, p[1], p[0])
+                sq, sg = sc.at(pp)
+                dq, dg = dc.at(pc)
+                ex = np.stack(
+                    [
+                        (sq * in_o).sum(0) - (dq * jf).sum(0),
+                        (sq * ~in_o).sum(0) - (dq * iz).sum(0),
+                    ]
+                )
+                slope = np.stack(
+                    [
+                        (sg * in_o).sum(0) - (dg * jf).sum(0),
+                        (sg * ~in_o).sum(0) - (dg * iz).sum(0),
+                    ]
+                )
+                return ex + fx, slope
+
+            return excess
+
+        last = make
         zones = _root(
-            excess, np.zeros((2, m)), np.full((2, m), pi_max), zones, np.stack([scale, scale])
+            make, np.zeros((2, m)), np.full((2, m), pi_max), zones, np.stack([scale, scale])
         )
         d_f, _ = d.at(np.broadcast_to(zones[0], (r, m)))
         d_z, _ = d.at(np.broadcast_to(zones[1], (r, m)))
@@ -192,15 +229,20 @@ def clear_fast(
     iso = state == 2
     if iso.any():
 
-        def own(p: Array) -> tuple[Array, Array]:
-            q, g = d.at(p)
-            return a_cap - q, -g
+        def own(index: Array | None) -> Excess:
+            dc, cap_j = (d, a_cap) if index is None else (d.take(index), a_cap[:, index])
+
+            def excess(p: Array) -> tuple[Array, Array]:
+                q, g = dc.at(p)
+                return cap_j - q, -g
+
+            return excess
 
         low = np.broadcast_to(zones[0], (r, m)).copy()
         high = np.broadcast_to(zones[1], (r, m)).copy()
         p_iso = _root(own, low, high, 0.5 * (low + high), np.broadcast_to(scale, (r, m)))
         pc = np.where(iso, p_iso, pc)
-    residual, _ = last(zones)
+    residual, _ = last(None)(zones)
     unsold = np.where(zones <= 0, np.maximum(residual, 0.0), 0.0).sum(0)
     valid = (zones[1] >= zones[0] - 1e-9) & (state == 1).any(0)
     keep = tight[valid]
