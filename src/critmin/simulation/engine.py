@@ -74,16 +74,16 @@ def _dirty(
     market: Market, shocks: Shocks, t: int, s: int, stock: Array, bought: Array, mult: Array
 ) -> Array:
     """Scenarios whose stage ``s`` in month ``t`` may differ from the base solution."""
-    dirty = (shocks.outage[:, t, s] != 0).any(1) | (shocks.added[:, t, s] != 0).any(1)
+    dirty = (shocks.outage[t, s] != 0).any(1) | (shocks.added[t, s] != 0).any(1)
     if s + 1 < market.n_stages:
-        dirty |= (shocks.outage[:, t, s + 1] != 0).any(1)
-        dirty |= (shocks.added[:, t, s + 1] != 0).any(1)
+        dirty |= (shocks.outage[t, s + 1] != 0).any(1)
+        dirty |= (shocks.added[t, s + 1] != 0).any(1)
     dirty |= (mult != 1.0).any(1)
     i0 = market.inventory[s]
     dirty |= (np.abs(stock[:, s] - i0) > 1e-12 * (1.0 + i0)).any(1)
-    dirty |= (shocks.release_even[:, t, s] != 0).any(1)
+    dirty |= (shocks.release_even[t, s] != 0).any(1)
     if shocks.origin[s].any():
-        dirty |= (shocks.blocked[:, t, s] > 0).any(1)
+        dirty |= (shocks.blocked[t, s] > 0).any(1)
     if s > 0:
         base = market.derived[s - 1]
         dirty |= (np.abs(bought - base) > 1e-12 * (1.0 + base)).any(1)
@@ -103,7 +103,7 @@ def simulate_arrays(
 ) -> tuple[Summary, Trace]:
     """Run every scenario of ``shocks`` through the horizon; ``value_per_t`` is [S, K] USD/t."""
     p = market.params
-    n, months = shocks.n, shocks.outage.shape[1]
+    n, months = shocks.n, shocks.outage.shape[0]
     n_s, n_r = market.n_stages, market.n_regions
     eta, eta_p = p.final_elasticity, p.processing_elasticity
     eps, eps_r = p.supply_elasticity, p.recycling_elasticity
@@ -135,7 +135,7 @@ def simulate_arrays(
     for t in range(months):
         bought = np.broadcast_to(base_bought[0], (n, n_r)).copy()
         short_month = np.zeros((n, n_r), dtype=bool)
-        demand_t = shocks.demand[:, t]  # [n, R, K]
+        demand_t = shocks.demand[t]  # [n, R, K]
         for s in range(n_s):
             mult_all = np.einsum("nrk,rk->nr", demand_t, market.sector_split[s])
             if record:
@@ -155,8 +155,8 @@ def simulate_arrays(
             m = idx.size
             zero = np.zeros((m, n_r))
             inf = np.full((m, n_r), np.inf)
-            out = shocks.outage[idx, t, s]
-            add = shocks.added[idx, t, s]
+            out = shocks.outage[t, s, idx]
+            add = shocks.added[t, s, idx]
             q_ref = market.production[s] * (1 - out) + add
             cap = market.capacity[s] * (1 - out) + add
             in_bought = bought[idx]
@@ -164,7 +164,7 @@ def simulate_arrays(
                 cap = np.minimum(cap, market.yields[s] * in_bought)
             i0 = market.inventory[s]
             stock_s = stock[idx, s]
-            release_amt = shocks.release_even[idx, t, s]
+            release_amt = shocks.release_even[t, s, idx]
             parts = [
                 (eps_down * q_ref, (1 - eps_down) * q_ref, zero, np.minimum(q_ref, cap)),
                 (eps * q_ref, -eps * q_ref, zero, np.maximum(cap - q_ref, 0.0)),
@@ -192,8 +192,8 @@ def simulate_arrays(
             f_ref = f_base * mult_all[idx]
             if s + 1 < n_s:
                 p_ref = (
-                    market.production[s + 1] * (1 - shocks.outage[idx, t, s + 1])
-                    + shocks.added[idx, t, s + 1]
+                    market.production[s + 1] * (1 - shocks.outage[t, s + 1, idx])
+                    + shocks.added[t, s + 1, idx]
                 ) / market.yields[s + 1]
             else:
                 p_ref = zero
@@ -209,7 +209,7 @@ def simulate_arrays(
             caps = None
             if origin is not None:
                 base = market.flows[s][origin].sum(0)
-                blocked = shocks.blocked[idx, t, s]
+                blocked = shocks.blocked[t, s, idx]
                 caps = np.where(blocked > 0, base[None, :] * (1 - blocked), np.inf)
             cleared = clear(sup, dem, origin, caps, pi_max, warm[idx, s])
             warm[:, s] = 1.0

@@ -28,11 +28,14 @@ Array = np.ndarray
 
 @dataclass
 class Shocks:
-    """Sampled, month-resolved scenario inputs for ``n`` scenarios."""
+    """Sampled, month-resolved scenario inputs for ``n`` scenarios.
+
+    Monthly arrays are [month, stage, scenario, region] (contiguous per month and stage).
+    """
 
     outage: Array  # lost share of capacity
     added: Array  # new capacity, t per month
-    demand: Array  # [n, T, R, K] demand multiplier by sector
+    demand: Array  # [T, n, R, K] demand multiplier by sector
     blocked: Array  # share of origin -> destination deliveries blocked
     origin: Array  # [S, R] bool: the controlling origin at each stage
     release_even: Array  # stockpile release, t per month (rule even)
@@ -44,7 +47,7 @@ class Shocks:
 
     @property
     def n(self) -> int:
-        return int(self.outage.shape[0])
+        return int(self.outage.shape[2])
 
 
 def event_countries(scenario: Scenario) -> list[str]:
@@ -226,13 +229,17 @@ def build_shocks(
                 stock_meta.append((s, regions[0], event.trigger))
                 active |= held & occurs[:, None]
     price_stock = np.stack(stock_rows, axis=1) if stock_rows else np.zeros((n, 0, months))
+
+    def month_major(x: Array) -> Array:
+        return np.ascontiguousarray(np.moveaxis(x, 0, 2))
+
     return Shocks(
-        outage=1.0 - keep,
-        added=added,
-        demand=demand,
-        blocked=np.where(origin[None, None], 0.0, 1.0 - passed),
+        outage=month_major(1.0 - keep),
+        added=month_major(added),
+        demand=np.ascontiguousarray(np.moveaxis(demand, 0, 1)),
+        blocked=month_major(np.where(origin[None, None], 0.0, 1.0 - passed)),
         origin=origin,
-        release_even=release,
+        release_even=month_major(release),
         price_stock=price_stock,
         price_stage=np.array([m[0] for m in stock_meta], dtype=int),
         price_region=np.array([m[1] for m in stock_meta], dtype=int),
