@@ -38,14 +38,16 @@ def test_fast_and_exact_agree_on_examples(path: Path) -> None:
 
 
 def _tiny(cap: float) -> tuple[Blocks, Blocks, np.ndarray, np.ndarray]:
-    """Three regions: A (origin) and B produce 10 and 4; B and C each want 7 at base price."""
+    """Three regions: A (origin) and B produce 10 and 4; B and C each want 7 at base price.
+
+    Blocks are [block, region, scenario]; caps [region, scenario]."""
     one = np.ones((1, 3, 1))
     q = np.array([10.0, 4.0, 0.0])[None, :, None]
     d = np.array([0.0, 7.0, 7.0])[None, :, None]
     sup = Blocks(0.5 * q, 0.5 * q, 0 * one, q * 1.2)
     dem = Blocks(-0.5 * d, 1.5 * d, 0 * one, np.inf * one)
     origin = np.array([True, False, False])
-    caps = np.array([[np.inf, np.inf, cap]])
+    caps = np.array([[np.inf], [np.inf], [cap]])
     return sup, dem, origin, caps
 
 
@@ -53,12 +55,12 @@ def _tiny(cap: float) -> tuple[Blocks, Blocks, np.ndarray, np.ndarray]:
 def test_two_zone_clearing_matches_the_qp_on_a_hand_case(cap: float) -> None:
     sup, dem, origin, caps = _tiny(cap)
     fast = clear_fast(sup, dem, origin, caps, pi_max=10.0)
-    s1 = Blocks(sup.a[0], sup.c[0], sup.lo[0], sup.hi[0])
-    d1 = Blocks(dem.a[0], dem.c[0], dem.lo[0], dem.hi[0])
-    cons, prod, _, from_origin = solve_stage(s1, d1, origin, caps[0], 1.0)
+    s1 = Blocks(sup.a[:, :, 0].T, sup.c[:, :, 0].T, sup.lo[:, :, 0].T, sup.hi[:, :, 0].T)
+    d1 = Blocks(dem.a[:, :, 0].T, dem.c[:, :, 0].T, dem.lo[:, :, 0].T, dem.hi[:, :, 0].T)
+    cons, prod, _, from_origin = solve_stage(s1, d1, origin, caps[:, 0], 1.0)
     # A buys nothing and C produces nothing: their prices are not defined
-    assert np.allclose(fast.pi_cons[0, 1:], cons[1:], atol=1e-4)
-    assert np.allclose(fast.pi_prod[0, :2], prod[:2], atol=1e-4)
+    assert np.allclose(fast.pi_cons[1:, 0], cons[1:], atol=1e-4)
+    assert np.allclose(fast.pi_prod[:2, 0], prod[:2], atol=1e-4)
     assert from_origin[2] <= cap + 1e-6
     if cap == np.inf:
         # one world price: supply 14 * (0.5 + 0.5 p) = demand 14 * (1.5 - 0.5 p) -> p = 1

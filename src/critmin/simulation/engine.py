@@ -74,19 +74,19 @@ def _dirty(
     market: Market, shocks: Shocks, t: int, s: int, stock: Array, bought: Array, mult: Array
 ) -> Array:
     """Scenarios whose stage ``s`` in month ``t`` may differ from the base solution."""
-    dirty = (shocks.outage[t, s] != 0).any(1) | (shocks.added[t, s] != 0).any(1)
+    dirty = (shocks.outage[t, s] != 0).any(0) | (shocks.added[t, s] != 0).any(0)
     if s + 1 < market.n_stages:
-        dirty |= (shocks.outage[t, s + 1] != 0).any(1)
-        dirty |= (shocks.added[t, s + 1] != 0).any(1)
-    dirty |= (mult != 1.0).any(1)
-    i0 = market.inventory[s]
-    dirty |= (np.abs(stock[:, s] - i0) > 1e-12 * (1.0 + i0)).any(1)
-    dirty |= (shocks.release_even[t, s] != 0).any(1)
+        dirty |= (shocks.outage[t, s + 1] != 0).any(0)
+        dirty |= (shocks.added[t, s + 1] != 0).any(0)
+    dirty |= (mult != 1.0).any(0)
+    i0 = market.inventory[s][:, None]
+    dirty |= (np.abs(stock[s] - i0) > 1e-12 * (1.0 + i0)).any(0)
+    dirty |= (shocks.release_even[t, s] != 0).any(0)
     if shocks.origin[s].any():
-        dirty |= (shocks.blocked[t, s] > 0).any(1)
+        dirty |= (shocks.blocked[t, s] > 0).any(0)
     if s > 0:
-        base = market.derived[s - 1]
-        dirty |= (np.abs(bought - base) > 1e-12 * (1.0 + base)).any(1)
+        base = market.derived[s - 1][:, None]
+        dirty |= (np.abs(bought - base) > 1e-12 * (1.0 + base)).any(0)
     for e in range(shocks.price_stock.shape[1]):
         if shocks.price_stage[e] == s and shocks.price_trigger[e] <= 1.0 + 1e-9:
             dirty |= shocks.price_stock[:, e, t] > 0
@@ -101,99 +101,97 @@ def simulate_arrays(
     value_per_t: Array,
     record: bool = False,
 ) -> tuple[Summary, Trace]:
-    """Run every scenario of ``shocks`` through the horizon; ``value_per_t`` is [S, K] USD/t."""
+    """Run every scenario of ``shocks`` through the horizon; ``value_per_t`` is [S, K] USD/t.
+
+    Internally arrays are [region, scenario] per stage (scenario axis last)."""
     p = market.params
     n, months = shocks.n, shocks.outage.shape[0]
-    n_s, n_r = market.n_stages, market.n_regions
+    n_s, n_r, n_e = market.n_stages, market.n_regions, shocks.price_stock.shape[1]
     eta, eta_p = p.final_elasticity, p.processing_elasticity
     eps, eps_r = p.supply_elasticity, p.recycling_elasticity
     eps_down = p.curtailment_elasticity
     k_inv, h = p.inventory_release_slope, p.holding_cost
     pi_max = _pi_max(market)
+    col = np.newaxis
 
-    stock = np.repeat(market.inventory[None], n, axis=0)
-    used = np.zeros((n, shocks.price_stock.shape[1]))
-    summary = Summary(
-        shortfall=np.zeros((n, n_s, n_r)),
-        reference=np.zeros((n, n_s, n_r)),
-        value_at_risk=np.zeros((n, n_r)),
-        peak_price=np.zeros((n, n_s, n_r)),
-        mean_price=np.zeros((n, n_s, n_r)),
-        first_short=np.zeros((n, n_r), dtype=int),
-        last_short=np.zeros((n, n_r), dtype=int),
-        balance_error=np.zeros(n),
-    )
+    stock = np.repeat(market.inventory[:, :, col], n, axis=2)  # [S, R, n]
+    used = np.zeros((n_e, n))
+    short_acc = np.zeros((n_s, n_r, n))
+    ref_acc = np.zeros((n_s, n_r, n))
+    var_acc = np.zeros((n_r, n))
+    peak = np.zeros((n_s, n_r, n))
+    mean = np.zeros((n_s, n_r, n))
+    first = np.zeros((n_r, n), dtype=int)
+    last = np.zeros((n_r, n), dtype=int)
+    balance = np.zeros(n)
     trace = Trace()
     if record:
         trace.data = {k: np.zeros((n, months, n_s, n_r)) for k in TRACKED}
         trace.dispose = np.zeros((n, months, n_s))
     # value of a tonne of final use per stage and region (sector mix of the base split)
     unit_value = np.einsum("srk,sk->sr", market.sector_split, value_per_t)
-
     base_bought = market.derived
-    warm = np.ones((n, n_s))  # last month's one-zone price: a first guess for this month
+    warm = np.ones((n_s, n))  # last month's one-zone price: a first guess for this month
+
     for t in range(months):
-        bought = np.broadcast_to(base_bought[0], (n, n_r)).copy()
-        short_month = np.zeros((n, n_r), dtype=bool)
-        demand_t = shocks.demand[t]  # [n, R, K]
+        bought = np.repeat(base_bought[0][:, col], n, axis=1)
+        short_month = np.zeros((n_r, n), dtype=bool)
+        demand_t = shocks.demand[t]  # [K, R, n]
         for s in range(n_s):
-            mult_all = np.einsum("nrk,rk->nr", demand_t, market.sector_split[s])
+            mult_all = np.einsum("krn,rk->rn", demand_t, market.sector_split[s])
             if record:
                 idx = np.arange(n)
             else:
                 idx = np.flatnonzero(_dirty(market, shocks, t, s, stock, bought, mult_all))
-            f_base = market.final_demand[s]
-            if idx.size < n:
+            full = idx.size == n
+            cols: Array | slice = slice(None) if full else idx
+            f_base = market.final_demand[s][:, col]
+            next_bought = bought
+            if not full:
                 # clean scenarios stay at the base solution: price 1, base quantities
-                summary.reference[:, s] += f_base
-                summary.peak_price[:, s] = np.maximum(summary.peak_price[:, s], 1.0)
-                summary.mean_price[:, s] += 1.0 / months
-                next_bought = np.broadcast_to(base_bought[s], (n, n_r)).copy()
+                ref_acc[s] += f_base
+                np.maximum(peak[s], 1.0, out=peak[s])
+                mean[s] += 1.0 / months
+                next_bought = np.repeat(base_bought[s][:, col], n, axis=1)
                 if idx.size == 0:
                     bought = next_bought
                     continue
             m = idx.size
-            zero = np.zeros((m, n_r))
-            inf = np.full((m, n_r), np.inf)
-            out = shocks.outage[t, s, idx]
-            add = shocks.added[t, s, idx]
-            q_ref = market.production[s] * (1 - out) + add
-            cap = market.capacity[s] * (1 - out) + add
-            in_bought = bought[idx]
+            zero = np.zeros((n_r, m))
+            inf = np.full((n_r, m), np.inf)
+            out = shocks.outage[t, s][:, cols]
+            add = shocks.added[t, s][:, cols]
+            q_ref = market.production[s][:, col] * (1 - out) + add
+            cap = market.capacity[s][:, col] * (1 - out) + add
+            in_bought = bought[:, cols]
             if s > 0:
                 cap = np.minimum(cap, market.yields[s] * in_bought)
-            i0 = market.inventory[s]
-            stock_s = stock[idx, s]
-            release_amt = shocks.release_even[t, s, idx]
+            i0 = market.inventory[s][:, col]
+            stock_s = stock[s][:, cols]
+            release_amt = shocks.release_even[t, s][:, cols]
+            recycled = market.recycling[s][:, col]
             parts = [
                 (eps_down * q_ref, (1 - eps_down) * q_ref, zero, np.minimum(q_ref, cap)),
                 (eps * q_ref, -eps * q_ref, zero, np.maximum(cap - q_ref, 0.0)),
                 (k_inv * i0 + zero, -k_inv * i0 * (1 + h) + zero, zero, stock_s),
-                (
-                    eps_r * market.recycling[s] + zero,
-                    (1 - eps_r) * market.recycling[s] + zero,
-                    zero,
-                    inf,
-                ),
+                (eps_r * recycled + zero, (1 - eps_r) * recycled + zero, zero, inf),
                 (zero, release_amt, release_amt, release_amt),
             ]
-            for e in range(shocks.price_stock.shape[1]):
-                a = np.zeros((m, n_r))
-                c = np.zeros((m, n_r))
-                hi = np.zeros((m, n_r))
+            for e in range(n_e):
+                a_e, c_e, hi_e = np.zeros((n_r, m)), np.zeros((n_r, m)), np.zeros((n_r, m))
                 if shocks.price_stage[e] == s:
                     r = shocks.price_region[e]
-                    held = shocks.price_stock[idx, e, t]
-                    a[:, r] = p.stockpile_release_slope * held
-                    c[:, r] = -p.stockpile_release_slope * held * shocks.price_trigger[e]
-                    hi[:, r] = np.maximum(held - used[idx, e], 0.0)
-                parts.append((a, c, zero, hi))
+                    held = shocks.price_stock[cols, e, t]
+                    a_e[r] = p.stockpile_release_slope * held
+                    c_e[r] = -p.stockpile_release_slope * held * shocks.price_trigger[e]
+                    hi_e[r] = np.maximum(held - used[e, cols], 0.0)
+                parts.append((a_e, c_e, zero, hi_e))
             sup = stack(parts)
-            f_ref = f_base * mult_all[idx]
+            f_ref = f_base * mult_all[:, cols]
             if s + 1 < n_s:
                 p_ref = (
-                    market.production[s + 1] * (1 - shocks.outage[t, s + 1, idx])
-                    + shocks.added[t, s + 1, idx]
+                    market.production[s + 1][:, col] * (1 - shocks.outage[t, s + 1][:, cols])
+                    + shocks.added[t, s + 1][:, cols]
                 ) / market.yields[s + 1]
             else:
                 p_ref = zero
@@ -208,68 +206,78 @@ def simulate_arrays(
             origin = shocks.origin[s] if shocks.origin[s].any() else None
             caps = None
             if origin is not None:
-                base = market.flows[s][origin].sum(0)
-                blocked = shocks.blocked[t, s, idx]
-                caps = np.where(blocked > 0, base[None, :] * (1 - blocked), np.inf)
-            cleared = clear(sup, dem, origin, caps, pi_max, warm[idx, s])
-            warm[:, s] = 1.0
+                base = market.flows[s][origin].sum(0)[:, col]
+                blocked = shocks.blocked[t, s][:, cols]
+                caps = np.where(blocked > 0, base * (1 - blocked), np.inf)
+            cleared = clear(sup, dem, origin, caps, pi_max, warm[s, cols])
+            warm[s] = 1.0
             if cleared.hint is not None:
-                warm[idx, s] = cleared.hint
+                warm[s, cols] = cleared.hint
             q_sup = sup.quantity(cleared.pi_prod)
             q_dem = dem.quantity(cleared.pi_cons)
-            production = q_sup[..., SUPPLY_BASE] + q_sup[..., SUPPLY_EXPANSION]
-            released = q_sup[..., SUPPLY_STOCK]
-            restock = q_dem[..., DEMAND_RESTOCK]
-            change = restock - released
-            stock[idx, s] += change
+            production = q_sup[SUPPLY_BASE] + q_sup[SUPPLY_EXPANSION]
+            change = q_dem[DEMAND_RESTOCK] - q_sup[SUPPLY_STOCK]
+            stock[s][:, cols] += change
             unused = zero
             if s > 0:
                 unused = np.maximum(in_bought - production / market.yields[s], 0.0)
-                stock[idx, s - 1] += unused
-            for e in range(shocks.price_stock.shape[1]):
+                stock[s - 1][:, cols] += unused
+            for e in range(n_e):
                 if shocks.price_stage[e] == s:
-                    taken = q_sup[:, shocks.price_region[e], SUPPLY_STOCKPILE + 1 + e]
-                    used[idx, e] += taken
-            final_use = q_dem[..., DEMAND_FINAL]
+                    used[e, cols] += q_sup[SUPPLY_STOCKPILE + 1 + e, shocks.price_region[e]]
+            final_use = q_dem[DEMAND_FINAL]
             shortfall = np.maximum(f_ref - final_use, 0.0)
-            if idx.size < n:
-                summary.reference[idx, s] += f_ref - f_base
-                summary.mean_price[idx, s] += (cleared.pi_cons - 1.0) / months
+            if full:
+                ref_acc[s] += f_ref
+                mean[s] += cleared.pi_cons / months
             else:
-                summary.reference[:, s] += f_ref
-                summary.mean_price[:, s] += cleared.pi_cons / months
-            summary.shortfall[idx, s] += shortfall
-            summary.value_at_risk[idx] += shortfall * unit_value[s]
-            summary.peak_price[idx, s] = np.maximum(summary.peak_price[idx, s], cleared.pi_cons)
-            short_month[idx] |= shortfall > SHORT_TOLERANCE * np.maximum(f_ref, 1e-12)
-            imbalance = np.abs(q_sup.sum((1, 2)) - q_dem.sum((1, 2)) - cleared.dispose)
-            summary.balance_error[idx] = np.maximum(summary.balance_error[idx], imbalance)
+                ref_acc[s][:, cols] += f_ref - f_base
+                mean[s][:, cols] += (cleared.pi_cons - 1.0) / months
+            short_acc[s][:, cols] += shortfall
+            var_acc[:, cols] += shortfall * unit_value[s][:, col]
+            peak[s][:, cols] = np.maximum(peak[s][:, cols], cleared.pi_cons)
+            short_month[:, cols] |= shortfall > SHORT_TOLERANCE * np.maximum(f_ref, 1e-12)
+            imbalance = np.abs(q_sup.sum((0, 1)) - q_dem.sum((0, 1)) - cleared.dispose)
+            balance[cols] = np.maximum(balance[cols], imbalance)
             if record:
                 row = trace.data
-                row["production"][:, t, s] = production
-                row["supply"][:, t, s] = q_sup.sum(-1)
-                row["final_reference"][:, t, s] = f_ref
-                row["final_use"][:, t, s] = final_use
-                row["processing_reference"][:, t, s] = p_ref
-                row["processing_use"][:, t, s] = q_dem[..., DEMAND_PROCESSING]
-                row["price"][:, t, s] = cleared.pi_cons
-                row["producer_price"][:, t, s] = cleared.pi_prod
-                row["stock_change"][:, t, s] = change
+                row["production"][:, t, s] = production.T
+                row["supply"][:, t, s] = q_sup.sum(0).T
+                row["final_reference"][:, t, s] = f_ref.T
+                row["final_use"][:, t, s] = final_use.T
+                row["processing_reference"][:, t, s] = p_ref.T
+                row["processing_use"][:, t, s] = q_dem[DEMAND_PROCESSING].T
+                row["price"][:, t, s] = cleared.pi_cons.T
+                row["producer_price"][:, t, s] = cleared.pi_prod.T
+                row["stock_change"][:, t, s] = change.T
                 if s > 0:
-                    row["stock_change"][:, t, s - 1] += unused
-                row["stockpile_release"][:, t, s] = q_sup[..., SUPPLY_STOCKPILE:].sum(-1)
+                    row["stock_change"][:, t, s - 1] += unused.T
+                row["stockpile_release"][:, t, s] = q_sup[SUPPLY_STOCKPILE:].sum(0).T
                 assert trace.dispose is not None
                 trace.dispose[:, t, s] = cleared.dispose
-            if idx.size < n:
-                next_bought[idx] = q_dem[..., DEMAND_PROCESSING]
-                bought = next_bought
+            if full:
+                bought = q_dem[DEMAND_PROCESSING]
             else:
-                bought = q_dem[..., DEMAND_PROCESSING]
+                next_bought[:, cols] = q_dem[DEMAND_PROCESSING]
+                bought = next_bought
         if record:
-            trace.data["stock"][:, t] = stock
+            trace.data["stock"][:, t] = stock.transpose(2, 0, 1)
         month = t + 1
-        summary.first_short = np.where(
-            (summary.first_short == 0) & short_month, month, summary.first_short
-        )
-        summary.last_short = np.where(short_month, month, summary.last_short)
+        first = np.where((first == 0) & short_month, month, first)
+        last = np.where(short_month, month, last)
+
+    def scen(x: Array) -> Array:
+        result: Array = np.ascontiguousarray(np.moveaxis(x, -1, 0))
+        return result
+
+    summary = Summary(
+        shortfall=scen(short_acc),
+        reference=scen(ref_acc),
+        value_at_risk=scen(var_acc),
+        peak_price=scen(peak),
+        mean_price=scen(mean),
+        first_short=scen(first),
+        last_short=scen(last),
+        balance_error=balance,
+    )
     return summary, trace

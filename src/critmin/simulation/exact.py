@@ -174,15 +174,16 @@ def clear_exact(
     start: Array | None = None,
 ) -> Cleared:
     """Clear one stage-month scenario by scenario with HiGHS (``pi_max``, ``start`` unused)."""
-    n, n_r = sup.a.shape[:2]
-    pi_prod = np.zeros((n, n_r))
-    pi_cons = np.zeros((n, n_r))
+    n_r, n = sup.a.shape[1], sup.a.shape[2]
+    pi_prod = np.zeros((n_r, n))
+    pi_cons = np.zeros((n_r, n))
     dispose = np.zeros(n)
     for k in range(n):
-        s, d = sup.take(np.array([k])), dem.take(np.array([k]))
-        s1 = Blocks(s.a[0], s.c[0], s.lo[0], s.hi[0])
-        d1 = Blocks(d.a[0], d.c[0], d.lo[0], d.hi[0])
+        s1 = Blocks(sup.a[:, :, k].T, sup.c[:, :, k].T, sup.lo[:, :, k].T, sup.hi[:, :, k].T)
+        d1 = Blocks(dem.a[:, :, k].T, dem.c[:, :, k].T, dem.lo[:, :, k].T, dem.hi[:, :, k].T)
         scale = _scale(s1, d1)
-        cons, prod, unsold, _ = solve_stage(s1, d1, origin, None if cap is None else cap[k], scale)
-        pi_cons[k], pi_prod[k], dispose[k] = cons, prod, unsold
+        cons, prod, unsold, _ = solve_stage(
+            s1, d1, origin, None if cap is None else cap[:, k], scale
+        )
+        pi_cons[:, k], pi_prod[:, k], dispose[k] = cons, prod, unsold
     return Cleared(pi_prod, pi_cons, dispose)

@@ -30,7 +30,7 @@ RELATIVE_TOLERANCE = 1e-11  # |excess| below this share of the zone's traded vol
 
 @dataclass
 class Cleared:
-    """Prices (index, 1 = base) at producers and buyers, and unsold supply at price 0."""
+    """Prices (index, 1 = base) at producers and buyers [region, scenario], unsold supply."""
 
     pi_prod: Array
     pi_cons: Array
@@ -43,12 +43,12 @@ class _Curves:
 
     def __init__(self, b: Blocks) -> None:
         # blocks that are zero everywhere (e.g. recycling before the last stage) are dropped
-        live = ((b.a != 0) | (b.c != 0) | (b.lo != 0) | (b.hi != 0)).any(axis=(0, 1))
-        keep = np.flatnonzero(live) if not live.all() else slice(None)
-        self.a = np.ascontiguousarray(b.a[..., keep].transpose(2, 1, 0))
-        self.c = np.ascontiguousarray(b.c[..., keep].transpose(2, 1, 0))
-        self.lo = np.ascontiguousarray(b.lo[..., keep].transpose(2, 1, 0))
-        self.hi = np.ascontiguousarray(b.hi[..., keep].transpose(2, 1, 0))
+        live = ((b.a != 0) | (b.c != 0) | (b.lo != 0) | (b.hi != 0)).any(axis=(1, 2))
+        if live.all():
+            self.a, self.c, self.lo, self.hi = b.a, b.c, b.lo, b.hi
+        else:
+            keep = np.flatnonzero(live)
+            self.a, self.c, self.lo, self.hi = b.a[keep], b.c[keep], b.lo[keep], b.hi[keep]
 
     def take(self, index: Array) -> _Curves:
         out = _Curves.__new__(_Curves)
@@ -159,8 +159,8 @@ def clear_fast(
     pi_prod = np.repeat(pi[None, :], r, axis=0)
     pi_cons = pi_prod.copy()
     if origin is None or cap is None or not origin.any():
-        return Cleared(pi_prod.T, pi_cons.T, dispose, pi)
-    cap_rn = cap.T
+        return Cleared(pi_prod, pi_cons, dispose, pi)
+    cap_rn = cap
     capped = np.isfinite(cap_rn)
     demand_w, _ = dem.at(pi_cons)
     need = np.where(capped, np.maximum(demand_w - np.where(capped, cap_rn, 0.0), 0.0), 0.0)
@@ -168,7 +168,7 @@ def clear_fast(
     other = (supply_w * ~origin[:, None]).sum(0)
     tight = np.flatnonzero(need.sum(0) > other * (1 + 1e-12) + 1e-12 * dem.size())
     if tight.size == 0:
-        return Cleared(pi_prod.T, pi_cons.T, dispose, pi)
+        return Cleared(pi_prod, pi_cons, dispose, pi)
     s, d = sup.take(tight), dem.take(tight)
     m = tight.size
     a_cap = np.where(capped[:, tight], cap_rn[:, tight], 0.0)
@@ -249,4 +249,4 @@ def clear_fast(
     pi_prod[:, keep] = pp[:, valid]
     pi_cons[:, keep] = pc[:, valid]
     dispose[keep] = unsold[valid]
-    return Cleared(pi_prod.T, pi_cons.T, dispose, pi)
+    return Cleared(pi_prod, pi_cons, dispose, pi)

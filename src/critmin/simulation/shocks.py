@@ -30,12 +30,12 @@ Array = np.ndarray
 class Shocks:
     """Sampled, month-resolved scenario inputs for ``n`` scenarios.
 
-    Monthly arrays are [month, stage, scenario, region] (contiguous per month and stage).
+    Monthly arrays are [month, stage, region, scenario] (contiguous per month and stage).
     """
 
     outage: Array  # lost share of capacity
     added: Array  # new capacity, t per month
-    demand: Array  # [T, n, R, K] demand multiplier by sector
+    demand: Array  # [T, K, R, n] demand multiplier by sector
     blocked: Array  # share of origin -> destination deliveries blocked
     origin: Array  # [S, R] bool: the controlling origin at each stage
     release_even: Array  # stockpile release, t per month (rule even)
@@ -47,7 +47,7 @@ class Shocks:
 
     @property
     def n(self) -> int:
-        return int(self.outage.shape[2])
+        return int(self.outage.shape[3])
 
 
 def event_countries(scenario: Scenario) -> list[str]:
@@ -231,12 +231,12 @@ def build_shocks(
     price_stock = np.stack(stock_rows, axis=1) if stock_rows else np.zeros((n, 0, months))
 
     def month_major(x: Array) -> Array:
-        return np.ascontiguousarray(np.moveaxis(x, 0, 2))
+        return np.ascontiguousarray(np.moveaxis(x, 0, 3))
 
     return Shocks(
         outage=month_major(1.0 - keep),
         added=month_major(added),
-        demand=np.ascontiguousarray(np.moveaxis(demand, 0, 1)),
+        demand=np.ascontiguousarray(np.transpose(demand, (1, 3, 2, 0))),
         blocked=month_major(np.where(origin[None, None], 0.0, 1.0 - passed)),
         origin=origin,
         release_even=month_major(release),
