@@ -23,8 +23,9 @@ ClearFn = Callable[[Blocks, Blocks, Array | None, Array | None, float, Array | N
 SHORT_TOLERANCE = 0.01  # a month counts as short when shortfall > 1 % of reference use
 
 # supply blocks: production up to base output (curtailed below base price), production above
-# base output (up to capacity), stock release, recycling, even stockpile release, on_price ...
-SUPPLY_BASE, SUPPLY_EXPANSION, SUPPLY_STOCK, SUPPLY_RECYCLING, SUPPLY_STOCKPILE = 0, 1, 2, 3, 4
+# base output (up to capacity), stock release; then, where they exist, recycling, the even
+# stockpile release and one block per on_price stockpile
+SUPPLY_BASE, SUPPLY_EXPANSION, SUPPLY_STOCK = 0, 1, 2
 DEMAND_FINAL, DEMAND_PROCESSING, DEMAND_RESTOCK = 0, 1, 2
 
 TRACKED = (
@@ -168,23 +169,30 @@ def simulate_arrays(
                 cap = np.minimum(cap, market.yields[s] * in_bought)
             i0 = market.inventory[s][:, col]
             stock_s = stock[s][:, cols]
-            release_amt = shocks.release_even[t, s][:, cols]
-            recycled = market.recycling[s][:, col]
             parts = [
                 (eps_down * q_ref, (1 - eps_down) * q_ref, zero, np.minimum(q_ref, cap)),
                 (eps * q_ref, -eps * q_ref, zero, np.maximum(cap - q_ref, 0.0)),
                 (k_inv * i0 + zero, -k_inv * i0 * (1 + h) + zero, zero, stock_s),
-                (eps_r * recycled + zero, (1 - eps_r) * recycled + zero, zero, inf),
-                (zero, release_amt, release_amt, release_amt),
             ]
+            # optional blocks, only where they can be non-zero: recycling, stockpiles
+            if market.recycling[s].any():
+                recycled = market.recycling[s][:, col]
+                parts.append((eps_r * recycled + zero, (1 - eps_r) * recycled + zero, zero, inf))
+            if shocks.even_stages[s]:
+                release_amt = shocks.release_even[t, s][:, cols]
+                parts.append((zero, release_amt, release_amt, release_amt))
+            even_at = len(parts) - 1 if shocks.even_stages[s] else -1
+            price_at: dict[int, int] = {}
             for e in range(n_e):
+                if shocks.price_stage[e] != s:
+                    continue
                 a_e, c_e, hi_e = np.zeros((n_r, m)), np.zeros((n_r, m)), np.zeros((n_r, m))
-                if shocks.price_stage[e] == s:
-                    r = shocks.price_region[e]
-                    held = shocks.price_stock[cols, e, t]
-                    a_e[r] = p.stockpile_release_slope * held
-                    c_e[r] = -p.stockpile_release_slope * held * shocks.price_trigger[e]
-                    hi_e[r] = np.maximum(held - used[e, cols], 0.0)
+                r = shocks.price_region[e]
+                held = shocks.price_stock[cols, e, t]
+                a_e[r] = p.stockpile_release_slope * held
+                c_e[r] = -p.stockpile_release_slope * held * shocks.price_trigger[e]
+                hi_e[r] = np.maximum(held - used[e, cols], 0.0)
+                price_at[e] = len(parts)
                 parts.append((a_e, c_e, zero, hi_e))
             sup = stack(parts)
             f_ref = f_base * mult_all[:, cols]
@@ -222,9 +230,8 @@ def simulate_arrays(
             if s > 0:
                 unused = np.maximum(in_bought - production / market.yields[s], 0.0)
                 stock[s - 1][:, cols] += unused
-            for e in range(n_e):
-                if shocks.price_stage[e] == s:
-                    used[e, cols] += q_sup[SUPPLY_STOCKPILE + 1 + e, shocks.price_region[e]]
+            for e, at in price_at.items():
+                used[e, cols] += q_sup[at, shocks.price_region[e]]
             final_use = q_dem[DEMAND_FINAL]
             shortfall = np.maximum(f_ref - final_use, 0.0)
             if full:
@@ -252,7 +259,9 @@ def simulate_arrays(
                 row["stock_change"][:, t, s] = change.T
                 if s > 0:
                     row["stock_change"][:, t, s - 1] += unused.T
-                row["stockpile_release"][:, t, s] = q_sup[SUPPLY_STOCKPILE:].sum(0).T
+                released = [q_sup[k] for k in [even_at, *price_at.values()] if k >= 0]
+                if released:
+                    row["stockpile_release"][:, t, s] = np.sum(released, axis=0).T
                 assert trace.dispose is not None
                 trace.dispose[:, t, s] = cleared.dispose
             if full:

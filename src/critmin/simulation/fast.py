@@ -43,12 +43,7 @@ class _Curves:
 
     def __init__(self, b: Blocks) -> None:
         # blocks that are zero everywhere (e.g. recycling before the last stage) are dropped
-        live = ((b.a != 0) | (b.c != 0) | (b.lo != 0) | (b.hi != 0)).any(axis=(1, 2))
-        if live.all():
-            self.a, self.c, self.lo, self.hi = b.a, b.c, b.lo, b.hi
-        else:
-            keep = np.flatnonzero(live)
-            self.a, self.c, self.lo, self.hi = b.a[keep], b.c[keep], b.lo[keep], b.hi[keep]
+        self.a, self.c, self.lo, self.hi = b.a, b.c, b.lo, b.hi
 
     def take(self, index: Array) -> _Curves:
         out = _Curves.__new__(_Curves)

@@ -44,6 +44,7 @@ class Shocks:
     price_region: Array  # [E] region index
     price_trigger: Array  # [E] price index
     active: Array  # [n, T] any event acting in the month
+    even_stages: Array  # [S] bool: an even stockpile release exists at the stage
 
     @property
     def n(self) -> int:
@@ -245,4 +246,5 @@ def build_shocks(
         price_region=np.array([m[1] for m in stock_meta], dtype=int),
         price_trigger=np.array([m[2] for m in stock_meta], dtype=float),
         active=active,
+        even_stages=(release != 0).any(axis=(0, 1, 3)),
     )
