@@ -119,3 +119,12 @@ def test_skipping_clean_scenarios_changes_nothing() -> None:
     for name in ("shortfall", "reference", "value_at_risk", "peak_price", "mean_price"):
         assert np.allclose(getattr(skipped, name), getattr(full, name), rtol=1e-9, atol=1e-6)
     assert np.array_equal(skipped.first_short, full.first_short)
+
+
+def test_unreachable_scheduler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from critmin.errors import InputError
+    from critmin.simulation import runner
+
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT_S", 1)
+    with pytest.raises(InputError, match=r"scheduler 'tcp://127\.0\.0\.1:9': cannot connect"):
+        run_ensemble(load_scenario(EXAMPLE), 4, scheduler="tcp://127.0.0.1:9")

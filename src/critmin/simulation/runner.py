@@ -27,6 +27,7 @@ from critmin.simulation.shocks import build_shocks
 
 Engine = Literal["fast", "exact"]
 CHUNK_SIZE = 2048
+CONNECT_TIMEOUT_S = 10
 ENGINES: dict[str, ClearFn] = {"fast": clear_fast, "exact": clear_exact}
 Progress = Callable[[int, int], None]
 
@@ -157,7 +158,15 @@ def _run_dask(
     from distributed import Client, as_completed
 
     own = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own else scheduler  # type: ignore[no-untyped-call]
+    client: Any
+    if own:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)  # type: ignore[no-untyped-call]
+        except (OSError, TimeoutError, ValueError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(f"scheduler {scheduler!r}: cannot connect ({reason})") from None
+    else:
+        client = scheduler
     try:
         futures = [
             client.submit(run_chunk, text, engine, seed, i, n, pure=False) for i, n in chunks
