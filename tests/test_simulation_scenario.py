@@ -132,3 +132,52 @@ def test_cli_non_yaml_and_missing_file(tmp_path: Path) -> None:
     missing = _cli(tmp_path / "nope.yaml")
     assert missing.returncode == 2
     assert "does not exist" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (
+            "  - {type: export_control, origin: MMR, stages: [magnet], destinations: all,"
+            " fraction: 0.5, duration: 3}\n",
+            "events[1].origin = 'MMR': stage magnet already has export controls from ['CHN']",
+        ),
+        (
+            "  - {type: demand_shock, country: USA, sector: toys, change: 0.2}\n",
+            "events[1].sector = 'toys': unknown sector of rare_earths",
+        ),
+        (
+            "  - {type: stockpile_release, holder: JPN, commodity: lithium, stage: magnet,"
+            " tonnes: 100}\n",
+            "events[1].commodity = 'lithium': this scenario simulates rare_earths",
+        ),
+        (
+            "  - {type: outage, country: EU27, stage: refining, fraction: 0.5, duration: 2}\n",
+            "events[1].stage = 'refining': not a stage of rare_earths",
+        ),
+    ],
+)
+def test_events_are_checked_against_the_chain(extra: str, needle: str) -> None:
+    import yaml
+
+    from critmin.simulation.model import build_market
+    from critmin.simulation.shocks import build_shocks
+
+    scenario = parse_scenario(yaml.safe_load(BAN + extra), "s.yaml")
+    with pytest.raises(ScenarioError) as info:
+        build_shocks(scenario, build_market(scenario), 1, None)
+    assert needle in str(info.value)
+
+
+def test_unknown_parameter_override_is_refused() -> None:
+    import yaml
+
+    from critmin.simulation.model import build_market
+
+    raw = yaml.safe_load(BAN)
+    raw["parameters"] = {"demand_elasticity": 0.3}
+    with pytest.raises(ScenarioError, match=r"parameters\.demand_elasticity: value 0\.3"):
+        build_market(parse_scenario(raw))
+    raw["parameters"] = {"elasticity": -0.3}
+    with pytest.raises(ScenarioError, match=r"parameters\.elasticity: unknown parameter"):
+        build_market(parse_scenario(raw))
