@@ -26,7 +26,8 @@ SHORT_TOLERANCE = 0.01  # a month counts as short when shortfall > 1 % of refere
 # base output (up to capacity), stock release; then, where they exist, recycling, the even
 # stockpile release and one block per on_price stockpile
 SUPPLY_BASE, SUPPLY_EXPANSION, SUPPLY_STOCK = 0, 1, 2
-DEMAND_FINAL, DEMAND_PROCESSING, DEMAND_RESTOCK = 0, 1, 2
+# demand blocks: final use, restocking, and (except at the last stage) processing purchases
+DEMAND_FINAL, DEMAND_RESTOCK, DEMAND_PROCESSING = 0, 1, 2
 
 TRACKED = (
     "production",
@@ -158,8 +159,13 @@ def simulate_arrays(
                     bought = next_bought
                     continue
             m = idx.size
-            zero = np.zeros((n_r, m))
-            inf = np.full((n_r, m), np.inf)
+            shape = (n_r, m)
+            zero = np.broadcast_to(0.0, shape)
+            inf = np.broadcast_to(np.inf, shape)
+
+            def wide(x: Array, shape: tuple[int, int] = shape) -> Array:
+                return np.broadcast_to(x, shape)
+
             out = shocks.outage[t, s][:, cols]
             add = shocks.added[t, s][:, cols]
             q_ref = market.production[s][:, col] * (1 - out) + add
@@ -172,12 +178,12 @@ def simulate_arrays(
             parts = [
                 (eps_down * q_ref, (1 - eps_down) * q_ref, zero, np.minimum(q_ref, cap)),
                 (eps * q_ref, -eps * q_ref, zero, np.maximum(cap - q_ref, 0.0)),
-                (k_inv * i0 + zero, -k_inv * i0 * (1 + h) + zero, zero, stock_s),
+                (wide(k_inv * i0), wide(-k_inv * i0 * (1 + h)), zero, stock_s),
             ]
             # optional blocks, only where they can be non-zero: recycling, stockpiles
             if market.recycling[s].any():
                 recycled = market.recycling[s][:, col]
-                parts.append((eps_r * recycled + zero, (1 - eps_r) * recycled + zero, zero, inf))
+                parts.append((wide(eps_r * recycled), wide((1 - eps_r) * recycled), zero, inf))
             if shocks.even_stages[s]:
                 release_amt = shocks.release_even[t, s][:, cols]
                 parts.append((zero, release_amt, release_amt, release_amt))
@@ -207,8 +213,8 @@ def simulate_arrays(
             dem = stack(
                 [
                     (eta * f_ref, (1 - eta) * f_ref, zero, inf),
-                    (eta_p * p_ref, (1 - eta_p) * p_ref, zero, inf),
-                    (-k_inv * i0 + zero, k_inv * i0 * (1 + h) + zero, zero, gap / p.rebuild_months),
+                    (wide(-k_inv * i0), wide(k_inv * i0 * (1 + h)), zero, gap / p.rebuild_months),
+                    *([(eta_p * p_ref, (1 - eta_p) * p_ref, zero, inf)] if s + 1 < n_s else []),
                 ]
             )
             origin = shocks.origin[s] if shocks.origin[s].any() else None
@@ -233,6 +239,7 @@ def simulate_arrays(
             for e, at in price_at.items():
                 used[e, cols] += q_sup[at, shocks.price_region[e]]
             final_use = q_dem[DEMAND_FINAL]
+            processing = q_dem[DEMAND_PROCESSING] if s + 1 < n_s else zero
             shortfall = np.maximum(f_ref - final_use, 0.0)
             if full:
                 ref_acc[s] += f_ref
@@ -253,7 +260,7 @@ def simulate_arrays(
                 row["final_reference"][:, t, s] = f_ref.T
                 row["final_use"][:, t, s] = final_use.T
                 row["processing_reference"][:, t, s] = p_ref.T
-                row["processing_use"][:, t, s] = q_dem[DEMAND_PROCESSING].T
+                row["processing_use"][:, t, s] = processing.T
                 row["price"][:, t, s] = cleared.pi_cons.T
                 row["producer_price"][:, t, s] = cleared.pi_prod.T
                 row["stock_change"][:, t, s] = change.T
@@ -265,9 +272,9 @@ def simulate_arrays(
                 assert trace.dispose is not None
                 trace.dispose[:, t, s] = cleared.dispose
             if full:
-                bought = q_dem[DEMAND_PROCESSING]
+                bought = np.array(processing)
             else:
-                next_bought[:, cols] = q_dem[DEMAND_PROCESSING]
+                next_bought[:, cols] = processing
                 bought = next_bought
         if record:
             trace.data["stock"][:, t] = stock.transpose(2, 0, 1)
