@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from critmin.errors import ScenarioError
 from critmin.simulation.engine import simulate_arrays
 from critmin.simulation.exact import clear_exact
 from critmin.simulation.fast import clear_fast
@@ -147,3 +148,26 @@ def test_larger_blocked_fraction_never_helps_the_blocked(f1: float, f2: float) -
     short_high, price_high = _blocked_outcome(high)
     assert np.all(short_high >= short_low - 1e-7 * (1 + short_low))
     assert np.all(price_high >= price_low - 1e-9)
+
+
+def test_final_use_shares_override_the_calibration_and_keep_the_base_state() -> None:
+    scenario = parse_scenario(
+        {
+            "name": "shares",
+            "commodity": "rare_earths",
+            "horizon": {"months": 2},
+            "final_use_shares": {"magnet": {"USA": 0.10, "DEU": 0.05}},
+        }
+    )
+    result = simulate(scenario)
+    market = result.market
+    s = market.stage_index("magnet")
+    world = market.final_demand[s].sum()
+    assert market.final_demand[s, market.regions.index("USA")] == pytest.approx(0.10 * world)
+    assert market.final_demand[s, market.regions.index("DEU")] == pytest.approx(0.05 * world)
+    assert result.timeseries is not None
+    assert np.allclose(result.timeseries["price_index"].values, 1.0, atol=1e-9)
+    assert np.all(result.summary.shortfall <= 1e-6)
+    raw = {**scenario.model_dump(), "final_use_shares": {"magnet": {"USA": 0.7, "JPN": 0.5}}}
+    with pytest.raises(ScenarioError, match=r"final_use_shares: magnet: shares sum to 1\.200"):
+        parse_scenario(raw)

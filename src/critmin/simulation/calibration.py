@@ -10,14 +10,14 @@ from the BACI pattern. See ``docs/methods/simulation.md``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
 
 from critmin.data import tables
-from critmin.errors import DataError
+from critmin.errors import DataError, ScenarioError
 from critmin.network.supply_network import SupplyNetwork
 from critmin.simulation.params import Parameters, base_price
 
@@ -108,8 +108,17 @@ def _eol_rir(commodity: str) -> float:
     return value if np.isfinite(value) and 0 <= value < 1 else 0.0
 
 
-def calibrate(network: SupplyNetwork, params: Parameters, keep: Sequence[str] = ()) -> Market:
-    """The base market of the network's single commodity, with ``keep`` as own regions."""
+def calibrate(
+    network: SupplyNetwork,
+    params: Parameters,
+    keep: Sequence[str] = (),
+    final_use_shares: Mapping[str, Mapping[str, float]] | None = None,
+) -> Market:
+    """The base market of the network's single commodity, with ``keep`` as own regions.
+
+    ``final_use_shares`` (stage -> country -> share of world final use) replaces the
+    calibrated split for the named countries; the other regions keep their proportions.
+    """
     if len(network.commodities) != 1:
         raise DataError(f"simulation: one commodity per run, got {network.commodities}")
     commodity = network.commodities[0]
@@ -152,7 +161,8 @@ def calibrate(network: SupplyNetwork, params: Parameters, keep: Sequence[str] = 
     score = np.divide(prod, world_out, out=np.zeros_like(prod), where=world_out > 0).sum(0)
     wsum = weights.sum(1, keepdims=True)
     score += np.divide(weights, wsum, out=np.zeros_like(weights), where=wsum > 0).sum(0)
-    forced = [c for c in [*network.alliance, *keep] if c != ROW]
+    named = [c for shares in (final_use_shares or {}).values() for c in shares]
+    forced = [c for c in [*network.alliance, *keep, *named] if c != ROW]
     order = [countries[i] for i in np.argsort(-score, kind="stable") if countries[i] != ROW]
     chosen: list[str] = []
     for c in [*forced, *order]:
@@ -197,6 +207,20 @@ def calibrate(network: SupplyNetwork, params: Parameters, keep: Sequence[str] = 
         else:
             share[s] = q[s] / q[s].sum() if q[s].sum() > 0 else 1.0 / n_reg
             notes.append(f"{stages[s]}: no trade data; final use where produced")
+    for stage, given in (final_use_shares or {}).items():
+        if stage not in stages:
+            raise ScenarioError(
+                f"final_use_shares.{stage}: not a stage of {commodity}; valid: {', '.join(stages)}"
+            )
+        s = stages.index(stage)
+        fixed = np.zeros(n_reg, dtype=bool)
+        for country, fraction in given.items():
+            fixed[regions.index(country)] = True
+            share[s, regions.index(country)] = fraction
+        total = float(sum(given.values()))
+        rest = share[s, ~fixed].sum()
+        share[s, ~fixed] *= (1.0 - total) / rest if rest > 0 else 0.0
+        notes.append(f"{stage}: final-use shares of {', '.join(given)} set by the scenario")
     final = share * final_world[:, None]
 
     rir = _eol_rir(commodity)

@@ -8,6 +8,7 @@ import numpy as np
 
 from critmin.errors import CritminError, ScenarioError
 from critmin.network.build import load_network
+from critmin.network.groups import check_country
 from critmin.simulation.calibration import Market, calibrate
 from critmin.simulation.params import default_parameters
 from critmin.simulation.scenario import Scenario
@@ -21,15 +22,27 @@ def _market(
     alliance: str,
     keep: tuple[str, ...],
     overrides: tuple[tuple[str, float], ...],
+    shares: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (),
 ) -> Market:
     params = default_parameters().with_overrides(dict(overrides))
     network = load_network(commodity, year=year, alliance=alliance)
-    return calibrate(network, params, keep=keep)
+    final_use_shares = {stage: dict(given) for stage, given in shares}
+    return calibrate(network, params, keep=keep, final_use_shares=final_use_shares)
 
 
 def build_market(scenario: Scenario) -> Market:
     """The base market of ``scenario`` (cached per commodity, year, alliance and countries)."""
     keep = tuple(event_countries(scenario))
+    for stage, given in scenario.final_use_shares.items():
+        for country in given:
+            try:
+                check_country(country)
+            except CritminError as exc:
+                raise ScenarioError(f"final_use_shares.{stage}.{country}: {exc}") from None
+    shares = tuple(
+        (stage, tuple(sorted(given.items())))
+        for stage, given in sorted(scenario.final_use_shares.items())
+    )
     try:
         return _market(
             scenario.commodity,
@@ -37,6 +50,7 @@ def build_market(scenario: Scenario) -> Market:
             scenario.alliance,
             keep,
             tuple(sorted(scenario.parameters.items())),
+            shares,
         )
     except ScenarioError:
         raise

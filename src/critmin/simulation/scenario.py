@@ -216,6 +216,21 @@ class Scenario(_Model):
         default_factory=dict,
         description="USD per tonne of shortfall by sector; default: the stage's base price",
     )
+    final_use_shares: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="stage -> country -> share of world final use (replaces the calibration)",
+    )
+
+    @field_validator("final_use_shares")
+    @classmethod
+    def _shares(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for stage, given in value.items():
+            for country, share in given.items():
+                if not 0.0 <= share <= 1.0:
+                    raise ValueError(f"{stage}.{country} = {share}: a share must lie in [0, 1]")
+            if sum(given.values()) > 1.0 + 1e-9:
+                raise ValueError(f"{stage}: shares sum to {sum(given.values()):.3f} > 1")
+        return value
 
 
 def _location(loc: tuple[Any, ...]) -> str:
