@@ -88,3 +88,16 @@ def test_a_glut_clears_at_price_zero_with_unsold_output() -> None:
         1.0,
     )
     assert unsold == pytest.approx(7.0, abs=1e-4)
+
+
+def test_fast_and_exact_agree_on_sampled_scenarios() -> None:
+    from critmin.simulation.runner import run_ensemble
+
+    scenario = load_scenario(EXAMPLES[0].with_name("china_licensing_all.yaml"))
+    fast = run_ensemble(scenario, 8, seed=21, engine="fast").summary
+    exact = run_ensemble(scenario, 8, seed=21, engine="exact").summary
+    used = fast.reference > 0
+    gap = np.abs(fast.shortfall - exact.shortfall)
+    assert np.all(gap[used] <= 0.02 * exact.shortfall[used] + 1e-4 * fast.reference[used])
+    assert np.allclose(fast.peak_price[used], exact.peak_price[used], rtol=0.05)
+    assert np.allclose(fast.mean_price[used], exact.mean_price[used], rtol=0.05)
