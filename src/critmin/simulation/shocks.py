@@ -112,12 +112,13 @@ def build_shocks(
     """Draw every numeric field (event by event, field by field, in file order)."""
     months = scenario.horizon.months
     n_s, n_r, n_k = market.n_stages, market.n_regions, len(market.sectors)
-    keep = np.ones((n, months, n_s, n_r))
-    added = np.zeros((n, months, n_s, n_r))
-    demand = np.ones((n, months, n_r, n_k))
-    passed = np.ones((n, months, n_s, n_r))
+    # built directly in the engine's layout: [month, stage, region, scenario]
+    keep = np.ones((months, n_s, n_r, n))
+    added = np.zeros((months, n_s, n_r, n))
+    demand = np.ones((months, n_k, n_r, n))
+    passed = np.ones((months, n_s, n_r, n))
     origin = np.zeros((n_s, n_r), dtype=bool)
-    release = np.zeros((n, months, n_s, n_r))
+    release = np.zeros((months, n_s, n_r, n))
     stock_rows: list[Array] = []
     stock_meta: list[tuple[int, int, float]] = []
     active = np.zeros((n, months), dtype=bool)
@@ -166,7 +167,7 @@ def build_shocks(
                     )
                 origin[s, o_idx] = True
                 for d in d_idx:
-                    passed[:, :, s, d] *= 1.0 - share
+                    passed[:, s, d, :] *= (1.0 - share).T
             active |= window
         elif isinstance(event, Outage):
             s = _stage(market, event.stage, f"{where}.stage")
@@ -174,7 +175,7 @@ def build_shocks(
             fraction, start, duration = num(event.fraction), month(event.start), num(event.duration)
             window = _window(start, duration, months) & occurs[:, None]
             for r in regions:
-                keep[:, :, s, r] *= 1.0 - np.where(window, fraction[:, None], 0.0)
+                keep[:, s, r, :] *= (1.0 - np.where(window, fraction[:, None], 0.0)).T
             active |= window
         elif isinstance(event, DemandShock):
             regions = _regions(market, event.country, f"{where}.country")
@@ -193,7 +194,7 @@ def build_shocks(
             factor = np.where(window, 1.0 + change[:, None], 1.0)
             for r in regions:
                 for j in sectors:
-                    demand[:, :, r, j] *= factor
+                    demand[:, j, r, :] *= factor.T
             active |= window
         elif isinstance(event, CapacityAddition):
             s = _stage(market, event.stage, f"{where}.stage")
@@ -203,9 +204,9 @@ def build_shocks(
             tonnes, online = num(event.tonnes_per_year), month(event.online)
             ramp = np.maximum(num(event.ramp_months), 1.0)
             progress = np.clip((t_axis - np.rint(online)[:, None] + 1) / ramp[:, None], 0, 1)
-            added[:, :, s, regions[0]] += np.where(
+            added[:, s, regions[0], :] += np.where(
                 occurs[:, None], progress * tonnes[:, None] / 12.0, 0.0
-            )
+            ).T
             active |= progress > 0
         elif isinstance(event, StockpileRelease):
             if event.commodity != market.commodity:
@@ -222,7 +223,7 @@ def build_shocks(
             if event.rule == "even":
                 window = _window(start, np.maximum(duration, 1.0), months)
                 per_month = tonnes / np.maximum(np.rint(duration), 1.0)
-                release[:, :, s, regions[0]] += np.where(window, per_month[:, None], 0.0)
+                release[:, s, regions[0], :] += np.where(window, per_month[:, None], 0.0).T
                 active |= window & occurs[:, None]
             else:
                 held = t_axis >= np.rint(start)[:, None]
@@ -231,20 +232,17 @@ def build_shocks(
                 active |= held & occurs[:, None]
     price_stock = np.stack(stock_rows, axis=1) if stock_rows else np.zeros((n, 0, months))
 
-    def month_major(x: Array) -> Array:
-        return np.ascontiguousarray(np.moveaxis(x, 0, 3))
-
     return Shocks(
-        outage=month_major(1.0 - keep),
-        added=month_major(added),
-        demand=np.ascontiguousarray(np.transpose(demand, (1, 3, 2, 0))),
-        blocked=month_major(np.where(origin[None, None], 0.0, 1.0 - passed)),
+        outage=1.0 - keep,
+        added=added,
+        demand=demand,
+        blocked=np.where(origin[None, :, :, None], 0.0, 1.0 - passed),
         origin=origin,
-        release_even=month_major(release),
+        release_even=release,
         price_stock=price_stock,
         price_stage=np.array([m[0] for m in stock_meta], dtype=int),
         price_region=np.array([m[1] for m in stock_meta], dtype=int),
         price_trigger=np.array([m[2] for m in stock_meta], dtype=float),
         active=active,
-        even_stages=(release != 0).any(axis=(0, 1, 3)),
+        even_stages=(release != 0).any(axis=(0, 2, 3)),
     )
