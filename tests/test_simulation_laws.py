@@ -171,3 +171,68 @@ def test_final_use_shares_override_the_calibration_and_keep_the_base_state() -> 
     raw = {**scenario.model_dump(), "final_use_shares": {"magnet": {"USA": 0.7, "JPN": 0.5}}}
     with pytest.raises(ScenarioError, match=r"final_use_shares: magnet: shares sum to 1\.200"):
         parse_scenario(raw)
+
+
+REGRESSION = Path(__file__).parent / "regression" / "simulation_china_ban.json"
+
+
+def test_china_ban_regression_figures() -> None:
+    """Figures of the shipped ban example; a change means the model or data changed."""
+    import json
+
+    expected = json.loads(REGRESSION.read_text(encoding="utf-8"))
+    result = simulate(load_scenario(EXAMPLES / "china_ree_ban_usa_jpn.yaml"))
+    frame = result.summary_frame().set_index(["country", "stage"])
+    for key, value in expected["expected_shortfall_t"].items():
+        country, stage = key.split("/")
+        got = frame.loc[(country, stage), "expected_shortfall_t"]
+        assert got == pytest.approx(value, rel=1e-3, abs=1e-3), key
+    for key, value in expected["peak_price_index"].items():
+        country, stage = key.split("/")
+        assert frame.loc[(country, stage), "peak_price_index"] == pytest.approx(value, rel=1e-4)
+    assert result.timeseries is not None
+    low = float(result.timeseries["price_index"].sel(stage="magnet", country="CHN").min())
+    assert low == pytest.approx(expected["min_price_index"]["CHN/magnet"], rel=1e-4)
+    var = result.country_frame().set_index("country")["value_at_risk_usd"]
+    for country, value in expected["value_at_risk_usd"].items():
+        assert var[country] == pytest.approx(value, rel=1e-3)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.floats(min_value=0.0, max_value=1.0, allow_nan=False),
+    st.floats(min_value=0.0, max_value=1.0, allow_nan=False),
+)
+def test_deeper_outage_never_eases_the_chain(f1: float, f2: float) -> None:
+    low, high = sorted((f1, f2))
+
+    def run(fraction: float) -> tuple[float, float]:
+        event = {
+            "type": "outage",
+            "country": "MMR",
+            "stage": "mining",
+            "fraction": fraction,
+            "start": 1,
+            "duration": 3,
+        }
+        result = simulate(_scenario([event], months=4))
+        mining = result.market.stage_index("mining")
+        return float(result.summary.shortfall[0].sum()), float(
+            result.summary.peak_price[0, mining].max()
+        )
+
+    short_low, price_low = run(low)
+    short_high, price_high = run(high)
+    assert short_high >= short_low - 1e-6 * (1 + short_low)
+    assert price_high >= price_low - 1e-9
+
+
+def test_stockpiles_and_new_capacity_never_hurt_the_allies() -> None:
+    ban = simulate(load_scenario(EXAMPLES / "china_ree_ban_usa_jpn.yaml"))
+    helped = simulate(load_scenario(EXAMPLES / "alliance_stockpile_response.yaml"))
+    idx = [ban.market.regions.index(c) for c in ("USA", "JPN")]
+    assert helped.market.regions == ban.market.regions
+    for k in idx:
+        assert helped.summary.shortfall[0][:, k].sum() <= ban.summary.shortfall[0][:, k].sum()
+        assert helped.summary.peak_price[0][:, k].max() <= ban.summary.peak_price[0][:, k].max()
+    assert helped.summary.shortfall[0][:, idx].sum() < 0.8 * ban.summary.shortfall[0][:, idx].sum()
