@@ -29,9 +29,12 @@ def test_self_contained(report: Path) -> None:
     assert re.search(r"<script[^>]+src=", text) is None  # no external scripts
     assert re.search(r"<link[^>]+href=['\"]https?://", text) is None
     for heading in ("Key findings", "Concentration by stage", "GeoPolRisk of each ally",
-                    "Gaps: allied demand", "Data sources", "Run"):  # fmt: skip
+                    "Gaps: allied demand", "Disruption scenarios", "Data sources",
+                    "Run"):  # fmt: skip
         assert heading in text
-    assert text.count('class="plotly-graph-div"') == 4
+    scenarios = len(list(Path("examples/scenarios").glob("*.yaml")))
+    assert scenarios >= 2
+    assert text.count('class="plotly-graph-div"') == 4 + scenarios
 
 
 def test_results_folder_holds_every_table(report: Path) -> None:
@@ -45,6 +48,22 @@ def test_results_folder_holds_every_table(report: Path) -> None:
     gaps = pd.read_csv(folder / "gaps.csv")
     assert gaps.loc[gaps["bottleneck"], "commodity"].is_unique
     assert f"{mining['hhi']:,.0f}" in report.read_text(encoding="utf-8")
+
+
+def test_disruption_results(report: Path) -> None:
+    folder = results_folder(report)
+    summary = pd.read_csv(folder / "disruption_summary.csv").set_index("scenario")
+    ban = summary.loc["china-ree-ban-usa-jpn"]
+    assert ban["peak_shortfall_share_p50"] > 0  # the allies go short ...
+    assert ban["peak_price_index_p50"] > 1.0  # ... their price rises ...
+    assert ban["china_price_index_p50_min"] < 1.0  # ... and China's falls
+    paths = pd.read_csv(folder / "disruption_paths.csv")
+    assert set(paths["quantile"]) == {0.05, 0.5, 0.95}
+    wide = paths.pivot_table(
+        index=["scenario", "month", "stage", "country"], columns="quantile", values="price_index"
+    )
+    assert (wide[0.05] <= wide[0.5] + 1e-12).all()
+    assert (wide[0.5] <= wide[0.95] + 1e-12).all()
 
 
 def test_deterministic(report: Path, tmp_path: Path) -> None:

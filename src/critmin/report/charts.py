@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+import xarray as xr
+from plotly.subplots import make_subplots
 
 from critmin.report.style import FONT, colour, pattern
 
@@ -130,3 +132,45 @@ def gaps_by_stage(table: pd.DataFrame) -> go.Figure:
                         range=[-110, 140])  # fmt: skip
     figure.update_yaxes(autorange="reversed")
     return _layout(figure, "Where allied capacity falls short", 60 + 30 * len(labels))
+
+
+def _band(figure: go.Figure, x: list[str], low: object, mid: object, high: object,
+          name: str, key: str, column: int, dash: str = "solid",
+          legend: bool = True) -> None:  # fmt: skip
+    hex_colour = colour(key).lstrip("#")
+    rgb = tuple(int(hex_colour[i : i + 2], 16) for i in (0, 2, 4))
+    figure.add_scatter(x=x, y=high, mode="lines", line={"width": 0}, showlegend=False,
+                       hoverinfo="skip", row=1, col=column)  # fmt: skip
+    figure.add_scatter(
+        x=x, y=low, mode="lines", line={"width": 0}, fill="tonexty",
+        fillcolor=f"rgba({rgb[0]},{rgb[1]},{rgb[2]},0.22)", name=f"{name} P5-P95",
+        legendgroup=f"{name}-band", showlegend=legend, row=1, col=column,
+    )  # fmt: skip
+    figure.add_scatter(x=x, y=mid, mode="lines", name=f"{name} median",
+                       line={"color": colour(key), "width": 2.5, "dash": dash},
+                       legendgroup=f"{name}-median", showlegend=legend,
+                       row=1, col=column)  # fmt: skip
+
+
+def disruption_fan(data: xr.Dataset, alliance: str, stage: str, title: str) -> go.Figure:
+    """Fan chart of one scenario: shortfall share and price index by month, P5-P50-P95."""
+    figure = make_subplots(
+        rows=1, cols=2, subplot_titles=(f"{alliance} shortfall at {stage} (% of use)",
+                                        f"price index at {stage} (base = 1)"),
+    )  # fmt: skip
+    months = [str(m) for m in data["month"].to_numpy()]
+    allied = data.sel(country=alliance, stage=stage)
+    short = 100 * allied["shortfall_share"]
+    _band(figure, months, short.sel(quantile=0.05), short.sel(quantile=0.5),
+          short.sel(quantile=0.95), alliance, "alliance", 1)  # fmt: skip
+    price = allied["price_index"]
+    _band(figure, months, price.sel(quantile=0.05), price.sel(quantile=0.5),
+          price.sel(quantile=0.95), alliance, "alliance", 2, legend=False)  # fmt: skip
+    if "CHN" in data["country"]:
+        china = data.sel(country="CHN", stage=stage)["price_index"]
+        _band(figure, months, china.sel(quantile=0.05), china.sel(quantile=0.5),
+              china.sel(quantile=0.95), "China", "CHN", 2, dash="dash")  # fmt: skip
+    figure.update_yaxes(title="% of final use unmet", rangemode="tozero", row=1, col=1)
+    figure.update_yaxes(title="price / base price", row=1, col=2)
+    figure.update_layout(margin={"l": 60, "r": 20, "t": 70, "b": 60})
+    return _layout(figure, title, 380).update_layout(margin={"l": 60})

@@ -22,6 +22,11 @@ class ReportConfig(BaseModel):
     horizon: int = Field(2030, description="pipeline projects online by this year count")
     commodities: tuple[str, ...] = Field(KEY_COMMODITIES, min_length=1)
     groups_file: Path | None = Field(None, description="YAML file with more country groups")
+    scenarios: tuple[Path, ...] | None = Field(
+        None, description="scenario files to simulate (default: the shipped examples)"
+    )
+    samples: int = Field(200, ge=1, le=5000, description="ensemble draws per scenario")
+    seed: int = Field(0, ge=0, description="ensemble seed (same seed, same report)")
 
 
 def load_config(path: Path | None, **overrides: object) -> ReportConfig:

@@ -47,6 +47,30 @@ def _table(frame: pd.DataFrame, columns: list[str], digits: int = 3) -> str:
     return str(shown.to_html(index=False, escape=True, border=0, na_rep=""))
 
 
+def _disruption_section(results: ReportResults) -> list[str]:
+    config = results.config
+    summary = results.tables["disruption_summary"]
+    parts = [
+        "<h2>Disruption scenarios</h2>",
+        f"<p>Each scenario file is sampled {config.samples} times (seed {config.seed}) and run "
+        "month by month through the fast market-clearing engine (docs/methods/simulation.md). "
+        "Bands are the 5th-95th percentiles across draws, lines the medians; shortfall is final "
+        "use unmet at base prices, price the index against the base price. China's price is the "
+        "dashed line.</p>",
+    ]
+    if summary.empty:
+        parts.append("<p>No scenario files were found: list them under <code>scenarios:</code> "
+                     "in the settings file.</p>")  # fmt: skip
+        return parts
+    for position, row in enumerate(summary.itertuples()):
+        data = results.paths[str(row.scenario)]
+        title = f"{row.scenario}: {data.attrs.get('description', '')}".strip(": ")
+        figure = charts.disruption_fan(data, config.alliance, str(row.stage), title[:110])
+        parts.append(_figure(figure, f"chart-scenario-{position}"))
+    parts.append(_table(summary, list(summary.columns)))
+    return parts
+
+
 def render_html(results: ReportResults) -> str:
     """The whole report as one HTML string (deterministic: fixed chart ids, no timestamps)."""
     config = results.config
@@ -131,6 +155,7 @@ def render_html(results: ReportResults) -> str:
                 "projects",
             ],
         ),
+        *_disruption_section(results),
         "<h2>Data sources</h2>",
         _table(sources, ["dataset", "title", "publisher", "version", "licence", "url"]),
         "<h2>Run</h2>",

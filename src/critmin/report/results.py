@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
+import xarray as xr
 
 from critmin.analysis import concentration, gap_analysis, geopolrisk, stage_output
 from critmin.analysis.geopolrisk import covered_commodities
@@ -12,6 +13,12 @@ from critmin.analysis.panel import production_years
 from critmin.data import tables
 from critmin.network.groups import load_groups, resolve_members
 from critmin.report.config import ReportConfig
+from critmin.report.disruption import (
+    paths_frame,
+    scenario_paths,
+    scenario_summary,
+    shipped_scenarios,
+)
 
 
 @dataclass
@@ -22,6 +29,7 @@ class ReportResults:
     members: tuple[str, ...]
     data_version: str
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    paths: dict[str, xr.Dataset] = field(default_factory=dict)
 
 
 def compute(config: ReportConfig) -> ReportResults:
@@ -44,6 +52,10 @@ def compute(config: ReportConfig) -> ReportResults:
     gpr = geopolrisk(scored, importers, years, groups={config.alliance: members})
     results.tables["geopolrisk"] = gpr[gpr["importer"].isin([*importers, config.alliance])]
     results.tables["gaps"] = gap_analysis(members, partners, config.year, config.horizon, ids)
+    files = config.scenarios if config.scenarios is not None else shipped_scenarios()
+    results.paths = scenario_paths(files, members, config.alliance, config.samples, config.seed)
+    results.tables["disruption_summary"] = scenario_summary(results.paths, config.alliance)
+    results.tables["disruption_paths"] = paths_frame(results.paths)
     results.tables["sources"] = pd.DataFrame(
         [
             {

@@ -23,6 +23,15 @@ def key_findings(results: ReportResults) -> list[str]:
             f"short by {row.gap:,.0f} {row.unit}/yr ({row.gap_pct:.0f}% of allied demand); "
             f"pipeline projects by {config.horizon} leave {row.gap_with_projects_pct:.0f}%."
         )
+    scenarios = results.tables.get("disruption_summary")
+    if scenarios is not None and not scenarios.empty:
+        worst = scenarios.sort_values("peak_shortfall_share_p50", ascending=False).iloc[0]
+        findings.append(
+            f"Worst shipped disruption for {config.alliance}: {worst['scenario']}, with a median "
+            f"peak shortfall of {worst['peak_shortfall_share_p50']:.0%} of {worst['stage']} use "
+            f"and prices up to {worst['peak_price_index_p50']:.1f}x base (China's "
+            f"{worst['china_price_index_p50_min']:.2f}x)."
+        )
     gpr = results.tables["geopolrisk"]
     latest = gpr[gpr["year"] == config.year]
     for importer, part in latest.groupby("importer", sort=False):
