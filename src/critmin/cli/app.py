@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
-from critmin.cli import data_cmd, metrics_cmd
+from critmin.cli import data_cmd, metrics_cmd, serve_cmd
 from critmin.errors import CritminError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(data_cmd.app, name="data")
 metrics_cmd.register(app)
+serve_cmd.register(app)
 
 EXIT_USER_ERROR = 2
 

@@ -1,0 +1,187 @@
+"""The party-owned entities: their filters, search columns and reference checks."""
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import Session
+
+from critmin.service.access import Actor, is_visible
+from critmin.service.deps import field_error
+from critmin.service.models import (
+    Base,
+    Commitment,
+    FinancingDecision,
+    Milestone,
+    Party,
+    Project,
+    StockpileHolding,
+    as_dict,
+)
+from critmin.service.routes.crud import EntitySpec
+from critmin.service.schemas import (
+    CommitmentIn,
+    CommitmentOut,
+    FinancingIn,
+    FinancingOut,
+    Instrument,
+    Iso3,
+    MilestoneIn,
+    MilestoneOut,
+    ProjectIn,
+    ProjectOut,
+    RecordId,
+    ShortText,
+    StockpileIn,
+    StockpileOut,
+    Visibility,
+)
+from critmin.service.status import CommitmentStatus, commitment_status, status_clause
+
+
+class _Filters(BaseModel):
+    """Filters every list and export takes: owner, visibility and a text search ``q``."""
+
+    owner_party: Iso3 | None = None
+    visibility: Visibility | None = None
+    q: ShortText | None = None
+
+
+class ProjectFilters(_Filters):
+    """Project filters (exact match)."""
+
+    country_iso3: Iso3 | None = None
+    stage: ShortText | None = None
+    commodity: ShortText | None = None
+
+
+class FinancingFilters(_Filters):
+    """Financing filters (exact match)."""
+
+    party_code: Iso3 | None = None
+    instrument: Instrument | None = None
+    project_id: RecordId | None = None
+    currency: Iso3 | None = None
+
+
+class MilestoneFilters(_Filters):
+    """Milestone filters (exact match)."""
+
+    project_id: RecordId | None = None
+
+
+class CommitmentFilters(_Filters):
+    """Commitment filters; ``status`` is computed for today."""
+
+    party_code: Iso3 | None = None
+    status: CommitmentStatus | None = None
+
+
+class StockpileFilters(_Filters):
+    """Stockpile filters (exact match)."""
+
+    party_code: Iso3 | None = None
+    material: ShortText | None = None
+
+
+def _check_party(session: Session, code: str) -> None:
+    if session.get(Party, code) is None:
+        raise field_error("party_code", code, f"no party {code!r}: add it under /parties first")
+
+
+def _check_project(session: Session, actor: Actor, project_id: int | None, visibility: str) -> None:
+    """The referenced project exists for ``actor``; a shared record needs a shared project."""
+    if project_id is None:
+        return
+    project = session.get(Project, project_id)
+    if project is None or not is_visible(project.visibility, project.owner_party, actor.party):
+        raise field_error("project_id", project_id, f"no project {project_id}")
+    if visibility == "shared" and project.visibility != "shared":
+        raise field_error(
+            "visibility", visibility, f"project {project_id} is confidential: so must this be"
+        )
+
+
+def _no_check(session: Session, actor: Actor, payload: BaseModel) -> None:
+    """Projects reference nothing that needs checking."""
+
+
+def _check_financing(session: Session, actor: Actor, payload: BaseModel) -> None:
+    assert isinstance(payload, FinancingIn)
+    _check_party(session, payload.party_code)
+    _check_project(session, actor, payload.project_id, payload.visibility)
+
+
+def _check_milestone(session: Session, actor: Actor, payload: BaseModel) -> None:
+    assert isinstance(payload, MilestoneIn)
+    _check_project(session, actor, payload.project_id, payload.visibility)
+
+
+def _check_party_only(session: Session, actor: Actor, payload: BaseModel) -> None:
+    _check_party(session, str(payload.model_dump()["party_code"]))
+
+
+def commitment_out(record: Base) -> dict[str, Any]:
+    """A commitment with its status and days to deadline as of today (UTC)."""
+    data = as_dict(record)
+    assert isinstance(record, Commitment)
+    status, days = commitment_status(record.deadline, record.met_on, dt.datetime.now(dt.UTC).date())
+    return {**data, "status": status, "days_to_deadline": days}
+
+
+def _commitment_filter(name: str, value: Any) -> ColumnElement[bool] | None:
+    if name != "status":
+        return None
+    return status_clause(value, dt.datetime.now(dt.UTC).date())
+
+
+SPECS = (
+    EntitySpec(
+        path="projects",
+        model=Project,
+        create=ProjectIn,
+        read=ProjectOut,
+        filters=ProjectFilters,
+        search=("name", "stage", "commodity", "status"),
+        check=_no_check,
+    ),
+    EntitySpec(
+        path="financing",
+        model=FinancingDecision,
+        create=FinancingIn,
+        read=FinancingOut,
+        filters=FinancingFilters,
+        search=("instrument", "currency"),
+        check=_check_financing,
+    ),
+    EntitySpec(
+        path="milestones",
+        model=Milestone,
+        create=MilestoneIn,
+        read=MilestoneOut,
+        filters=MilestoneFilters,
+        search=("title",),
+        check=_check_milestone,
+    ),
+    EntitySpec(
+        path="commitments",
+        model=Commitment,
+        create=CommitmentIn,
+        read=CommitmentOut,
+        filters=CommitmentFilters,
+        search=("text", "source_title"),
+        check=_check_party_only,
+        special_filter=_commitment_filter,
+        to_read=commitment_out,
+    ),
+    EntitySpec(
+        path="stockpiles",
+        model=StockpileHolding,
+        create=StockpileIn,
+        read=StockpileOut,
+        filters=StockpileFilters,
+        search=("material",),
+        check=_check_party_only,
+    ),
+)
