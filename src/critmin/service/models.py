@@ -166,9 +166,14 @@ class AuditEntry(Base):
 
 
 def as_dict(record: Base) -> dict[str, Any]:
-    """A record's columns as a JSON-ready dict (dates as ISO strings)."""
+    """A record's columns as a JSON-ready dict (dates as ISO strings, times in UTC).
+
+    SQLite returns timestamps without their zone; they are written in UTC, so say so.
+    """
     out: dict[str, Any] = {}
     for column in record.__table__.columns:
         value = getattr(record, column.key)
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
         out[column.key] = value.isoformat() if isinstance(value, dt.date) else value
     return out
