@@ -7,9 +7,14 @@ without it they skip saying why, and in CI (``CI`` set) that is a failure.
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
@@ -20,6 +25,7 @@ from critmin.service.migrate import upgrade
 from critmin.service.seed import create_user, seed
 
 BACKENDS = ("sqlite", "postgresql")
+STARTUP_TIMEOUT_S = 30.0
 USERS = {
     "usa_admin": ("USA", "admin"),
     "usa_editor": ("USA", "editor"),
@@ -89,3 +95,30 @@ def client(engine: Engine) -> Iterator[TestClient]:
     """The app on the seeded database."""
     with TestClient(create_app(engine=engine)) as test_client:
         yield test_client
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``critmin serve`` in a subprocess, once it answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "critmin", "serve", "--db", url, "--port", str(port)],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1.0)
+            return process
+        except httpx.TransportError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.2)
+    process.kill()
+    pytest.fail(f"server did not start: {log.read_text()[-2000:]}")

@@ -4,48 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import Engine, text
 
 from critmin.service.seed import create_user
+from tests.service_support import free_port, start_server
 
 WRITERS = 4
 ACKS_BEFORE_KILL = 120
-STARTUP_TIMEOUT_S = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _start(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``critmin serve`` in a subprocess, once it answers."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "critmin", "serve", "--db", url, "--port", str(port)],
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1.0)
-            return process
-        except httpx.TransportError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.2)
-    process.kill()
-    pytest.fail(f"server did not start: {log.read_text()[-2000:]}")
 
 
 def _integrity_problems(engine: Engine) -> list[str]:
@@ -105,9 +75,9 @@ def test_acknowledged_writes_survive_sigkill(engine: Engine, tmp_path: Path) -> 
     url = engine.url.render_as_string(hide_password=False)
     token = create_user(engine, "durable", "USA", "editor")
     headers = {"Authorization": f"Bearer {token}"}
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
-    server = _start(url, port, log)
+    server = start_server(url, port, log)
     acknowledged: dict[int, float] = {}
     lock = threading.Lock()
     stop = threading.Event()
@@ -147,7 +117,7 @@ def test_acknowledged_writes_survive_sigkill(engine: Engine, tmp_path: Path) -> 
 
     engine.dispose()
     assert _integrity_problems(engine) == []
-    server = _start(url, port, log)
+    server = start_server(url, port, log)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
             stored = {}

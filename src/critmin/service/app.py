@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from critmin.service.db import make_engine, sessions_for
-from critmin.service.routes import admin
+from critmin.service.routes import admin, simulation
 from critmin.service.routes.crud import entity_router
 from critmin.service.routes.entities import SPECS
 
@@ -32,6 +32,7 @@ def create_app(url: str | None = None, engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = sessions_for(engine)
     app.include_router(admin.router, prefix="/api")
+    app.include_router(simulation.router, prefix="/api")
     for spec in SPECS:
         app.include_router(entity_router(spec), prefix="/api")
     app.mount("/dashboard", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
