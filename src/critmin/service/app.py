@@ -31,6 +31,7 @@ def create_app(url: str | None = None, engine: Engine | None = None) -> FastAPI:
     )
     app.state.engine = engine
     app.state.sessions = sessions_for(engine)
+    app.state.token_cache = {}
     app.include_router(admin.router, prefix="/api")
     app.include_router(simulation.router, prefix="/api")
     for spec in SPECS:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -13,26 +15,48 @@ from critmin.service.access import Actor
 from critmin.service.auth import actor_for_token
 from critmin.service.schemas import ErrorOut
 
+TOKEN_CACHE_S = 60.0
 bearer = HTTPBearer(auto_error=False, description="An API token: `critmin db create-user`")
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session for this request; writes (POST, PATCH, DELETE) take the write lock at once."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for this request; writes (POST, PATCH, DELETE) take the write lock at once.
+
+    Opening a session does no I/O (it connects on first use, in the route's worker thread).
+    """
     factories = request.app.state.sessions
     factory = factories.read if request.method in ("GET", "HEAD") else factories.write
-    with factory() as session:
+    session = factory()
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_actor(
+async def get_actor(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
-    """The user of the bearer token; 401 when it is missing or unknown."""
-    actor = None if credentials is None else actor_for_token(session, credentials.credentials)
+    """The user of the bearer token; 401 when it is missing or unknown.
+
+    Known tokens are remembered for :data:`TOKEN_CACHE_S` seconds (users and tokens are
+    never changed or deleted through the API), so most requests skip the lookup.
+    """
+    actor = None
+    if credentials is not None:
+        cache: dict[str, tuple[float, Actor]] = request.app.state.token_cache
+        key = credentials.credentials
+        cached = cache.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            actor = cached[1]
+        else:
+            actor = await run_in_threadpool(actor_for_token, session, key)
+            if actor is not None:
+                cache[key] = (time.monotonic() + TOKEN_CACHE_S, actor)
     if actor is None:
         raise HTTPException(
             401, "missing or unknown bearer token", headers={"WWW-Authenticate": "Bearer"}
@@ -43,14 +67,14 @@ def get_actor(
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
-def require_writer(actor: ActorDep) -> Actor:
+async def require_writer(actor: ActorDep) -> Actor:
     """The actor, if allowed to write (editor or admin); 403 otherwise."""
     if not actor.can_write:
         raise HTTPException(403, f"user {actor.name!r} is a {actor.role}: writing needs editor")
     return actor
 
 
-def require_admin(actor: ActorDep) -> Actor:
+async def require_admin(actor: ActorDep) -> Actor:
     """The actor, if an admin of their party; 403 otherwise."""
     if not actor.is_admin:
         raise HTTPException(403, f"user {actor.name!r} is a {actor.role}: this needs admin")
