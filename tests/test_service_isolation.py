@@ -215,3 +215,18 @@ def test_shared_record_of_another_party_is_read_only(client: TestClient, tokens:
         f"/api/stockpiles/{record_id}", json={"tonnes": 0}, headers=tokens["usa_editor"]
     )
     assert response.status_code == 403
+
+
+def test_project_with_shared_records_cannot_turn_confidential(
+    client: TestClient, tokens: Headers
+) -> None:
+    editor = tokens["usa_editor"]
+    project = {"name": "Open pit", "country_iso3": "USA", "stage": "mining", "commodity": "x"}
+    project_id = client.post("/api/projects", json=project, headers=editor).json()["id"]
+    milestone = {"project_id": project_id, "title": "permit", "planned_on": "2026-09-01"}
+    assert client.post("/api/milestones", json=milestone, headers=editor).status_code == 201
+    response = client.patch(
+        f"/api/projects/{project_id}", json={"visibility": "confidential"}, headers=editor
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "visibility"]

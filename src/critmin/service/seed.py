@@ -22,7 +22,12 @@ from critmin.service.db import write_transaction
 from critmin.service.models import Commitment, Party, Project, User, as_dict
 
 SEED_DIR = Path(__file__).resolve().parent / "seed_data"
-SEEDER = Actor(user_id=0, name="critmin-seed", party="USA", role="admin")
+SEEDER_NAME = "critmin-seed"
+
+
+def _seeder(party: str) -> Actor:
+    """The audit log's author of seed records: the seed step, acting for the owner party."""
+    return Actor(user_id=0, name=SEEDER_NAME, party=party, role="admin")
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -38,7 +43,7 @@ def _seed_parties(session: Session) -> int:
             session.add(party)
             session.flush()
             after = {**as_dict(party), "visibility": "shared", "owner_party": party.code}
-            record_write(session, SEEDER, "parties", party.code, None, after)
+            record_write(session, _seeder(party.code), "parties", party.code, None, after)
             added += 1
     return added
 
@@ -65,7 +70,9 @@ def _seed_commitments(session: Session) -> int:
         )
         session.add(record)
         session.flush()
-        record_write(session, SEEDER, "commitments", record.id, None, as_dict(record))
+        record_write(
+            session, _seeder(record.owner_party), "commitments", record.id, None, as_dict(record)
+        )
         added += 1
     return added
 
@@ -95,7 +102,7 @@ def _seed_projects(session: Session) -> int:
         )
         session.add(record)
         session.flush()
-        record_write(session, SEEDER, "projects", record.id, None, as_dict(record))
+        record_write(session, _seeder(country), "projects", record.id, None, as_dict(record))
         known.add(str(row.project))
         added += 1
     return added

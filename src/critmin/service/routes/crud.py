@@ -33,6 +33,7 @@ MAX_IMPORT_ROWS = 10_000
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 Checker = Callable[[Session, Actor, BaseModel], None]
+ChangeChecker = Callable[[Session, Any, BaseModel], None]
 Clause = Callable[[str, Any], ColumnElement[bool] | None]
 
 
@@ -49,6 +50,7 @@ class EntitySpec:
     check: Checker
     special_filter: Clause = field(default=lambda _name, _value: None)
     to_read: Callable[[Base], dict[str, Any]] = field(default=as_dict)
+    check_change: ChangeChecker = field(default=lambda _session, _record, _payload: None)
 
     @property
     def label(self) -> str:
@@ -234,6 +236,7 @@ def entity_router(spec: EntitySpec) -> APIRouter:
             first = exc.errors()[0]
             raise field_error(first["loc"][0], first.get("input"), first["msg"]) from None
         spec.check(session, actor, payload)
+        spec.check_change(session, record, payload)
         for name, value in payload.model_dump().items():
             setattr(record, name, value)
         session.flush()

@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from critmin.service.access import Actor, is_visible
@@ -107,6 +107,25 @@ def _no_check(session: Session, actor: Actor, payload: BaseModel) -> None:
     """Projects reference nothing that needs checking."""
 
 
+def _check_project_change(session: Session, record: Any, payload: BaseModel) -> None:
+    """A project with shared financing or milestones cannot turn confidential (it would
+    leave shared records pointing at a record other parties cannot see)."""
+    assert isinstance(payload, ProjectIn)
+    if payload.visibility != "confidential":
+        return
+    for model in (FinancingDecision, Milestone):
+        shared = session.scalar(
+            select(model.id).where(model.project_id == record.id, model.visibility == "shared")
+        )
+        if shared is not None:
+            raise field_error(
+                "visibility",
+                payload.visibility,
+                f"project {record.id} has shared {model.__tablename__} (id {shared}): "
+                "make them confidential first",
+            )
+
+
 def _check_financing(session: Session, actor: Actor, payload: BaseModel) -> None:
     assert isinstance(payload, FinancingIn)
     _check_party(session, payload.party_code)
@@ -145,6 +164,7 @@ SPECS = (
         filters=ProjectFilters,
         search=("name", "stage", "commodity", "status"),
         check=_no_check,
+        check_change=_check_project_change,
     ),
     EntitySpec(
         path="financing",
