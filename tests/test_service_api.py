@@ -191,3 +191,17 @@ def test_csv_export_import_round_trip(client: TestClient, tokens: Headers) -> No
     originals = [{f: item[f] for f in fields} for item in before["items"]]
     copies = [{f: item[f] for f in fields} for item in created.json()]
     assert copies == originals
+
+
+def test_curated_name_must_name_a_curated_project(client: TestClient, tokens: Headers) -> None:
+    editor = tokens["usa_editor"]
+    project = {"name": "Pass", "country_iso3": "USA", "stage": "mining", "commodity": "rare_earths"}
+    linked = client.post(
+        "/api/projects", json={**project, "curated_name": "Mountain Pass"}, headers=editor
+    )
+    assert linked.status_code == 201
+    unknown = client.post(
+        "/api/projects", json={**project, "curated_name": "Atlantis Pass"}, headers=editor
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"][0]["loc"] == ["body", "curated_name"]

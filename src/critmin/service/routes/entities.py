@@ -1,6 +1,7 @@
 """The party-owned entities: their filters, search columns and reference checks."""
 
 import datetime as dt
+import functools
 from typing import Any
 
 from pydantic import BaseModel
@@ -103,8 +104,22 @@ def _check_project(session: Session, actor: Actor, project_id: int | None, visib
         )
 
 
-def _no_check(session: Session, actor: Actor, payload: BaseModel) -> None:
-    """Projects reference nothing that needs checking."""
+@functools.cache
+def curated_project_names() -> frozenset[str]:
+    """Names of the projects in the curated project list (``curated("projects")``)."""
+    from critmin.data.tables import curated
+
+    return frozenset(str(name) for name in curated("projects")["project"])
+
+
+def _check_curated_link(session: Session, actor: Actor, payload: BaseModel) -> None:
+    """``curated_name``, when given, names a project of the curated list."""
+    assert isinstance(payload, ProjectIn)
+    name = payload.curated_name
+    if name is not None and name not in curated_project_names():
+        raise field_error(
+            "curated_name", name, "not the name of a project in the curated project list"
+        )
 
 
 def _check_project_change(session: Session, record: Any, payload: BaseModel) -> None:
@@ -163,7 +178,7 @@ SPECS = (
         read=ProjectOut,
         filters=ProjectFilters,
         search=("name", "stage", "commodity", "status"),
-        check=_no_check,
+        check=_check_curated_link,
         check_change=_check_project_change,
     ),
     EntitySpec(
