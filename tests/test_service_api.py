@@ -153,7 +153,7 @@ def test_csv_import_is_all_or_nothing(client: TestClient, tokens: Headers, engin
     response = client.post("/api/stockpiles/import.csv", content=bad, headers=editor)
     assert response.status_code == 422
     detail = response.json()["detail"][0]
-    assert detail["loc"] == ["body", "line 4"]
+    assert detail["loc"] == ["body", "row 3"]
     assert "tonnes" in detail["msg"]
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(StockpileHolding)) == 0
@@ -205,3 +205,21 @@ def test_curated_name_must_name_a_curated_project(client: TestClient, tokens: He
     )
     assert unknown.status_code == 422
     assert unknown.json()["detail"][0]["loc"] == ["body", "curated_name"]
+
+
+def test_deleting_a_referenced_project_is_409_and_changes_nothing(
+    client: TestClient, tokens: Headers
+) -> None:
+    editor = tokens["usa_editor"]
+    project = {"name": "Mill", "country_iso3": "USA", "stage": "refining", "commodity": "x"}
+    project_id = client.post("/api/projects", json=project, headers=editor).json()["id"]
+    milestone = {"project_id": project_id, "title": "commissioning", "planned_on": "2027-03-01"}
+    assert client.post("/api/milestones", json=milestone, headers=editor).status_code == 201
+    response = client.delete(f"/api/projects/{project_id}", headers=editor)
+    assert response.status_code == 409
+    assert "milestones" not in response.json()["detail"]
+    assert client.get(f"/api/projects/{project_id}", headers=editor).status_code == 200
+    log = client.get(
+        "/api/audit", params={"entity": "projects", "entity_id": str(project_id)}, headers=editor
+    ).json()["items"]
+    assert [entry["action"] for entry in log] == ["create"]

@@ -103,7 +103,10 @@ def _commit(session: Session, flush_only: bool = False) -> None:
         session.flush() if flush_only else session.commit()
     except IntegrityError as exc:
         session.rollback()
-        raise HTTPException(409, f"conflicts with other records: {exc.orig}") from exc
+        # the database's message may name records of other parties: say only what happened
+        raise HTTPException(
+            409, "the write conflicts with other records (a record still refers to this one)"
+        ) from exc
 
 
 def _csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -116,22 +119,23 @@ def _csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def _parse_csv(spec: EntitySpec, text: str) -> list[BaseModel]:
-    """Validate every row of a CSV upload; 422 naming row and field on the first failure."""
+    """Validate every row of a CSV upload; 422 naming the row (1 = first after the header)
+    and the field on the first failure."""
     reader = csv.DictReader(io.StringIO(text))
     allowed = set(spec.create.model_fields)
     if reader.fieldnames is None:
         raise field_error("header", "", "the CSV is empty: it needs a header row")
     payloads = []
-    for number, row in enumerate(reader, start=2):
-        if number - 1 > MAX_IMPORT_ROWS:
-            raise field_error("rows", number - 1, f"more than {MAX_IMPORT_ROWS} rows")
+    for number, row in enumerate(reader, start=1):
+        if number > MAX_IMPORT_ROWS:
+            raise field_error("rows", number, f"more than {MAX_IMPORT_ROWS} rows")
         data = {k: v for k, v in row.items() if k in allowed and v not in ("", None)}
         try:
             payloads.append(spec.create.model_validate(data))
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
-            raise field_error(f"line {number}", row, f"field {where!r}: {first['msg']}") from None
+            raise field_error(f"row {number}", row, f"field {where!r}: {first['msg']}") from None
     return payloads
 
 
