@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,9 @@ from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from critmin.cli.app import app as cli
-from critmin.errors import DataError
+from critmin.errors import CritminError, DataError
 from critmin.service.app import create_app
-from critmin.service.db import make_engine
+from critmin.service.db import default_url, make_engine
 from critmin.service.dump import export_database, import_database
 from critmin.service.migrate import current_revision, head_revision, upgrade
 from critmin.service.models import Base
@@ -165,3 +166,30 @@ def test_cli_upgrade_seed_user_export_import(tmp_path: Path) -> None:
     failed = runner.invoke(cli, ["db", "create-user", "x", "--party", "ZZZ", "--db", source])
     assert failed.exit_code != 0
     assert "ZZZ" in str(failed.exception)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://user@host/db", "not supported"),
+        ("sqlite:////nonexistent-folder/registry.sqlite", "cannot connect"),
+    ],
+)
+def test_cli_names_a_bad_database_url(url: str, message: str) -> None:
+    result = CliRunner().invoke(cli, ["db", "upgrade", "--db", url])
+    assert isinstance(result.exception, CritminError)
+    assert message in str(result.exception)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="XDG_DATA_HOME is the data dir on Linux")
+def test_default_database_is_a_file_in_the_user_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    url = default_url()
+    assert url == f"sqlite:///{tmp_path / 'critmin' / 'registry.sqlite'}"
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(
     help="The registry database: upgrade, seed, export, import, create-user.",
@@ -23,13 +26,19 @@ DbOption = Annotated[
 ]
 
 
+def open_database(url: str | None) -> Engine:
+    """The engine for ``--db`` (default: the embedded SQLite file), checked to connect."""
+    from critmin.service.db import check_connection, make_engine
+
+    return check_connection(make_engine(url))
+
+
 @app.command()
 def upgrade(db: DbOption = None) -> None:
     """Create or migrate the schema to the newest revision."""
-    from critmin.service.db import make_engine
     from critmin.service.migrate import current_revision, upgrade
 
-    engine = make_engine(db)
+    engine = open_database(db)
     upgrade(engine)
     Console().print(f"database at revision {current_revision(engine)}")
 
@@ -37,11 +46,10 @@ def upgrade(db: DbOption = None) -> None:
 @app.command()
 def seed(db: DbOption = None) -> None:
     """Add the parties, the framework's commitments and the curated projects (idempotent)."""
-    from critmin.service.db import make_engine
     from critmin.service.migrate import upgrade
     from critmin.service.seed import seed
 
-    engine = make_engine(db)
+    engine = open_database(db)
     upgrade(engine)
     counts = seed(engine)
     Console().print("added " + ", ".join(f"{n} {table}" for table, n in counts.items()))
@@ -52,10 +60,9 @@ def export_command(
     path: Annotated[Path, typer.Argument(help="JSON file to write.")], db: DbOption = None
 ) -> None:
     """Write every table (all parties: an operator's backup) to a JSON file."""
-    from critmin.service.db import make_engine
     from critmin.service.dump import export_database
 
-    counts = export_database(make_engine(db), path)
+    counts = export_database(open_database(db), path)
     Console().print(f"wrote {sum(counts.values())} rows to {path}")
 
 
@@ -65,11 +72,10 @@ def import_command(
     db: DbOption = None,
 ) -> None:
     """Load an export into an empty database (migrated first), all rows or none."""
-    from critmin.service.db import make_engine
     from critmin.service.dump import import_database
     from critmin.service.migrate import upgrade
 
-    engine = make_engine(db)
+    engine = open_database(db)
     upgrade(engine)
     counts = import_database(engine, path)
     Console().print(f"imported {sum(counts.values())} rows from {path}")
@@ -83,8 +89,7 @@ def create_user_command(
     db: DbOption = None,
 ) -> None:
     """Create a user and print their API token (shown once, stored hashed)."""
-    from critmin.service.db import make_engine
     from critmin.service.seed import create_user
 
-    token = create_user(make_engine(db), name, party.upper(), role)
+    token = create_user(open_database(db), name, party.upper(), role)
     typer.echo(token)

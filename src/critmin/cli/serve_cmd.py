@@ -18,10 +18,9 @@ def serve(
     import uvicorn
 
     from critmin.service.app import create_app
-    from critmin.service.db import make_engine
     from critmin.service.migrate import upgrade
 
-    engine = make_engine(db)
+    engine = db_cmd.open_database(db)
     upgrade(engine)
     uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="warning")
 

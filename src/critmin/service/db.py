@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from critmin.errors import InputError
+from critmin.errors import DataError, InputError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 WRITE_OPTION = "critmin_write"
@@ -60,6 +61,17 @@ def make_engine(url: str | None = None) -> Engine:
         f"database URL {url.split(':', 1)[0]!r} is not supported: use sqlite:///PATH "
         "or postgresql+psycopg://USER:PASSWORD@HOST/DB"
     )
+
+
+def check_connection(engine: Engine) -> Engine:
+    """``engine``, once a connection works; a :class:`DataError` naming the URL otherwise."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DataError(f"database {engine.url!r}: cannot connect ({reason})") from None
+    return engine
 
 
 @dataclass(frozen=True)
