@@ -1,4 +1,4 @@
-"""create_model, read, update, delete, list, CSV export and import for one party-owned entity.
+"""Create, read, update, delete, list, CSV export and import for one party-owned entity.
 
 :func:`entity_router` builds the routes of one :class:`EntitySpec`; every entity (projects,
 financing, milestones, commitments, stockpiles) gets the same, isolated and audited.
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -139,10 +139,28 @@ def _parse_csv(spec: EntitySpec, text: str) -> list[BaseModel]:
     return payloads
 
 
+def partial_model(create: type[BaseModel]) -> type[BaseModel]:
+    """``create`` with every field optional: the body of a PATCH (only the fields to change).
+
+    The changed record is then validated whole with ``create``, so a null in a required field
+    is still a 422 naming it.
+    """
+    fields: dict[str, Any] = {}
+    for name, info in create.model_fields.items():
+        annotation: Any = info.annotation
+        fields[name] = (annotation | None, Field(None, description=info.description))
+    return create_model(
+        f"{create.__name__.removesuffix('In')}Patch",
+        __config__=ConfigDict(extra="forbid"),
+        **fields,
+    )
+
+
 def entity_router(spec: EntitySpec) -> APIRouter:
     """The routes of one entity under ``/{spec.path}``."""
     router = APIRouter(prefix=f"/{spec.path}", tags=[spec.path], responses=ERROR_RESPONSES)
-    create_model: Any = spec.create
+    create_schema: Any = spec.create
+    patch_model: Any = partial_model(spec.create)
     read_model: Any = spec.read
     filters_model: Any = spec.filters
     model: Any = spec.model
@@ -215,7 +233,7 @@ def entity_router(spec: EntitySpec) -> APIRouter:
         "", response_model=read_model, status_code=201, summary=f"Create one of {spec.path}"
     )
     def create_record(
-        session: SessionDep, actor: WriterDep, payload: create_model
+        session: SessionDep, actor: WriterDep, payload: create_schema
     ) -> dict[str, Any]:
         record = insert(session, actor, payload)
         _commit(session)
@@ -226,16 +244,14 @@ def entity_router(spec: EntitySpec) -> APIRouter:
         session: SessionDep,
         actor: WriterDep,
         record_id: IdPath,
-        changes: Annotated[dict[str, Any], Body()],
+        patch: Annotated[patch_model, Body()],
     ) -> dict[str, Any]:
         record = _get_writable(session, spec, actor, record_id)
         before = as_dict(record)
-        unknown = sorted(set(changes) - set(create_model.model_fields))
-        if unknown:
-            raise field_error(unknown[0], changes[unknown[0]], "not a field that can be changed")
-        current = {name: before[name] for name in create_model.model_fields}
+        changes = patch.model_dump(exclude_unset=True)
+        current = {name: before[name] for name in create_schema.model_fields}
         try:
-            payload = create_model.model_validate({**current, **changes})
+            payload = create_schema.model_validate({**current, **changes})
         except ValidationError as exc:
             first = exc.errors()[0]
             raise field_error(first["loc"][0], first.get("input"), first["msg"]) from None
