@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import signal
 import statistics
@@ -227,6 +228,11 @@ def main() -> int:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=10)
+    load = os.getloadavg()
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load[0]:.2f} (1 min) at the end: "
+        "the client, the server and any other work share them"
+    )
     ratio = mixed.percentile(0.99) / max(baseline.percentile(0.99), 1e-9)
     achieved = len(mixed.latencies) / mixed.elapsed_s
     print(f"mixed p99 / reads-only p99 = {ratio:.2f}x")
