@@ -1,0 +1,225 @@
+"""The registry API: validation, pagination, filters, roles, audit, CSV import, status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from critmin.service.models import AuditEntry, StockpileHolding
+from critmin.service.status import commitment_status
+
+Headers = dict[str, dict[str, str]]
+HOLDING = {"party_code": "USA", "material": "gallium", "tonnes": 40.0, "as_of": "2026-03-01"}
+
+
+@pytest.mark.parametrize(
+    ("deadline", "met_on", "expected"),
+    [
+        (dt.date(2026, 4, 28), None, ("on_track", 27)),  # today 1 Apr 2026
+        (dt.date(2026, 3, 28), None, ("overdue", -4)),
+        (dt.date(2026, 4, 28), dt.date(2026, 4, 20), ("met", 8)),
+        (dt.date(2026, 4, 28), dt.date(2026, 5, 1), ("late", -3)),
+        (dt.date(2026, 4, 1), None, ("on_track", 0)),
+        (None, None, ("on_track", None)),
+        (None, dt.date(2026, 1, 1), ("met", None)),
+    ],
+)
+def test_commitment_status(
+    deadline: dt.date | None, met_on: dt.date | None, expected: tuple[str, int | None]
+) -> None:
+    assert commitment_status(deadline, met_on, dt.date(2026, 4, 1)) == expected
+
+
+def test_seed_holds_the_framework_commitments_with_their_sources(
+    client: TestClient, tokens: Headers
+) -> None:
+    items = client.get("/api/commitments", headers=tokens["usa_viewer"]).json()["items"]
+    six_months = [c for c in items if c["deadline"] == "2026-04-28"]
+    assert {c["party_code"] for c in six_months} == {"USA", "JPN"}
+    assert any("550 billion" in c["text"] and c["party_code"] == "JPN" for c in items)
+    assert any("stockpiling" in c["text"] for c in items)
+    assert all(c["source_title"] for c in items)
+
+
+def test_missing_token_is_401_and_viewer_cannot_write(client: TestClient, tokens: Headers) -> None:
+    assert client.get("/api/projects").status_code == 401
+    wrong = {"Authorization": "Bearer not-a-token"}
+    assert client.get("/api/projects", headers=wrong).status_code == 401
+    response = client.post("/api/stockpiles", json=HOLDING, headers=tokens["usa_viewer"])
+    assert response.status_code == 403
+    assert "viewer" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"tonnes": -1}, "tonnes"),
+        ({"party_code": "usa"}, "party_code"),
+        ({"party_code": "ZZZ"}, "party_code"),
+        ({"as_of": "2026-02-30"}, "as_of"),
+        ({"visibility": "secret"}, "visibility"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_invalid_payload_is_422_naming_the_field(
+    client: TestClient, tokens: Headers, engine: Engine, change: dict[str, object], field: str
+) -> None:
+    response = client.post(
+        "/api/stockpiles", json={**HOLDING, **change}, headers=tokens["usa_editor"]
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == field
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(StockpileHolding)) == 0
+
+
+def test_patch_validates_the_merged_record(client: TestClient, tokens: Headers) -> None:
+    editor = tokens["usa_editor"]
+    record = client.post("/api/stockpiles", json=HOLDING, headers=editor).json()
+    bad = client.patch(f"/api/stockpiles/{record['id']}", json={"tonnes": None}, headers=editor)
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "tonnes"]
+    good = client.patch(f"/api/stockpiles/{record['id']}", json={"tonnes": 55}, headers=editor)
+    assert good.status_code == 200
+    assert good.json()["tonnes"] == 55
+
+
+def test_pagination_and_filters(client: TestClient, tokens: Headers) -> None:
+    editor = tokens["usa_editor"]
+    for tonnes in range(7):
+        material = "gallium" if tonnes % 2 else "germanium"
+        payload = {**HOLDING, "material": material, "tonnes": tonnes}
+        assert client.post("/api/stockpiles", json=payload, headers=editor).status_code == 201
+    page = client.get("/api/stockpiles", params={"limit": 3, "offset": 3}, headers=editor).json()
+    assert (page["total"], page["limit"], page["offset"]) == (7, 3, 3)
+    assert [item["tonnes"] for item in page["items"]] == [3, 4, 5]
+    gallium = client.get("/api/stockpiles", params={"material": "gallium"}, headers=editor).json()
+    assert sorted(item["tonnes"] for item in gallium["items"]) == [1, 3, 5]
+    search = client.get("/api/stockpiles", params={"q": "GERMAN"}, headers=editor).json()
+    assert search["total"] == 4
+    assert client.get("/api/stockpiles", params={"limit": 0}, headers=editor).status_code == 422
+
+
+def test_projects_filter_by_country_and_link_to_the_curated_list(
+    client: TestClient, tokens: Headers
+) -> None:
+    response = client.get(
+        "/api/projects", params={"country_iso3": "AUS"}, headers=tokens["usa_viewer"]
+    )
+    items = response.json()["items"]
+    assert items
+    assert all(item["country_iso3"] == "AUS" and item["curated_name"] for item in items)
+
+
+def test_every_write_is_audited_with_before_and_after(
+    client: TestClient, tokens: Headers, engine: Engine
+) -> None:
+    editor = tokens["usa_editor"]
+    record = client.post("/api/stockpiles", json=HOLDING, headers=editor).json()
+    client.patch(f"/api/stockpiles/{record['id']}", json={"tonnes": 41}, headers=editor)
+    assert client.delete(f"/api/stockpiles/{record['id']}", headers=editor).status_code == 204
+    log = client.get(
+        "/api/audit",
+        params={"entity": "stockpile_holdings", "entity_id": str(record["id"])},
+        headers=tokens["usa_viewer"],
+    ).json()["items"]
+    assert [entry["action"] for entry in log] == ["delete", "update", "create"]
+    delete, update, create = log
+    assert create["before"] is None
+    assert json.loads(create["after"])["tonnes"] == 40
+    assert json.loads(update["before"])["tonnes"] == 40
+    assert json.loads(update["after"])["tonnes"] == 41
+    assert delete["after"] is None
+    assert delete["user_name"] == "usa_editor"
+
+
+def test_audit_log_is_append_only_in_the_database(engine: Engine) -> None:
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(AuditEntry))
+    for statement in ("UPDATE audit_log SET user_name = 'x'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(text(statement))
+
+
+def test_csv_import_is_all_or_nothing(client: TestClient, tokens: Headers, engine: Engine) -> None:
+    editor = {**tokens["usa_editor"], "Content-Type": "text/csv"}
+    good = "party_code,material,tonnes,as_of\nUSA,gallium,1,2026-01-01\nUSA,cobalt,2,2026-01-02\n"
+    bad = good + "USA,tungsten,-5,2026-01-03\n"
+    response = client.post("/api/stockpiles/import.csv", content=bad, headers=editor)
+    assert response.status_code == 422
+    detail = response.json()["detail"][0]
+    assert detail["loc"] == ["body", "row 3"]
+    assert "tonnes" in detail["msg"]
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(StockpileHolding)) == 0
+    response = client.post("/api/stockpiles/import.csv", content=good, headers=editor)
+    assert response.status_code == 201
+    assert [row["material"] for row in response.json()] == ["gallium", "cobalt"]
+
+
+def test_csv_export_import_round_trip(client: TestClient, tokens: Headers) -> None:
+    editor = tokens["jpn_editor"]
+    for index, visibility in enumerate(("shared", "confidential", "shared")):
+        payload = {
+            "party_code": "JPN",
+            "text": f'pledge, "{index}"\nline two',
+            "deadline": "2027-01-0" + str(index + 1),
+            "visibility": visibility,
+        }
+        assert client.post("/api/commitments", json=payload, headers=editor).status_code == 201
+    exported = client.get(
+        "/api/commitments/export.csv", params={"owner_party": "JPN"}, headers=editor
+    ).text
+    before = client.get("/api/commitments", params={"owner_party": "JPN"}, headers=editor).json()
+    upload = {**editor, "Content-Type": "text/csv"}
+    created = client.post("/api/commitments/import.csv", content=exported, headers=upload)
+    assert created.status_code == 201, created.text
+    fields = (
+        "party_code",
+        "text",
+        "deadline",
+        "met_on",
+        "source_url",
+        "source_title",
+        "visibility",
+    )
+    originals = [{f: item[f] for f in fields} for item in before["items"]]
+    copies = [{f: item[f] for f in fields} for item in created.json()]
+    assert copies == originals
+
+
+def test_curated_name_must_name_a_curated_project(client: TestClient, tokens: Headers) -> None:
+    editor = tokens["usa_editor"]
+    project = {"name": "Pass", "country_iso3": "USA", "stage": "mining", "commodity": "rare_earths"}
+    linked = client.post(
+        "/api/projects", json={**project, "curated_name": "Mountain Pass"}, headers=editor
+    )
+    assert linked.status_code == 201
+    unknown = client.post(
+        "/api/projects", json={**project, "curated_name": "Atlantis Pass"}, headers=editor
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"][0]["loc"] == ["body", "curated_name"]
+
+
+def test_deleting_a_referenced_project_is_409_and_changes_nothing(
+    client: TestClient, tokens: Headers
+) -> None:
+    editor = tokens["usa_editor"]
+    project = {"name": "Mill", "country_iso3": "USA", "stage": "refining", "commodity": "x"}
+    project_id = client.post("/api/projects", json=project, headers=editor).json()["id"]
+    milestone = {"project_id": project_id, "title": "commissioning", "planned_on": "2027-03-01"}
+    assert client.post("/api/milestones", json=milestone, headers=editor).status_code == 201
+    response = client.delete(f"/api/projects/{project_id}", headers=editor)
+    assert response.status_code == 409
+    assert "milestones" not in response.json()["detail"]
+    assert client.get(f"/api/projects/{project_id}", headers=editor).status_code == 200
+    log = client.get(
+        "/api/audit", params={"entity": "projects", "entity_id": str(project_id)}, headers=editor
+    ).json()["items"]
+    assert [entry["action"] for entry in log] == ["create"]

@@ -1,0 +1,99 @@
+"""The dashboard end to end in headless Chromium (Debian's, driven by Playwright).
+
+Sign in, read the commitments timeline, filter projects, add a project and see it; the
+screenshot lands in build/test-artifacts/. Without chromium the test skips, except in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+from critmin.service.db import make_engine
+from critmin.service.migrate import upgrade
+from critmin.service.seed import create_user, seed
+from tests.service_support import free_port, start_server
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "build" / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 15_000
+
+
+def _chromium() -> str:
+    path = os.environ.get("CRITMIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).is_file():
+        reason = f"chromium not found at {path!r} (set CRITMIN_CHROMIUM)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}: .ci/run installs Debian's chromium")
+        pytest.skip(reason)
+    return path
+
+
+@pytest.mark.browser
+def test_dashboard_sign_in_filter_create(tmp_path: Path) -> None:
+    chromium = _chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    seed(engine)
+    token = create_user(engine, "hana", "JPN", "editor")
+    engine.dispose()
+    port = free_port()
+    server = start_server(url, port, tmp_path / "server.log")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.fill("#token", token)
+            page.click("#login-form button")
+            expect(page.locator("#who")).to_have_text("hana (JPN, editor)")
+            # the commitments timeline: one marker per dated commitment, overdue in red
+            expect(page.locator("#commitments-table tbody tr")).to_have_count(5)
+            assert page.locator("#timeline circle").count() == 2
+            expect(page.locator("#commitments-table")).to_contain_text("overdue")
+            # projects: filter by country
+            page.click("nav button[data-tab=projects]")
+            page.fill("#project-filters input[name=country_iso3]", "AUS")
+            page.click("#project-filters button")
+            expect(page.locator("#projects-count")).to_have_text("2 projects")
+            countries = page.locator("#projects-table tbody td:nth-child(3)").all_inner_texts()
+            assert countries == ["AUS", "AUS"]
+            # create a confidential project and see it in the filtered table
+            form = "#project-create"
+            page.fill(f"{form} input[name=name]", "Browser Test Mine")
+            page.fill(f"{form} input[name=country_iso3]", "aus")
+            page.fill(f"{form} input[name=stage]", "mining")
+            page.fill(f"{form} input[name=commodity]", "rare_earths")
+            page.select_option(f"{form} select[name=visibility]", "confidential")
+            page.click(f"{form} button")
+            expect(page.locator("#project-create-result")).to_contain_text("Browser Test Mine")
+            expect(page.locator("#projects-count")).to_have_text("3 projects")
+            expect(page.locator("#projects-table")).to_contain_text("Browser Test Mine")
+            page.screenshot(path=str(ARTIFACTS / "dashboard-projects.png"), full_page=True)
+            page.click("nav button[data-tab=commitments]")
+            page.screenshot(path=str(ARTIFACTS / "dashboard-commitments.png"), full_page=True)
+            page.click("nav button[data-tab=simulation]")
+            expect(page.locator("#simulation-status")).not_to_be_empty()
+            browser.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=10)
+    assert (ARTIFACTS / "dashboard-projects.png").stat().st_size > 10_000
