@@ -14,4 +14,6 @@ __all__ = ["ISSUE_COMMODITIES"]
 @pytest.fixture(scope="session")
 def ree_2024() -> SupplyNetwork:
     return critmin.load_network("rare_earths", year=2024, alliance="US-JP")
+
+
 pytest_plugins = ["tests.service_support"]

@@ -91,9 +91,18 @@ def test_dashboard_sign_in_filter_create(tmp_path: Path) -> None:
             page.click("nav button[data-tab=commitments]")
             page.screenshot(path=str(ARTIFACTS / "dashboard-commitments.png"), full_page=True)
             page.click("nav button[data-tab=simulation]")
-            expect(page.locator("#simulation-status")).not_to_be_empty()
+            expect(page.locator("#simulation-status")).to_contain_text("installed")
+            page.select_option("#simulation-scenario", "china_ree_ban_usa_jpn")
+            page.fill("#simulation-form input[name=samples]", "20")
+            page.click("#simulation-form button")
+            expect(page.locator("#simulation-result")).to_contain_text(
+                "china_ree_ban_usa_jpn", timeout=60_000
+            )
+            expect(page.locator("#simulation-price .main-svg").first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "dashboard-simulation.png"), full_page=True)
             browser.close()
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=10)
     assert (ARTIFACTS / "dashboard-projects.png").stat().st_size > 10_000
+    assert (ARTIFACTS / "dashboard-simulation.png").stat().st_size > 10_000

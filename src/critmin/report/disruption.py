@@ -10,16 +10,6 @@ import xarray as xr
 from critmin.simulation import load_scenario
 from critmin.simulation.paths import ensemble_paths
 
-REPO_EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "scenarios"
-
-
-def shipped_scenarios() -> tuple[Path, ...]:
-    """The example scenarios of a source checkout (``examples/scenarios``), sorted by name."""
-    for folder in (REPO_EXAMPLES, Path.cwd() / "examples" / "scenarios"):
-        if folder.is_dir():
-            return tuple(sorted(folder.glob("*.yaml")))
-    return ()
-
 
 def scenario_paths(
     files: tuple[Path, ...], members: tuple[str, ...], alliance: str, samples: int, seed: int

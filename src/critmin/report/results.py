@@ -17,8 +17,8 @@ from critmin.report.disruption import (
     paths_frame,
     scenario_paths,
     scenario_summary,
-    shipped_scenarios,
 )
+from critmin.simulation.examples import shipped_scenarios
 
 
 @dataclass

@@ -126,10 +126,96 @@ async function loadStockpiles() {
   });
 }
 
+let plotlyLoading = null;
+
+function loadPlotly() {
+  // Plotly's JS comes from the server's own plotly package (no CDN), only when needed.
+  if (window.Plotly) return Promise.resolve();
+  if (plotlyLoading === null) {
+    plotlyLoading = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = "/api/simulation/plotly.min.js";
+      script.onload = resolve;
+      script.onerror = () => reject(new Error("could not load the chart library"));
+      document.head.appendChild(script);
+    });
+  }
+  return plotlyLoading;
+}
+
+function bandTraces(months, band, name, colour, dash) {
+  return [
+    { x: months, y: band.p95, mode: "lines", line: { width: 0 }, showlegend: false,
+      hoverinfo: "skip" },
+    { x: months, y: band.p5, mode: "lines", line: { width: 0 }, fill: "tonexty",
+      fillcolor: colour.replace("rgb", "rgba").replace(")", ",0.2)"), name: `${name} P5-P95` },
+    { x: months, y: band.p50, mode: "lines", line: { color: colour, width: 2.5, dash },
+      name: `${name} median` },
+  ];
+}
+
 async function loadSimulation() {
   const status = await api("/simulation/status");
   document.getElementById("simulation-status").textContent = status.detail;
+  const form = document.getElementById("simulation-form");
+  form.hidden = !status.installed;
+  if (!status.installed) return;
+  const scenarios = await api("/simulation/scenarios");
+  const select = document.getElementById("simulation-scenario");
+  if (select.options.length === 0) {
+    for (const item of scenarios) {
+      const option = document.createElement("option");
+      option.value = item.name;
+      option.textContent = item.title;
+      option.dataset.description = item.description;
+      select.appendChild(option);
+    }
+  }
 }
+
+async function runSimulation(event) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const query = new URLSearchParams({
+    scenario: form.get("scenario"), samples: form.get("samples"), seed: form.get("seed"),
+  });
+  const result = document.getElementById("simulation-result");
+  result.className = "";
+  result.textContent = "running...";
+  try {
+    const [run] = await Promise.all([api(`/simulation/run?${query}`), loadPlotly()]);
+    document.getElementById("simulation-description").textContent = run.description;
+    const shortfall = {
+      p5: run.alliance_shortfall_share.p5.map((v) => (v === null ? null : 100 * v)),
+      p50: run.alliance_shortfall_share.p50.map((v) => (v === null ? null : 100 * v)),
+      p95: run.alliance_shortfall_share.p95.map((v) => (v === null ? null : 100 * v)),
+    };
+    const layout = (title, axis) => ({
+      title: { text: title }, yaxis: { title: { text: axis }, rangemode: "tozero" },
+      margin: { t: 50, l: 60, r: 20, b: 40 }, legend: { orientation: "h" },
+    });
+    window.Plotly.newPlot("simulation-shortfall",
+      bandTraces(run.months, shortfall, run.alliance, "rgb(0,158,115)", "solid"),
+      layout(`${run.alliance} shortfall at ${run.stage} (% of final use)`, "% unmet"),
+      { displaylogo: false, responsive: true });
+    const prices = bandTraces(run.months, run.alliance_price_index, run.alliance,
+      "rgb(0,158,115)", "solid");
+    if (run.china_price_index) {
+      prices.push(...bandTraces(run.months, run.china_price_index, "China", "rgb(213,94,0)",
+        "dash"));
+    }
+    window.Plotly.newPlot("simulation-price", prices,
+      layout(`Price index at ${run.stage} (base = 1)`, "price / base price"),
+      { displaylogo: false, responsive: true });
+    result.textContent = `${run.scenario}: ${run.samples} draws, seed ${run.seed}, ` +
+      `stage ${run.stage}`;
+  } catch (error) {
+    result.className = "error";
+    result.textContent = error.message;
+  }
+}
+
+document.getElementById("simulation-form").addEventListener("submit", runSimulation);
 
 const LOADERS = {
   commitments: loadCommitments, projects: loadProjects, financing: loadFinancing,

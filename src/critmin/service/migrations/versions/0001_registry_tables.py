@@ -199,7 +199,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_milestones_project_id"), ["project_id"], unique=False)
 
 
-
 def downgrade() -> None:
     """Drop every table of the registry."""
     with op.batch_alter_table("milestones", schema=None) as batch_op:
