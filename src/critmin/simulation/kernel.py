@@ -37,7 +37,7 @@ _S_BASE, _S_EXP, _S_STOCK, _S_REC, _S_EVEN, _S_PRICE = 0, 1, 2, 3, 4, 5
 _D_FINAL, _D_RESTOCK, _D_PROC = 0, 1, 2
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _excess(
     p: float,
     sup: Array,
@@ -118,7 +118,7 @@ def _root(
     return p
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _block_total(blocks: Array, n: int, r: int, p: float) -> float:
     q = 0.0
     for b in range(n):
@@ -318,9 +318,10 @@ def _run(
     capped = np.zeros(n_r, dtype=np.bool_)
     cap = np.empty(n_r)
     scratch = np.empty((5, n_r))
-    g_out, g_add = np.empty((n, n_r)), np.empty((n, n_r))
-    g_out1, g_add1 = np.empty((n, n_r)), np.empty((n, n_r))
-    g_blk, g_rel, g_mult = np.empty((n, n_r)), np.empty((n, n_r)), np.empty((n, n_r))
+    # this month's shocks as [stage, scenario, region] (see the gather below)
+    g_out, g_add = np.empty((n_s, n, n_r)), np.empty((n_s, n, n_r))
+    g_blk, g_rel = np.empty((n_s, n, n_r)), np.empty((n_s, n, n_r))
+    g_mult = np.empty((n_s, n, n_r))
     q_sup = np.empty(_S_PRICE + n_e)
     inf = np.inf
     for t in range(months):
@@ -328,6 +329,23 @@ def _run(
             for r in range(n_r):
                 bought[j, r] = derived[0, r]
                 short_month[j, r] = False
+        # gather: the inputs are [region, scenario] rows of a power-of-two length (2,048);
+        # reading them region by region for each scenario maps all regions to one cache set
+        for s in range(n_s):
+            for r in range(n_r):
+                for j in range(n):
+                    g_out[s, j, r] = outage[t, s, r, j]
+                    g_add[s, j, r] = added[t, s, r, j]
+                    g_blk[s, j, r] = blocked[t, s, r, j]
+                    g_rel[s, j, r] = release_even[t, s, r, j]
+                    g_mult[s, j, r] = 0.0
+        # demand multiplier of each stage (sector mix of the base split)
+        for r in range(n_r):
+            for k in range(n_k):
+                for j in range(n):
+                    d = demand[t, k, r, j]
+                    for s in range(n_s):
+                        g_mult[s, j, r] += d * sector_split[s, r, k]
         for s in range(n_s):
             last_stage = s + 1 == n_s
             has_origin = False
@@ -347,41 +365,23 @@ def _run(
                 if price_stage[e] == s:
                     n_sup += 1
             n_dem = 2 if last_stage else 3
-            # this stage-month's shocks as [scenario, region]: the inputs are [region,
-            # scenario] with a power-of-two row length (2,048), and reading them region by
-            # region per scenario would map every region to the same cache set
-            nxt = s + 1 if s + 1 < n_s else s
-            for r in range(n_r):
-                for j in range(n):
-                    g_out[j, r] = outage[t, s, r, j]
-                    g_add[j, r] = added[t, s, r, j]
-                    g_out1[j, r] = outage[t, nxt, r, j]
-                    g_add1[j, r] = added[t, nxt, r, j]
-                    g_blk[j, r] = blocked[t, s, r, j]
-                    g_rel[j, r] = release_even[t, s, r, j]
-                    g_mult[j, r] = 0.0
-                # demand multiplier of the stage (sector mix of the base split)
-                for k in range(n_k):
-                    share = sector_split[s, r, k]
-                    for j in range(n):
-                        g_mult[j, r] += demand[t, k, r, j] * share
             for j in range(n):
                 dirty = False
                 for r in range(n_r):
-                    m = g_mult[j, r]
+                    m = g_mult[s, j, r]
                     mult[r] = m
                     if m != 1.0:
                         dirty = True
-                    if g_out[j, r] != 0 or g_add[j, r] != 0:
+                    if g_out[s, j, r] != 0 or g_add[s, j, r] != 0:
                         dirty = True
-                    if not last_stage and (g_out1[j, r] != 0 or g_add1[j, r] != 0):
+                    if not last_stage and (g_out[s + 1, j, r] != 0 or g_add[s + 1, j, r] != 0):
                         dirty = True
                     i0 = inventory[s, r]
                     if abs(stock[j, s, r] - i0) > 1e-12 * (1.0 + i0):
                         dirty = True
-                    if g_rel[j, r] != 0:
+                    if g_rel[s, j, r] != 0:
                         dirty = True
-                    if has_origin and g_blk[j, r] > 0:
+                    if has_origin and g_blk[s, j, r] > 0:
                         dirty = True
                     if s > 0:
                         base = derived[s - 1, r]
@@ -405,8 +405,8 @@ def _run(
                     continue
                 # blocks of engine.simulate_arrays
                 for r in range(n_r):
-                    out = g_out[j, r]
-                    add = g_add[j, r]
+                    out = g_out[s, j, r]
+                    add = g_add[s, j, r]
                     q_ref = production[s, r] * (1 - out) + add
                     k_cap = capacity[s, r] * (1 - out) + add
                     if s > 0:
@@ -432,7 +432,7 @@ def _run(
                         sup[2, rec_at, r] = 0.0
                         sup[3, rec_at, r] = inf
                     if even_at >= 0:
-                        amount = g_rel[j, r]
+                        amount = g_rel[s, j, r]
                         sup[0, even_at, r] = 0.0
                         sup[1, even_at, r] = amount
                         sup[2, even_at, r] = amount
@@ -447,17 +447,17 @@ def _run(
                     dem[2, _D_RESTOCK, r] = 0.0
                     dem[3, _D_RESTOCK, r] = max(i0 - st, 0.0) / rebuild
                     if not last_stage:
-                        p_ref = (production[s + 1, r] * (1 - g_out1[j, r]) + g_add1[j, r]) / yields[
-                            s + 1
-                        ]
+                        p_ref = (
+                            production[s + 1, r] * (1 - g_out[s + 1, j, r]) + g_add[s + 1, j, r]
+                        ) / yields[s + 1]
                         dem[0, _D_PROC, r] = eta_p * p_ref
                         dem[1, _D_PROC, r] = (1 - eta_p) * p_ref
                         dem[2, _D_PROC, r] = 0.0
                         dem[3, _D_PROC, r] = inf
                     capped[r] = False
-                    if has_origin and g_blk[j, r] > 0:
+                    if has_origin and g_blk[s, j, r] > 0:
                         capped[r] = True
-                        cap[r] = base_to[s, r] * (1 - g_blk[j, r])
+                        cap[r] = base_to[s, r] * (1 - g_blk[s, j, r])
                 at = first_price
                 for e in range(n_e):
                     if price_stage[e] != s:

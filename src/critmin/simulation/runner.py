@@ -137,6 +137,9 @@ def run_ensemble(
             parts.append(run_chunk(text, engine, seed, index, size))
             tick()
     else:
+        if engine == "fast":
+            # load the compiled kernel here once: forked workers inherit it
+            run_chunk(text, engine, seed, 0, 1)
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(run_chunk, text, engine, seed, i, n) for i, n in chunks]
             for future in futures:

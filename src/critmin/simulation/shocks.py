@@ -231,12 +231,16 @@ def build_shocks(
                 stock_meta.append((s, regions[0], event.trigger))
                 active |= held & occurs[:, None]
     price_stock = np.stack(stock_rows, axis=1) if stock_rows else np.zeros((n, 0, months))
+    # in place (same values as 1 - keep and 1 - passed): no further [T, S, R, n] copies
+    outage = np.subtract(1.0, keep, out=keep)
+    blocked = np.subtract(1.0, passed, out=passed)
+    blocked[:, origin, :] = 0.0
 
     return Shocks(
-        outage=1.0 - keep,
+        outage=outage,
         added=added,
         demand=demand,
-        blocked=np.where(origin[None, :, :, None], 0.0, 1.0 - passed),
+        blocked=blocked,
         origin=origin,
         release_even=release,
         price_stock=price_stock,
