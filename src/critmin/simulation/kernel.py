@@ -295,7 +295,7 @@ def _run(
     balance: Array,
 ) -> None:
     """Every scenario through the horizon; writes the [scenario, ...] summary arrays."""
-    months, n_s, n_r, n = outage.shape
+    months, n_s, n, n_r = outage.shape
     n_k = demand.shape[1]
     n_e = price_stage.shape[0]
     eta, eta_p, eps, eps_r, eps_down = params[0], params[1], params[2], params[3], params[4]
@@ -318,10 +318,6 @@ def _run(
     capped = np.zeros(n_r, dtype=np.bool_)
     cap = np.empty(n_r)
     scratch = np.empty((5, n_r))
-    # this month's shocks as [stage, scenario, region] (see the gather below)
-    g_out, g_add = np.empty((n_s, n, n_r)), np.empty((n_s, n, n_r))
-    g_blk, g_rel = np.empty((n_s, n, n_r)), np.empty((n_s, n, n_r))
-    g_mult = np.empty((n_s, n, n_r))
     q_sup = np.empty(_S_PRICE + n_e)
     inf = np.inf
     for t in range(months):
@@ -329,23 +325,6 @@ def _run(
             for r in range(n_r):
                 bought[j, r] = derived[0, r]
                 short_month[j, r] = False
-        # gather: the inputs are [region, scenario] rows of a power-of-two length (2,048);
-        # reading them region by region for each scenario maps all regions to one cache set
-        for s in range(n_s):
-            for r in range(n_r):
-                for j in range(n):
-                    g_out[s, j, r] = outage[t, s, r, j]
-                    g_add[s, j, r] = added[t, s, r, j]
-                    g_blk[s, j, r] = blocked[t, s, r, j]
-                    g_rel[s, j, r] = release_even[t, s, r, j]
-                    g_mult[s, j, r] = 0.0
-        # demand multiplier of each stage (sector mix of the base split)
-        for r in range(n_r):
-            for k in range(n_k):
-                for j in range(n):
-                    d = demand[t, k, r, j]
-                    for s in range(n_s):
-                        g_mult[s, j, r] += d * sector_split[s, r, k]
         for s in range(n_s):
             last_stage = s + 1 == n_s
             has_origin = False
@@ -368,20 +347,24 @@ def _run(
             for j in range(n):
                 dirty = False
                 for r in range(n_r):
-                    m = g_mult[s, j, r]
+                    m = 0.0
+                    for k in range(n_k):
+                        m += demand[t, k, j, r] * sector_split[s, r, k]
                     mult[r] = m
                     if m != 1.0:
                         dirty = True
-                    if g_out[s, j, r] != 0 or g_add[s, j, r] != 0:
+                    if outage[t, s, j, r] != 0 or added[t, s, j, r] != 0:
                         dirty = True
-                    if not last_stage and (g_out[s + 1, j, r] != 0 or g_add[s + 1, j, r] != 0):
+                    if not last_stage and (
+                        outage[t, s + 1, j, r] != 0 or added[t, s + 1, j, r] != 0
+                    ):
                         dirty = True
                     i0 = inventory[s, r]
                     if abs(stock[j, s, r] - i0) > 1e-12 * (1.0 + i0):
                         dirty = True
-                    if g_rel[s, j, r] != 0:
+                    if release_even[t, s, j, r] != 0:
                         dirty = True
-                    if has_origin and g_blk[s, j, r] > 0:
+                    if has_origin and blocked[t, s, j, r] > 0:
                         dirty = True
                     if s > 0:
                         base = derived[s - 1, r]
@@ -405,8 +388,8 @@ def _run(
                     continue
                 # blocks of engine.simulate_arrays
                 for r in range(n_r):
-                    out = g_out[s, j, r]
-                    add = g_add[s, j, r]
+                    out = outage[t, s, j, r]
+                    add = added[t, s, j, r]
                     q_ref = production[s, r] * (1 - out) + add
                     k_cap = capacity[s, r] * (1 - out) + add
                     if s > 0:
@@ -432,7 +415,7 @@ def _run(
                         sup[2, rec_at, r] = 0.0
                         sup[3, rec_at, r] = inf
                     if even_at >= 0:
-                        amount = g_rel[s, j, r]
+                        amount = release_even[t, s, j, r]
                         sup[0, even_at, r] = 0.0
                         sup[1, even_at, r] = amount
                         sup[2, even_at, r] = amount
@@ -448,16 +431,17 @@ def _run(
                     dem[3, _D_RESTOCK, r] = max(i0 - st, 0.0) / rebuild
                     if not last_stage:
                         p_ref = (
-                            production[s + 1, r] * (1 - g_out[s + 1, j, r]) + g_add[s + 1, j, r]
+                            production[s + 1, r] * (1 - outage[t, s + 1, j, r])
+                            + added[t, s + 1, j, r]
                         ) / yields[s + 1]
                         dem[0, _D_PROC, r] = eta_p * p_ref
                         dem[1, _D_PROC, r] = (1 - eta_p) * p_ref
                         dem[2, _D_PROC, r] = 0.0
                         dem[3, _D_PROC, r] = inf
                     capped[r] = False
-                    if has_origin and g_blk[s, j, r] > 0:
+                    if has_origin and blocked[t, s, j, r] > 0:
                         capped[r] = True
-                        cap[r] = base_to[s, r] * (1 - g_blk[s, j, r])
+                        cap[r] = base_to[s, r] * (1 - blocked[t, s, j, r])
                 at = first_price
                 for e in range(n_e):
                     if price_stage[e] != s:
@@ -573,6 +557,11 @@ def simulate_ensemble(market: Market, shocks: Shocks, value_per_t: Array) -> Sum
     def arr(x: Array) -> Array:
         return np.ascontiguousarray(x, dtype=f64)
 
+    def per_scenario(x: Array) -> Array:
+        # [month, stage, region, scenario] -> [month, stage, scenario, region]; no copy for
+        # arrays from build_shocks, which are stored that way
+        return arr(np.swapaxes(x, 2, 3))
+
     _run(
         arr(market.production),
         arr(market.capacity),
@@ -586,11 +575,11 @@ def simulate_ensemble(market: Market, shocks: Shocks, value_per_t: Array) -> Sum
         base_to,
         np.ascontiguousarray(shocks.origin, dtype=np.bool_),
         arr(np.einsum("srk,sk->sr", market.sector_split, value_per_t)),
-        arr(shocks.outage),
-        arr(shocks.added),
-        arr(shocks.demand),
-        arr(shocks.blocked),
-        arr(shocks.release_even),
+        per_scenario(shocks.outage),
+        per_scenario(shocks.added),
+        per_scenario(shocks.demand),
+        per_scenario(shocks.blocked),
+        per_scenario(shocks.release_even),
         np.ascontiguousarray(shocks.even_stages, dtype=np.bool_),
         arr(shocks.price_stock),
         np.ascontiguousarray(shocks.price_stage, dtype=np.int64),

@@ -30,7 +30,8 @@ Array = np.ndarray
 class Shocks:
     """Sampled, month-resolved scenario inputs for ``n`` scenarios.
 
-    Monthly arrays are [month, stage, region, scenario] (contiguous per month and stage).
+    Monthly arrays are indexed [month, stage, region, scenario] and stored in memory as
+    [month, stage, scenario, region] (views; ``kernel.py`` reads them per scenario).
     """
 
     outage: Array  # lost share of capacity
@@ -112,13 +113,19 @@ def build_shocks(
     """Draw every numeric field (event by event, field by field, in file order)."""
     months = scenario.horizon.months
     n_s, n_r, n_k = market.n_stages, market.n_regions, len(market.sectors)
-    # built directly in the engine's layout: [month, stage, region, scenario]
-    keep = np.ones((months, n_s, n_r, n))
-    added = np.zeros((months, n_s, n_r, n))
-    demand = np.ones((months, n_k, n_r, n))
-    passed = np.ones((months, n_s, n_r, n))
+
+    # indexed [month, stage, region, scenario]; stored [month, stage, scenario, region] so
+    # that the compiled kernel reads one scenario's regions contiguously (kernel.py)
+    def monthly(fill: float, size: int = n_s) -> Array:
+        stored: Array = np.full((months, size, n, n_r), fill).swapaxes(2, 3)
+        return stored
+
+    keep = monthly(1.0)
+    added = monthly(0.0)
+    demand = monthly(1.0, n_k)
+    passed = monthly(1.0)
     origin = np.zeros((n_s, n_r), dtype=bool)
-    release = np.zeros((months, n_s, n_r, n))
+    release = monthly(0.0)
     stock_rows: list[Array] = []
     stock_meta: list[tuple[int, int, float]] = []
     active = np.zeros((n, months), dtype=bool)
