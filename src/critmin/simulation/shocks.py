@@ -117,8 +117,11 @@ def build_shocks(
     # indexed [month, stage, region, scenario]; stored [month, stage, scenario, region] so
     # that the compiled kernel reads one scenario's regions contiguously (kernel.py)
     def monthly(fill: float, size: int = n_s) -> Array:
-        stored: Array = np.full((months, size, n, n_r), fill).swapaxes(2, 3)
-        return stored
+        shape = (months, size, n, n_r)
+        # zeros: pages are only touched where an event writes
+        stored = np.zeros(shape) if fill == 0.0 else np.full(shape, fill)
+        result: Array = stored.swapaxes(2, 3)
+        return result
 
     keep = monthly(1.0)
     added = monthly(0.0)
