@@ -19,7 +19,6 @@ from critmin.errors import InputError
 from critmin.simulation.engine import ClearFn, Summary, simulate_arrays
 from critmin.simulation.exact import clear_exact
 from critmin.simulation.fast import clear_fast
-from critmin.simulation.kernel import simulate_ensemble
 from critmin.simulation.model import build_market, value_per_tonne
 from critmin.simulation.params import parameter_table
 from critmin.simulation.results import SimulationResult, concat_summaries, timeseries
@@ -93,7 +92,10 @@ def run_chunk(scenario_json: str, engine: str, seed: int, index: int, size: int)
     shocks = build_shocks(scenario, market, size, rng)
     values = value_per_tonne(scenario, market)
     if engine == "fast":
-        return simulate_ensemble(market, shocks, values)  # compiled, same results
+        # compiled, same results; imported here so that importing critmin does not load numba
+        from critmin.simulation.kernel import simulate_ensemble
+
+        return simulate_ensemble(market, shocks, values)
     summary, _ = simulate_arrays(market, shocks, _engine(engine), values)
     return summary
 
