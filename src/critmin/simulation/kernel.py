@@ -120,6 +120,7 @@ def _root(
 
 @numba.njit(cache=True, inline="always")
 def _block_total(blocks: Array, n: int, r: int, p: float) -> float:
+    """Total quantity (t) of the first ``n`` blocks of region ``r`` at price index ``p``."""
     q = 0.0
     for b in range(n):
         q += min(max(blocks[0, b, r] * p + blocks[1, b, r], blocks[2, b, r]), blocks[3, b, r])
