@@ -90,7 +90,13 @@ def run_chunk(scenario_json: str, engine: str, seed: int, index: int, size: int)
     market = build_market(scenario)
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index,))))
     shocks = build_shocks(scenario, market, size, rng)
-    summary, _ = simulate_arrays(market, shocks, _engine(engine), value_per_tonne(scenario, market))
+    values = value_per_tonne(scenario, market)
+    if engine == "fast":
+        # compiled, same results; imported here so that importing critmin does not load numba
+        from critmin.simulation.kernel import simulate_ensemble
+
+        return simulate_ensemble(market, shocks, values)
+    summary, _ = simulate_arrays(market, shocks, _engine(engine), values)
     return summary
 
 
@@ -133,6 +139,9 @@ def run_ensemble(
             parts.append(run_chunk(text, engine, seed, index, size))
             tick()
     else:
+        if engine == "fast":
+            # load the compiled kernel here once: forked workers inherit it
+            run_chunk(text, engine, seed, 0, 1)
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(run_chunk, text, engine, seed, i, n) for i, n in chunks]
             for future in futures:

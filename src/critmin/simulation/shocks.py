@@ -30,7 +30,8 @@ Array = np.ndarray
 class Shocks:
     """Sampled, month-resolved scenario inputs for ``n`` scenarios.
 
-    Monthly arrays are [month, stage, region, scenario] (contiguous per month and stage).
+    Monthly arrays are indexed [month, stage, region, scenario] and stored in memory as
+    [month, stage, scenario, region] (views; ``kernel.py`` reads them per scenario).
     """
 
     outage: Array  # lost share of capacity
@@ -112,13 +113,22 @@ def build_shocks(
     """Draw every numeric field (event by event, field by field, in file order)."""
     months = scenario.horizon.months
     n_s, n_r, n_k = market.n_stages, market.n_regions, len(market.sectors)
-    # built directly in the engine's layout: [month, stage, region, scenario]
-    keep = np.ones((months, n_s, n_r, n))
-    added = np.zeros((months, n_s, n_r, n))
-    demand = np.ones((months, n_k, n_r, n))
-    passed = np.ones((months, n_s, n_r, n))
+
+    # indexed [month, stage, region, scenario]; stored [month, stage, scenario, region] so
+    # that the compiled kernel reads one scenario's regions contiguously (kernel.py)
+    def monthly(fill: float, size: int = n_s) -> Array:
+        shape = (months, size, n, n_r)
+        # zeros: pages are only touched where an event writes
+        stored = np.zeros(shape) if fill == 0.0 else np.full(shape, fill)
+        result: Array = stored.swapaxes(2, 3)
+        return result
+
+    keep = monthly(1.0)
+    added = monthly(0.0)
+    demand = monthly(1.0, n_k)
+    passed = monthly(1.0)
     origin = np.zeros((n_s, n_r), dtype=bool)
-    release = np.zeros((months, n_s, n_r, n))
+    release = monthly(0.0)
     stock_rows: list[Array] = []
     stock_meta: list[tuple[int, int, float]] = []
     active = np.zeros((n, months), dtype=bool)
@@ -231,12 +241,16 @@ def build_shocks(
                 stock_meta.append((s, regions[0], event.trigger))
                 active |= held & occurs[:, None]
     price_stock = np.stack(stock_rows, axis=1) if stock_rows else np.zeros((n, 0, months))
+    # in place (same values as 1 - keep and 1 - passed): no further [T, S, R, n] copies
+    outage = np.subtract(1.0, keep, out=keep)
+    blocked = np.subtract(1.0, passed, out=passed)
+    blocked[:, origin, :] = 0.0
 
     return Shocks(
-        outage=1.0 - keep,
+        outage=outage,
         added=added,
         demand=demand,
-        blocked=np.where(origin[None, :, :, None], 0.0, 1.0 - passed),
+        blocked=blocked,
         origin=origin,
         release_even=release,
         price_stock=price_stock,
