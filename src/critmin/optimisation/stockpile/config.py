@@ -23,7 +23,6 @@ HOLDING_COST_RATE = 0.02  # per year, share of price: warehousing, insurance, ro
 DAMAGE_MULTIPLE = 10.0  # damage per tonne unmet = 10 x material price (value lost downstream)
 RELEASE_RATE = 0.25  # share of a holding that can be released per month (4 months to empty)
 TRANSFER_COST_USD_PER_T = 2_000.0  # freight, insurance and handling between allies
-RULE_DAYS = 60.0  # JOGMEC general target (curated stockpiles table); checked in arrangements.py
 
 
 class _Strict(BaseModel):
@@ -106,7 +105,7 @@ class StockpileConfig(_Strict):
     costs: CostConfig = CostConfig()
     risk: RiskConfig = RiskConfig()
     arrangement: Arrangement = "joint"
-    rule_days: float = Field(default=RULE_DAYS, ge=0)
+    rule_days: float | None = Field(default=None, ge=0)
     scenarios: EngineScenarios | ExplicitScenarios = Field(discriminator="source")
 
     @model_validator(mode="after")
