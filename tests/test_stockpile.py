@@ -1,0 +1,264 @@
+"""Stockpile model (issue 6): textbook answers, brute force, laws of cooperation, errors."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from critmin.errors import InfeasibleError, ScenarioError
+from critmin.optimisation.stockpile import build_model, make_scenarios, parse_config
+from critmin.optimisation.stockpile.arrangements import (
+    compare_arrangements,
+    rule_days_from_data,
+    shapley,
+    solve_coalition,
+)
+from critmin.optimisation.stockpile.config import load_config
+from critmin.optimisation.stockpile.scenarios import (
+    engine_scenarios,
+    reduce_kmedoids,
+    scenarios_from_config,
+)
+from critmin.simulation.scenario import load_scenario
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def config(
+    allies: list[str] | dict[str, Any], materials: dict[str, dict[str, Any]], **extra: Any
+) -> Any:
+    """A config with explicit (placeholder) cases; tests pass their own ScenarioSet."""
+    raw = {
+        "name": "test",
+        "allies": allies if isinstance(allies, dict) else {a: {} for a in allies},
+        "materials": materials,
+        "scenarios": {"source": "explicit", "cases": [{"probability": 1.0, "shortfall_t": {}}]},
+        **extra,
+    }
+    return parse_config(raw)
+
+
+# --- newsvendor ----------------------------------------------------------------------------
+
+
+def test_single_ally_single_material_reproduces_newsvendor_critical_fractile() -> None:
+    rng = np.random.default_rng(3)
+    n = 40
+    demand = rng.gamma(2.0, 50.0, n)  # i.i.d. shortfall cases, t
+    # one month: cost of holding c = price x (0.05 + 0.05) / 12 = 10 USD/t, damage d = 37 USD/t
+    cfg = config(
+        ["JPN"],
+        {"ox": {"price_usd_per_t": 1200.0, "damage_usd_per_t": 37.0}},
+        costs={"capital_cost_rate": 0.05, "holding_cost_rate": 0.05, "release_rate": 1.0},
+    )
+    sc = make_scenarios(demand.reshape(n, 1, 1, 1), None, ["JPN"], ["ox"])
+    solution = build_model(cfg, sc).solve()
+    c, d = 10.0, 37.0
+    fractile = (d - c) / d  # c_u / (c_u + c_o) with c_u = d - c, c_o = c
+    expected = np.quantile(demand, fractile, method="inverted_cdf")
+    assert float(solution.holdings.item()) == pytest.approx(expected, rel=1e-7)
+    cost = c * expected + d * np.maximum(demand - expected, 0).mean()
+    assert solution.objective_usd == pytest.approx(cost, rel=1e-7)
+
+
+# --- brute force ---------------------------------------------------------------------------
+
+
+def _second_stage(h: tuple[int, int], need: tuple[int, int], d: float, tau: float) -> float:
+    """Hand-solved second stage (one month, whole stock releasable): each ally uses its own
+    stock first, then ships its surplus to the other at ``tau`` per tonne if ``tau < d``."""
+    own = [min(h[i], need[i]) for i in range(2)]
+    surplus = [h[i] - own[i] for i in range(2)]
+    deficit = [need[i] - own[i] for i in range(2)]
+    cost = 0.0
+    for i in range(2):
+        moved = min(surplus[1 - i], deficit[i]) if tau < d else 0
+        cost += tau * moved + d * (deficit[i] - moved)
+    return cost
+
+
+def test_two_country_case_matches_brute_force_enumeration() -> None:
+    needs = np.array([[6, 0], [0, 4], [3, 3], [0, 0]], dtype=float)
+    p = np.array([0.2, 0.3, 0.1, 0.4])
+    c, d, tau = 1.5, 8.0, 0.5  # USD/t: holding 180 x 0.1 / 12, damage, freight
+    cfg = config(
+        ["USA", "JPN"],
+        {"ox": {"price_usd_per_t": 180.0, "damage_usd_per_t": d}},
+        costs={
+            "capital_cost_rate": 0.05,
+            "holding_cost_rate": 0.05,
+            "release_rate": 1.0,
+            "transfer_cost_usd_per_t": tau,
+        },
+    )
+    sc = make_scenarios(needs.reshape(4, 1, 2, 1), p, ["USA", "JPN"], ["ox"])
+    solution = build_model(cfg, sc, transfers=True).solve()
+    best = min(
+        c * (hu + hj)
+        + sum(
+            pk * _second_stage((hu, hj), (int(n[0]), int(n[1])), d, tau)
+            for pk, n in zip(p, needs, strict=True)
+        )
+        for hu, hj in itertools.product(range(8), range(8))
+    )
+    assert solution.objective_usd == pytest.approx(best, rel=1e-7)
+
+
+# --- laws of cooperation -------------------------------------------------------------------
+
+COOP = {
+    "capital_cost_rate": 0.05,
+    "holding_cost_rate": 0.02,
+    "release_rate": 0.5,
+    "transfer_cost_usd_per_t": 50.0,
+}
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    shortfall=st.lists(st.floats(0, 100), min_size=2 * 2 * 2 * 2, max_size=2 * 2 * 2 * 2),
+    weight=st.floats(0.1, 0.9),
+    risk=st.sampled_from([0.0, 0.5]),
+)
+def test_joint_never_costs_more_than_alone(
+    shortfall: list[float], weight: float, risk: float
+) -> None:
+    cfg = config(
+        ["USA", "JPN"],
+        {"ox": {"price_usd_per_t": 1000.0}, "mag": {"price_usd_per_t": 3000.0}},
+        costs=COOP,
+        risk={"risk_weight": risk},
+    )
+    values = np.array(shortfall).reshape(2, 2, 2, 2)
+    sc = make_scenarios(values, np.array([weight, 1 - weight]), ["USA", "JPN"], ["ox", "mag"])
+    joint = build_model(cfg, sc, transfers=True).solve().objective_usd
+    alone = sum(solve_coalition(cfg, sc, [a]).objective_usd for a in ("USA", "JPN"))
+    assert joint <= alone + 1e-6 * (1 + abs(alone))
+
+
+def asymmetric_case(allies: list[str]) -> tuple[Any, Any]:
+    """Each scenario hits one ally only: pooling one stock covers whoever is hit."""
+    n = len(allies)
+    values = np.zeros((n, 3, n, 1))
+    for s in range(n):
+        values[s, :, s, 0] = [40.0 + 10 * s, 20.0, 10.0]
+    cfg = config(allies, {"mag": {"price_usd_per_t": 50_000.0}}, costs=COOP)
+    p = np.linspace(1.0, 2.0, n)
+    return cfg, make_scenarios(values, p / p.sum(), allies, ["mag"])
+
+
+def test_joint_is_strictly_cheaper_when_disruptions_are_asymmetric() -> None:
+    cfg, sc = asymmetric_case(["USA", "JPN"])
+    report = compare_arrangements(cfg, sc, rule=False)
+    assert report.value_of_cooperation > 0.05 * report.alone_cost
+    assert report.joint.holdings.sum() < sum(s.holdings.sum() for s in report.alone.values())
+
+
+@pytest.mark.parametrize("allies", [["USA", "JPN"], ["USA", "JPN", "AUS"]])
+def test_shapley_and_proportional_splits_leave_no_ally_worse_off(allies: list[str]) -> None:
+    cfg, sc = asymmetric_case(allies)
+    report = compare_arrangements(cfg, sc, rule=False)
+    assert report.shapley_split is not None
+    assert sum(report.shapley_split.values()) == pytest.approx(report.joint.objective_usd)
+    assert sum(report.proportional_split.values()) == pytest.approx(report.joint.objective_usd)
+    for a in allies:
+        alone = report.alone[a].objective_usd
+        assert report.shapley_split[a] <= alone + 1e-6 * alone
+        assert report.proportional_split[a] <= alone + 1e-6 * alone
+    assert report.value_of_stochastic_solution >= -1e-6 * report.joint.objective_usd
+    assert report.expected_value_of_perfect_information >= -1e-6 * report.joint.objective_usd
+
+
+def test_shapley_of_an_additive_game_is_each_players_own_cost() -> None:
+    own = {"A": 1.0, "B": 2.0, "C": 4.0}
+    costs = {
+        frozenset(s): sum(own[i] for i in s)
+        for r in range(1, 4)
+        for s in itertools.combinations(own, r)
+    }
+    assert shapley(costs, list(own)) == pytest.approx(own)
+
+
+# --- rule of thumb, errors ------------------------------------------------------------------
+
+
+def test_rule_of_thumb_holds_sixty_days_of_consumption() -> None:
+    assert rule_days_from_data()[0] == 60.0
+    cfg = config(
+        {
+            "USA": {"consumption_t_per_year": {"ox": 365.0}},
+            "JPN": {"consumption_t_per_year": {"ox": 730.0}},
+        },
+        {"ox": {"price_usd_per_t": 1000.0}},
+    )
+    sc = make_scenarios(np.full((1, 2, 2, 1), 5.0), None, ["USA", "JPN"], ["ox"])
+    report = compare_arrangements(cfg, sc)
+    assert report.rule is not None
+    assert report.rule.holdings.values.ravel() == pytest.approx([60.0, 120.0])
+    assert report.rule.holdings_days.values.ravel() == pytest.approx([60.0, 60.0])
+
+
+def test_infeasible_model_reports_highs_diagnosis() -> None:
+    cfg = config(
+        {"JPN": {"acquisition_budget_usd": 10_000.0}},
+        {"ox": {"price_usd_per_t": 1000.0}},
+    )
+    sc = make_scenarios(np.full((1, 1, 1, 1), 5.0), None, ["JPN"], ["ox"])
+    model = build_model(cfg, sc)
+    model.model.add_constraints(model.holding >= 100.0, name="user_minimum")
+    with pytest.raises(InfeasibleError, match="infeasible"):
+        model.solve()
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"costs": {"release_rate": 1.5}}, "costs.release_rate"),
+        ({"allies": {"usa": {}}}, "allies.usa"),
+        ({"allies": {"USA": {"existing_t": {"gold": 1}}}}, "allies.USA.existing_t.gold"),
+        ({"materials": {"ox": {"price_usd_per_t": -3}}}, "materials.ox.price_usd_per_t"),
+    ],
+)
+def test_bad_config_values_name_the_field(patch: dict[str, Any], field: str) -> None:
+    raw = {
+        "name": "bad",
+        "allies": {"USA": {}},
+        "materials": {"ox": {"price_usd_per_t": 1.0}},
+        "scenarios": {"source": "explicit", "cases": [{"probability": 1.0, "shortfall_t": {}}]},
+        **patch,
+    }
+    with pytest.raises(ScenarioError, match=field.replace(".", r"\.")):
+        parse_config(raw)
+
+
+# --- scenarios from the engine --------------------------------------------------------------
+
+
+def test_engine_scenarios_and_kmedoids_reduction() -> None:
+    scenario = load_scenario(EXAMPLES / "scenarios" / "china_licensing_all.yaml")
+    full = engine_scenarios(scenario, ["USA", "JPN"], {"oxide": "separation"}, 30, 1)
+    assert full.shortfall.shape == (30, 24, 2, 1)
+    assert (full.shortfall.values >= 0).all()
+    assert full.shortfall.values.max() > 0
+    reduced = reduce_kmedoids(full, 5)
+    assert reduced.n_scenarios <= 5
+    assert float(reduced.probability.sum()) == pytest.approx(1.0)
+    # medoids are members of the ensemble
+    for s in range(reduced.n_scenarios):
+        path = reduced.shortfall.isel(scenario=s).values
+        assert any(np.array_equal(path, full.shortfall.isel(scenario=j).values) for j in range(30))
+    assert reduce_kmedoids(full, 30) is full
+
+
+def test_example_config_solves_with_engine_scenarios() -> None:
+    cfg = load_config(EXAMPLES / "stockpile" / "us_japan_rare_earths.yaml")
+    sc = scenarios_from_config(cfg, k=4)
+    solution = build_model(cfg, sc).solve()
+    assert set(solution.to_dict()["holdings"]) == {"USA", "JPN"}
+    assert solution.objective_usd > 0
