@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +265,69 @@ def test_example_config_solves_with_engine_scenarios() -> None:
     solution = build_model(cfg, sc).solve()
     assert set(solution.to_dict()["holdings"]) == {"USA", "JPN"}
     assert solution.objective_usd > 0
+
+
+# --- command line ---------------------------------------------------------------------------
+
+EXPLICIT_CONFIG = """
+name: two-allies
+allies:
+  USA: {consumption_t_per_year: {ox: 365}}
+  JPN: {consumption_t_per_year: {ox: 730}}
+materials:
+  ox: {price_usd_per_t: 50000}
+costs: {release_rate: 0.5, transfer_cost_usd_per_t: 50}
+scenarios:
+  source: explicit
+  cases:
+    - {probability: 0.4, shortfall_t: {USA: {ox: [40, 20, 10]}}}
+    - {probability: 0.3, shortfall_t: {JPN: {ox: [50, 20, 10]}}}
+    - {probability: 0.3, shortfall_t: {}}
+"""
+
+
+def test_cli_json_has_documented_keys_and_writes_out(tmp_path: Path) -> None:
+    path = tmp_path / "stockpile.yaml"
+    path.write_text(EXPLICIT_CONFIG, encoding="utf-8")
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "critmin",
+            "stockpile",
+            str(path),
+            "--format",
+            "json",
+            "--out",
+            str(out),
+            "--risk-weight",
+            "0.2",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    for key in ("holdings", "total_cost", "expected_shortfall", "value_of_cooperation"):
+        assert key in document
+    assert set(document["holdings"]) == {"USA", "JPN"}
+    assert document["value_of_cooperation"] > 0
+    assert document["risk"]["risk_weight"] == 0.2
+    assert json.loads((out / "stockpile.json").read_text()) == document
+    assert (out / "holdings.csv").is_file()
+
+
+def test_cli_bad_config_is_one_line_naming_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(EXPLICIT_CONFIG.replace("release_rate: 0.5", "release_rate: 2"))
+    result = subprocess.run(
+        [sys.executable, "-m", "critmin", "stockpile", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "costs.release_rate = 2" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
-from critmin.cli import data_cmd, metrics_cmd, report_cmd, simulate_cmd
+from critmin.cli import data_cmd, metrics_cmd, report_cmd, simulate_cmd, stockpile_cmd
 from critmin.errors import CritminError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.add_typer(data_cmd.app, name="data")
 metrics_cmd.register(app)
 app.command("report")(report_cmd.report)
 app.command("simulate")(simulate_cmd.simulate_command)
+app.command("stockpile")(stockpile_cmd.stockpile_command)
 
 EXIT_USER_ERROR = 2
 

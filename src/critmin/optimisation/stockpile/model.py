@@ -131,7 +131,7 @@ class StockpileModel:
         """Solve with HiGHS; :class:`InfeasibleError` with HiGHS's diagnosis if no optimum."""
         options = {"output_flag": False, **solver_options}
         try:
-            status, condition = self.model.solve(solver_name="highs", **options)
+            status, condition = self.model.solve(solver_name="highs", progress=False, **options)
         except Exception as exc:  # linopy raises several types when HiGHS returns no solution
             raise InfeasibleError(f"stockpile model: HiGHS failed ({exc})") from exc
         if status != "ok":
