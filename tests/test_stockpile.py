@@ -19,6 +19,7 @@ from critmin.optimisation.stockpile import build_model, make_scenarios, parse_co
 from critmin.optimisation.stockpile.arrangements import (
     compare_arrangements,
     rule_days_from_data,
+    sensitivity_to_k,
     shapley,
     solve_coalition,
 )
@@ -68,6 +69,52 @@ def test_single_ally_single_material_reproduces_newsvendor_critical_fractile() -
     assert float(solution.holdings.item()) == pytest.approx(expected, rel=1e-7)
     cost = c * expected + d * np.maximum(demand - expected, 0).mean()
     assert solution.objective_usd == pytest.approx(cost, rel=1e-7)
+
+
+def test_vss_and_evpi_of_the_newsvendor_match_their_closed_forms() -> None:
+    demand = np.array([0.0, 10.0, 20.0, 60.0, 110.0])
+    p = np.array([0.3, 0.2, 0.2, 0.2, 0.1])
+    cfg = config(
+        ["JPN"],
+        {"ox": {"price_usd_per_t": 1200.0, "damage_usd_per_t": 37.0}},
+        costs={"capital_cost_rate": 0.05, "holding_cost_rate": 0.05, "release_rate": 1.0},
+    )
+    sc = make_scenarios(demand.reshape(5, 1, 1, 1), p, ["JPN"], ["ox"])
+    report = compare_arrangements(cfg, sc, rule=False)
+    c, d = 10.0, 37.0
+    mean = float(p @ demand)  # the mean-value plan holds the mean shortfall
+    eev = c * mean + d * float(p @ np.maximum(demand - mean, 0))
+    wait_and_see = c * mean  # with perfect information each case holds its own shortfall
+    assert report.mean_value_plan.objective_usd == pytest.approx(eev, rel=1e-7)
+    assert report.perfect_information.objective_usd == pytest.approx(wait_and_see, rel=1e-7)
+    assert report.value_of_stochastic_solution == pytest.approx(
+        eev - report.joint.objective_usd, rel=1e-7
+    )
+    assert report.value_of_stochastic_solution > 0
+    assert report.expected_value_of_perfect_information > 0
+
+
+def test_cvar_term_equals_the_tail_mean_of_the_second_stage_cost() -> None:
+    rng = np.random.default_rng(5)
+    demand = rng.uniform(0, 100, 20)
+    cfg = config(
+        ["JPN"],
+        {"ox": {"price_usd_per_t": 1200.0, "damage_usd_per_t": 37.0}},
+        costs={"capital_cost_rate": 0.05, "holding_cost_rate": 0.05, "release_rate": 1.0},
+        risk={"cvar_alpha": 0.9, "risk_weight": 2.0},
+    )
+    sc = make_scenarios(demand.reshape(20, 1, 1, 1), None, ["JPN"], ["ox"])
+    solution = build_model(cfg, sc).solve()
+    held = float(solution.holdings.item())
+    loss = 37.0 * np.maximum(demand - held, 0)
+    tail = np.sort(loss)[-2:].mean()  # the worst 10 % of 20 equiprobable cases
+    assert solution.cvar_loss_usd == pytest.approx(tail, rel=1e-7, abs=1e-6)
+    expected = 10.0 * held + loss.mean() + 2.0 * tail
+    assert solution.objective_usd == pytest.approx(expected, rel=1e-7)
+    neutral = build_model(
+        cfg.model_copy(update={"risk": cfg.risk.model_copy(update={"risk_weight": 0.0})}), sc
+    ).solve()
+    assert held >= float(neutral.holdings.item()) - 1e-6  # risk aversion never holds less
 
 
 # --- brute force ---------------------------------------------------------------------------
@@ -257,6 +304,20 @@ def test_engine_scenarios_and_kmedoids_reduction() -> None:
         path = reduced.shortfall.isel(scenario=s).values
         assert any(np.array_equal(path, full.shortfall.isel(scenario=j).values) for j in range(30))
     assert reduce_kmedoids(full, 30) is full
+
+
+def test_sensitivity_to_k_ends_at_the_full_ensemble(tmp_path: Path) -> None:
+    text = (EXAMPLES / "stockpile" / "us_japan_targeted_bans.yaml").read_text()
+    text = text.replace("samples: 300", "samples: 24").replace(
+        "file: scenarios/", f"file: {EXAMPLES / 'stockpile' / 'scenarios'}/"
+    )
+    path = tmp_path / "small.yaml"
+    path.write_text(text)
+    cfg = load_config(path)
+    rows = sensitivity_to_k(cfg, [2, 24])
+    assert [r["kept"] for r in rows] == [2.0, 24.0]
+    full = build_model(cfg, scenarios_from_config(cfg, k=24)).solve()
+    assert rows[-1]["objective"] == pytest.approx(full.objective_usd)
 
 
 def test_example_config_solves_with_engine_scenarios() -> None:
