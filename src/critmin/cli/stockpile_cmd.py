@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import platform
 import shutil
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
 
+import critmin
 from critmin.cli.output import Format, render
+from critmin.data import tables
 from critmin.errors import InputError
 from critmin.optimisation.stockpile.arrangements import ArrangementReport, compare_arrangements
-from critmin.optimisation.stockpile.config import load_config
+from critmin.optimisation.stockpile.config import StockpileConfig, load_config
 from critmin.optimisation.stockpile.scenarios import scenarios_from_config
 
 ARRANGEMENTS = ("alone", "joint", "rule")
@@ -58,6 +62,18 @@ def headline(report: ArrangementReport, arrangement: str) -> dict[str, Any]:
                 "notes",
             )
         },
+    }
+
+
+def manifest(spec: StockpileConfig) -> dict[str, Any]:
+    """What reproduces the run: the resolved config, code, solver and data versions."""
+    return {
+        "config": spec.model_dump(mode="json"),
+        "code_version": critmin.__version__,
+        "python": platform.python_version(),
+        "linopy": version("linopy"),
+        "highspy": version("highspy"),
+        "data_version": str(tables.manifest().get("data_version", "unknown")),
     }
 
 
@@ -137,6 +153,7 @@ def stockpile_command(
     report = compare_arrangements(spec, scenarios)
     document = {
         "name": spec.name,
+        "manifest": manifest(spec),
         **headline(report, chosen),
         "scenarios": {"source": scenarios.source, "kept": scenarios.n_scenarios},
         "risk": spec.risk.model_dump(),
