@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
-import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -28,23 +27,10 @@ import pandas as pd
 from critmin.errors import InfeasibleError, InputError
 from critmin.optimisation.stockpile.arrangements import coalition
 from critmin.optimisation.stockpile.config import StockpileConfig
-from critmin.optimisation.stockpile.model import resolve_inputs
+from critmin.optimisation.stockpile.model import quiet_stdout, resolve_inputs
 from critmin.optimisation.stockpile.scenarios import ScenarioSet
 
 PROXIMAL_WEIGHT = 1e-6  # share of rho on holdings, releases and unmet need
-
-
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Silence HiGHS's banner, which its C++ code writes straight to file descriptor 1."""
-    saved = os.dup(1)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 1)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
 
 
 class AllyProblem:
@@ -110,7 +96,7 @@ class AllyProblem:
         self.import_columns = np.searchsorted(labels, imported.labels.values.ravel())
         self.holding_columns = np.searchsorted(labels, holding.labels.values.ravel())
         self.base_cost = np.asarray(matrices.c, dtype=float).copy()
-        with _quiet_stdout():
+        with quiet_stdout():
             self.solver = m.to_highspy()
         self.solver.setOptionValue("output_flag", False)
         self.materials = list(inputs.materials)

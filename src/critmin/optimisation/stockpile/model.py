@@ -9,6 +9,10 @@ is in ``docs/methods/stockpile.md``.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +25,25 @@ from critmin.errors import InfeasibleError, InputError
 from critmin.optimisation.stockpile.config import StockpileConfig
 from critmin.optimisation.stockpile.results import StockpileSolution
 from critmin.optimisation.stockpile.scenarios import ScenarioSet
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Silence HiGHS's banner, which its C++ code writes straight to file descriptor 1 when a
+    model is passed (before ``output_flag`` applies); Python's own buffer is flushed first."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1: nothing to protect
+        yield
+        return
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 1)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 @dataclass(frozen=True)
