@@ -154,7 +154,10 @@ class StockpileModel:
         """Solve with HiGHS; :class:`InfeasibleError` with HiGHS's diagnosis if no optimum."""
         options = {"output_flag": False, **solver_options}
         try:
-            status, condition = self.model.solve(solver_name="highs", progress=False, **options)
+            with quiet_stdout():
+                status, condition = self.model.solve(
+                    solver_name="highs", io_api="direct", progress=False, **options
+                )
         except Exception as exc:  # linopy raises several types when HiGHS returns no solution
             raise InfeasibleError(f"stockpile model: HiGHS failed ({exc})") from exc
         if status != "ok":
