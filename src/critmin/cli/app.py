@@ -8,7 +8,14 @@ import sys
 import typer
 from rich.console import Console
 
-from critmin.cli import data_cmd, metrics_cmd, report_cmd, serve_cmd, simulate_cmd
+from critmin.cli import (
+    data_cmd,
+    metrics_cmd,
+    report_cmd,
+    serve_cmd,
+    simulate_cmd,
+    stockpile_cmd,
+)
 from critmin.errors import CritminError
 
 app = typer.Typer(
@@ -23,6 +30,7 @@ metrics_cmd.register(app)
 app.command("report")(report_cmd.report)
 app.command("simulate")(simulate_cmd.simulate_command)
 serve_cmd.register(app)
+app.command("stockpile")(stockpile_cmd.stockpile_command)
 
 EXIT_USER_ERROR = 2
 

@@ -1,0 +1,182 @@
+"""``critmin stockpile``: size the allies' stockpile and compare arrangements."""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+import critmin
+from critmin.cli.output import Format, render
+from critmin.data import tables
+from critmin.errors import InputError
+from critmin.optimisation.stockpile.arrangements import ArrangementReport, compare_arrangements
+from critmin.optimisation.stockpile.config import StockpileConfig, load_config
+from critmin.optimisation.stockpile.scenarios import scenarios_from_config
+
+ARRANGEMENTS = ("alone", "joint", "rule")
+
+
+def headline(report: ArrangementReport, arrangement: str) -> dict[str, Any]:
+    """The JSON document of ``critmin stockpile`` (keys in docs/methods/stockpile.md)."""
+    if arrangement == "alone":
+        parts = {a: s.to_dict() for a, s in report.alone.items()}
+        chosen: dict[str, Any] = {
+            key: {a: part[key][a] for a, part in parts.items()}
+            for key in ("holdings", "holdings_days", "expected_shortfall", "cost_by_ally")
+        }
+        chosen["total_cost"] = sum(part["total_cost"] for part in parts.values())
+        chosen["objective"] = report.alone_cost
+    elif arrangement == "rule":
+        if report.rule is None:
+            raise InputError("--arrangement rule: the rule of thumb was not solved")
+        chosen = report.rule.to_dict()
+    else:
+        chosen = report.joint.to_dict()
+    comparison = report.to_dict()
+    return {
+        "arrangement": arrangement,
+        **{k: chosen[k] for k in ("holdings", "holdings_days", "total_cost", "objective")},
+        "cost_by_ally": chosen["cost_by_ally"],
+        "expected_shortfall": chosen["expected_shortfall"],
+        "arrangements": {
+            "alone": report.alone_cost,
+            "joint": report.joint.objective_usd,
+            "rule": None if report.rule is None else report.rule.objective_usd,
+        },
+        **{
+            k: comparison[k]
+            for k in (
+                "value_of_cooperation",
+                "split_proportional",
+                "split_shapley",
+                "value_of_stochastic_solution",
+                "expected_value_of_perfect_information",
+                "notes",
+            )
+        },
+    }
+
+
+def manifest(spec: StockpileConfig) -> dict[str, Any]:
+    """What reproduces the run: the resolved config, code, solver and data versions."""
+    return {
+        "config": spec.model_dump(mode="json"),
+        "code_version": critmin.__version__,
+        "python": platform.python_version(),
+        "linopy": version("linopy"),
+        "highspy": version("highspy"),
+        "data_version": str(tables.manifest().get("data_version", "unknown")),
+    }
+
+
+def _frame(document: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for ally, by_material in document["holdings"].items():
+        for material, tonnes in by_material.items():
+            rows.append(
+                {
+                    "ally": ally,
+                    "material": material,
+                    "holding_t": tonnes,
+                    "holding_days": document["holdings_days"][ally][material],
+                    "expected_shortfall_t": document["expected_shortfall"][ally][material],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _write(document: dict[str, Any], out: Path) -> None:
+    """Write ``stockpile.json`` and ``holdings.csv`` into ``out`` all at once."""
+    out = out.resolve()
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: exists and is not a folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".critmin-", dir=out.parent))
+    try:
+        (staging / "stockpile.json").write_text(
+            json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        _frame(document).to_csv(staging / "holdings.csv", index=False)
+        out.mkdir(exist_ok=True)
+        for item in staging.iterdir():
+            item.replace(out / item.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def stockpile_command(
+    config: Annotated[Path, typer.Argument(help="Stockpile config YAML file.")],
+    arrangement: Annotated[
+        str | None, typer.Option("--arrangement", "-a", help="alone, joint or rule.")
+    ] = None,
+    cvar_alpha: Annotated[
+        float | None, typer.Option("--cvar-alpha", help="CVaR level, e.g. 0.95.")
+    ] = None,
+    risk_weight: Annotated[
+        float | None, typer.Option("--risk-weight", help="Weight of the CVaR term (0 = neutral).")
+    ] = None,
+    k: Annotated[
+        int | None, typer.Option("--k", help="Representative scenarios kept (engine source).")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for stockpile.json + holdings.csv.")
+    ] = None,
+) -> None:
+    """Size the allies' stockpile of CONFIG and compare alone, joint and the rule of thumb."""
+    spec = load_config(config)
+    chosen = arrangement or spec.arrangement
+    if chosen not in ARRANGEMENTS:
+        raise InputError(f"--arrangement {chosen!r}: valid values are {', '.join(ARRANGEMENTS)}")
+    risk: dict[str, float] = {}
+    if cvar_alpha is not None:
+        if not 0.0 < cvar_alpha < 1.0:
+            raise InputError(f"--cvar-alpha {cvar_alpha}: must lie strictly between 0 and 1")
+        risk["cvar_alpha"] = cvar_alpha
+    if risk_weight is not None:
+        if risk_weight < 0:
+            raise InputError(f"--risk-weight {risk_weight}: must be >= 0")
+        risk["risk_weight"] = risk_weight
+    if k is not None and k < 1:
+        raise InputError(f"--k {k}: at least one scenario must be kept")
+    if risk:
+        spec = spec.model_copy(update={"risk": spec.risk.model_copy(update=risk)})
+    scenarios = scenarios_from_config(spec, k=k)
+    report = compare_arrangements(spec, scenarios)
+    document = {
+        "name": spec.name,
+        "manifest": manifest(spec),
+        **headline(report, chosen),
+        "scenarios": {"source": scenarios.source, "kept": scenarios.n_scenarios},
+        "risk": spec.risk.model_dump(),
+        "units": "holdings and shortfalls in t of the stage unit; costs USD over the horizon",
+    }
+    if out is not None:
+        _write(document, out)
+    if fmt is Format.json:
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    meta = {
+        "total cost (USD)": f"{document['total_cost']:,.0f}",
+        "alone / joint / rule (USD)": " / ".join(
+            "-" if v is None else f"{v:,.0f}" for v in document["arrangements"].values()
+        ),
+        "value of cooperation (USD)": f"{document['value_of_cooperation']:,.0f}",
+        "value of the stochastic solution (USD)": (
+            f"{document['value_of_stochastic_solution']:,.0f}"
+        ),
+        "expected value of perfect information (USD)": (
+            f"{document['expected_value_of_perfect_information']:,.0f}"
+        ),
+        "scenarios": f"{scenarios.n_scenarios} ({scenarios.source})",
+        "notes": "; ".join(document["notes"]),
+    }
+    render(_frame(document), fmt, title=f"{spec.name}: {chosen} arrangement", meta=meta)

@@ -1,0 +1,1 @@
+"""Optimisation models: the allies' stockpile (``critmin.optimisation.stockpile``)."""

@@ -1,0 +1,239 @@
+"""Arrangements compared: each ally alone, the joint (complementary) arrangement, and the
+rule of thumb; the value of cooperation and its split; VSS and EVPI.
+
+Coalition costs are LP objective values (USD over the horizon: holding cost + expected
+damage and freight, + the CVaR term when risk-weighted). The rule of thumb holds
+``rule_days`` of base consumption of each material (default: the JOGMEC general target read
+from the curated stockpiles table) and is priced without transfers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from critmin.data.tables import curated
+from critmin.errors import DataError, InputError
+from critmin.optimisation.stockpile.config import StockpileConfig
+from critmin.optimisation.stockpile.model import build_model
+from critmin.optimisation.stockpile.results import StockpileSolution
+from critmin.optimisation.stockpile.scenarios import ScenarioSet, mean_scenario
+
+MAX_SHAPLEY_ALLIES = 5
+JOGMEC_TARGET_ITEM = "general stockpile target"
+
+
+def rule_days_from_data() -> tuple[float, str]:
+    """Japan's general stockpile target (days of consumption) and its source, from the
+    curated stockpiles table."""
+    table = curated("stockpiles")
+    rows = table[(table["country_iso3"] == "JPN") & (table["item"] == JOGMEC_TARGET_ITEM)]
+    if rows.empty or not np.isfinite(rows["value_num"].iloc[0]):
+        raise DataError(f"curated stockpiles: no JPN row {JOGMEC_TARGET_ITEM!r}")
+    row = rows.iloc[0]
+    return float(row["value_num"]), f"{row['source_title']} ({row['year']})"
+
+
+def existing_holdings_note(allies: Sequence[str]) -> str:
+    """Why the default floors are 0: the curated table has no disclosed tonnages of holdings."""
+    table = curated("stockpiles")
+    known = table[
+        table["country_iso3"].isin(list(allies))
+        & table["item"].str.contains("holdings|inventory", case=False, na=False)
+        & table["unit"].fillna("").str.startswith("t")
+    ]
+    if known.empty:
+        return (
+            "existing holdings: no tonnage in the curated stockpiles table for "
+            f"{', '.join(allies)} (Japan's levels are undisclosed; the US NDS publishes "
+            "planned acquisitions, not holdings): floors are 0 unless set in existing_t"
+        )
+    return f"existing holdings: {len(known)} curated rows; set them in existing_t"
+
+
+def coalition(
+    config: StockpileConfig, scenarios: ScenarioSet, members: Sequence[str]
+) -> tuple[StockpileConfig, ScenarioSet]:
+    """The sub-problem of ``members`` (their data only)."""
+    unknown = [m for m in members if m not in config.allies]
+    if unknown:
+        raise InputError(f"coalition: {unknown} are not allies")
+    sub_config = config.model_copy(update={"allies": {a: config.allies[a] for a in members}})
+    consumption = scenarios.consumption_t_per_year
+    sub_scenarios = replace(
+        scenarios,
+        shortfall=scenarios.shortfall.sel(ally=list(members)),
+        consumption_t_per_year=None if consumption is None else consumption.sel(ally=list(members)),
+    )
+    return sub_config, sub_scenarios
+
+
+def solve_coalition(
+    config: StockpileConfig, scenarios: ScenarioSet, members: Sequence[str]
+) -> StockpileSolution:
+    """Optimum of ``members`` pooling their stocks (transfers allowed among them)."""
+    sub_config, sub_scenarios = coalition(config, scenarios, members)
+    return build_model(sub_config, sub_scenarios, transfers=True).solve()
+
+
+def shapley(costs: dict[frozenset[str], float], players: Sequence[str]) -> dict[str, float]:
+    """Shapley value of a cost game: each player's probability-weighted marginal cost."""
+    n = len(players)
+    result = {}
+    for i in players:
+        others = [j for j in players if j != i]
+        total = 0.0
+        for size in range(n):
+            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+            for subset in itertools.combinations(others, size):
+                s = frozenset(subset)
+                before = costs[s] if s else 0.0
+                total += weight * (costs[s | {i}] - before)
+        result[i] = total
+    return result
+
+
+def rule_holdings(config: StockpileConfig, scenarios: ScenarioSet) -> xr.DataArray:
+    """Holdings of the rule of thumb: ``rule_days`` of base consumption, at least existing."""
+    days = config.rule_days if config.rule_days is not None else rule_days_from_data()[0]
+    consumption = scenarios.consumption_t_per_year
+    allies, materials = list(config.allies), list(config.materials)
+    values = np.full((len(allies), len(materials)), np.nan)
+    if consumption is not None:
+        values[:] = consumption.sel(ally=allies, material=materials).values
+    for i, spec in enumerate(config.allies.values()):
+        for j, m in enumerate(materials):
+            values[i, j] = spec.consumption_t_per_year.get(m, values[i, j])
+    if np.isnan(values).any():
+        i, j = np.argwhere(np.isnan(values))[0]
+        raise InputError(
+            f"allies.{allies[i]}.consumption_t_per_year.{materials[j]}: needed by the rule "
+            "of thumb (no engine base consumption)"
+        )
+    held = values * days / 365.0
+    for i, spec in enumerate(config.allies.values()):
+        for j, m in enumerate(materials):
+            held[i, j] = max(held[i, j], spec.existing_t.get(m, 0.0))
+    return xr.DataArray(
+        held, dims=("ally", "material"), coords={"ally": allies, "material": materials}
+    )
+
+
+@dataclass
+class ArrangementReport:
+    """Every arrangement's solution and the comparisons between them (USD, t)."""
+
+    alone: dict[str, StockpileSolution]
+    joint: StockpileSolution
+    rule: StockpileSolution | None
+    mean_value_plan: StockpileSolution
+    perfect_information: StockpileSolution
+    shapley_split: dict[str, float] | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def alone_cost(self) -> float:
+        return sum(s.objective_usd for s in self.alone.values())
+
+    @property
+    def value_of_cooperation(self) -> float:
+        """Alone minus joint (USD; >= 0 up to solver tolerance)."""
+        return self.alone_cost - self.joint.objective_usd
+
+    @property
+    def proportional_split(self) -> dict[str, float]:
+        """Each ally's cost after sharing the saving in proportion to its stand-alone cost."""
+        total = self.alone_cost
+        return {
+            a: s.objective_usd
+            - (self.value_of_cooperation * s.objective_usd / total if total else 0.0)
+            for a, s in self.alone.items()
+        }
+
+    @property
+    def value_of_stochastic_solution(self) -> float:
+        """Cost of the mean-value plan in the stochastic problem minus the stochastic optimum."""
+        return self.mean_value_plan.objective_usd - self.joint.objective_usd
+
+    @property
+    def expected_value_of_perfect_information(self) -> float:
+        """Stochastic optimum minus the wait-and-see cost (holdings chosen per scenario)."""
+        return self.joint.objective_usd - self.perfect_information.objective_usd
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "joint": self.joint.to_dict(),
+            "alone": {a: s.to_dict() for a, s in self.alone.items()},
+            "rule": None if self.rule is None else self.rule.to_dict(),
+            "alone_cost": self.alone_cost,
+            "value_of_cooperation": self.value_of_cooperation,
+            "split_proportional": self.proportional_split,
+            "split_shapley": self.shapley_split,
+            "value_of_stochastic_solution": self.value_of_stochastic_solution,
+            "expected_value_of_perfect_information": self.expected_value_of_perfect_information,
+            "notes": list(self.notes),
+        }
+
+
+def compare_arrangements(
+    config: StockpileConfig, scenarios: ScenarioSet, rule: bool = True
+) -> ArrangementReport:
+    """Solve alone, joint, (rule), the mean-value plan and the wait-and-see problem.
+
+    Shapley needs every coalition (2^n - 1 solves), so it is computed for 2 to 5 allies only."""
+    allies = list(config.allies)
+    costs: dict[frozenset[str], float] = {}
+    alone = {}
+    for a in allies:
+        alone[a] = solve_coalition(config, scenarios, [a])
+        costs[frozenset([a])] = alone[a].objective_usd
+    joint = build_model(config, scenarios, transfers=True).solve()
+    costs[frozenset(allies)] = joint.objective_usd
+    split = None
+    if 2 <= len(allies) <= MAX_SHAPLEY_ALLIES:
+        for size in range(2, len(allies)):
+            for members in itertools.combinations(allies, size):
+                costs[frozenset(members)] = solve_coalition(
+                    config, scenarios, members
+                ).objective_usd
+        split = shapley(costs, allies)
+    mean_plan = build_model(config, mean_scenario(scenarios), transfers=True).solve()
+    priced_mean = build_model(
+        config, scenarios, transfers=True, fixed_holdings=mean_plan.holdings
+    ).solve()
+    waitsee = build_model(config, scenarios, transfers=True, perfect_information=True).solve()
+    notes = [existing_holdings_note(allies)]
+    rule_solution = None
+    if rule:
+        held = rule_holdings(config, scenarios)
+        rule_solution = build_model(config, scenarios, transfers=False, fixed_holdings=held).solve()
+        if config.rule_days is None:
+            days, source = rule_days_from_data()
+            notes.append(f"rule of thumb: {days:g} days of consumption ({source})")
+    return ArrangementReport(alone, joint, rule_solution, priced_mean, waitsee, split, notes)
+
+
+def sensitivity_to_k(config: StockpileConfig, ks: Sequence[int]) -> list[dict[str, float]]:
+    """Joint optimum for each number K of reduced scenarios (engine configs): K, the
+    scenarios kept, objective (USD) and total holdings per material (t)."""
+    from critmin.optimisation.stockpile.scenarios import scenarios_from_config
+
+    rows = []
+    for k in ks:
+        reduced = scenarios_from_config(config, k=k)
+        solution = build_model(config, reduced, transfers=True).solve()
+        row = {
+            "k": float(k),
+            "kept": float(reduced.n_scenarios),
+            "objective": solution.objective_usd,
+        }
+        for m, value in solution.holdings.sum("ally").to_series().items():
+            row[f"holding_{m}_t"] = float(value)
+        rows.append(row)
+    return rows

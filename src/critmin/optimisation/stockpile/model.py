@@ -1,0 +1,271 @@
+"""The two-stage stochastic stockpile model, built with linopy and solved by HiGHS.
+
+Staged API: ``model = build_model(config, scenarios)`` builds the LP and returns a
+:class:`StockpileModel` (the linopy model is ``model.model``); the user may add constraints
+(``model.model.add_constraints(model.holding.loc["JPN"] >= 100)``); ``model.solve()``
+returns a :class:`~critmin.optimisation.stockpile.results.StockpileSolution`. The formulation
+is in ``docs/methods/stockpile.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import linopy
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from critmin.errors import InfeasibleError, InputError
+from critmin.optimisation.stockpile.config import StockpileConfig
+from critmin.optimisation.stockpile.results import StockpileSolution
+from critmin.optimisation.stockpile.scenarios import ScenarioSet
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Silence HiGHS's banner, which its C++ code writes straight to file descriptor 1 when a
+    model is passed (before ``output_flag`` applies); Python's own buffer is flushed first."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1: nothing to protect
+        yield
+        return
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 1)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Resolved parameters of one model (labelled arrays; units in the names)."""
+
+    allies: list[str]
+    materials: list[str]
+    price_usd_per_t: xr.DataArray  # [material]
+    damage_usd_per_t: xr.DataArray  # [material]
+    annual_cost_usd_per_t: xr.DataArray  # [material] capital + holding, per year
+    floor_t: xr.DataArray  # [ally, material]
+    cap_t: xr.DataArray  # [ally, material], inf where none
+    budget_usd: xr.DataArray  # [ally], inf where none
+    consumption_t_per_year: xr.DataArray  # [ally, material], NaN where unknown
+    release_rate: float  # share of the holding per month
+    transfer_cost_usd_per_t: float
+    transfer_capacity_t_per_month: float | None
+    cvar_alpha: float
+    risk_weight: float
+    months: int
+
+    @property
+    def horizon_years(self) -> float:
+        return self.months / 12.0
+
+
+def resolve_inputs(config: StockpileConfig, scenarios: ScenarioSet) -> Inputs:
+    """Parameters of ``config`` on the allies and materials of ``scenarios``.
+
+    A price missing from the config is the engine's base price of the stage; a material with
+    neither raises :class:`InputError`. Damage defaults to ``damage_multiple x price``."""
+    allies, materials = list(config.allies), list(config.materials)
+    if list(scenarios.shortfall["ally"].values) != allies:
+        raise InputError(
+            f"scenarios: allies {list(scenarios.shortfall['ally'].values)} != {allies}"
+        )
+    if list(scenarios.shortfall["material"].values) != materials:
+        raise InputError("scenarios: materials differ from the config's materials")
+    prices = []
+    for m, spec in config.materials.items():
+        if spec.price_usd_per_t is not None:
+            prices.append(spec.price_usd_per_t)
+        elif scenarios.price_usd_per_t is not None:
+            prices.append(float(scenarios.price_usd_per_t.sel(material=m)))
+        else:
+            raise InputError(f"materials.{m}.price_usd_per_t: required (no engine base price)")
+    price = xr.DataArray(np.array(prices), dims="material", coords={"material": materials})
+    costs = config.costs
+    damage = xr.DataArray(
+        [
+            spec.damage_usd_per_t or costs.damage_multiple * float(p)
+            for spec, p in zip(config.materials.values(), prices, strict=True)
+        ],
+        dims="material",
+        coords={"material": materials},
+    )
+    shape = (len(allies), len(materials))
+    floor, cap, consumption = np.zeros(shape), np.full(shape, np.inf), np.full(shape, np.nan)
+    if scenarios.consumption_t_per_year is not None:
+        consumption[:] = scenarios.consumption_t_per_year.sel(ally=allies, material=materials)
+    for i, ally_spec in enumerate(config.allies.values()):
+        for j, m in enumerate(materials):
+            floor[i, j] = ally_spec.existing_t.get(m, 0.0)
+            cap[i, j] = ally_spec.max_t.get(m, np.inf)
+            if m in ally_spec.consumption_t_per_year:
+                consumption[i, j] = ally_spec.consumption_t_per_year[m]
+    coords = {"ally": allies, "material": materials}
+    budget = [
+        np.inf if s.acquisition_budget_usd is None else s.acquisition_budget_usd
+        for s in config.allies.values()
+    ]
+    return Inputs(
+        allies=allies,
+        materials=materials,
+        price_usd_per_t=price,
+        damage_usd_per_t=damage,
+        annual_cost_usd_per_t=price * (costs.capital_cost_rate + costs.holding_cost_rate),
+        floor_t=xr.DataArray(floor, dims=("ally", "material"), coords=coords),
+        cap_t=xr.DataArray(cap, dims=("ally", "material"), coords=coords),
+        budget_usd=xr.DataArray(budget, dims="ally", coords={"ally": allies}),
+        consumption_t_per_year=xr.DataArray(consumption, dims=("ally", "material"), coords=coords),
+        release_rate=costs.release_rate,
+        transfer_cost_usd_per_t=costs.transfer_cost_usd_per_t,
+        transfer_capacity_t_per_month=costs.transfer_capacity_t_per_month,
+        cvar_alpha=config.risk.cvar_alpha,
+        risk_weight=config.risk.risk_weight,
+        months=int(scenarios.shortfall.sizes["month"]),
+    )
+
+
+@dataclass
+class StockpileModel:
+    """A built, unsolved stockpile LP: add constraints to ``model``, then ``solve()``."""
+
+    model: linopy.Model
+    inputs: Inputs
+    scenarios: ScenarioSet
+    transfers_allowed: bool
+    perfect_information: bool
+
+    @property
+    def holding(self) -> linopy.Variable:
+        """First stage: holdings [ally, material] (t); [scenario, ...] with perfect info."""
+        return self.model.variables["holding"]
+
+    def solve(self, **solver_options: Any) -> StockpileSolution:
+        """Solve with HiGHS; :class:`InfeasibleError` with HiGHS's diagnosis if no optimum."""
+        options = {"output_flag": False, **solver_options}
+        try:
+            with quiet_stdout():
+                status, condition = self.model.solve(
+                    solver_name="highs", io_api="direct", progress=False, **options
+                )
+        except Exception as exc:  # linopy raises several types when HiGHS returns no solution
+            raise InfeasibleError(f"stockpile model: HiGHS failed ({exc})") from exc
+        if status != "ok":
+            raise InfeasibleError(
+                f"stockpile model: no optimal solution (HiGHS status {status!r}, termination "
+                f"condition {condition!r}); check floors (existing_t) against caps and budgets, "
+                "and any constraint added by hand"
+            )
+        return StockpileSolution.from_model(self)
+
+
+def _index(name: str, values: Any) -> pd.Index:
+    index: pd.Index = pd.Index(list(values), name=name)
+    return index
+
+
+def build_model(
+    config: StockpileConfig,
+    scenarios: ScenarioSet,
+    transfers: bool | None = None,
+    fixed_holdings: xr.DataArray | None = None,
+    perfect_information: bool = False,
+) -> StockpileModel:
+    """Build the two-stage LP of ``config`` over ``scenarios``.
+
+    ``transfers``: allow transfers between allies (default: the config's arrangement is
+    ``joint``). ``fixed_holdings`` [ally, material] (t) fixes the first stage (used to price a
+    given plan: the rule of thumb, the mean-value plan). ``perfect_information`` gives every
+    scenario its own holdings (the wait-and-see problem of the EVPI).
+    """
+    inputs = resolve_inputs(config, scenarios)
+    allow = config.arrangement == "joint" if transfers is None else transfers
+    allow = allow and len(inputs.allies) > 1
+    m = linopy.Model()
+    scenario = _index("scenario", scenarios.shortfall["scenario"].values)
+    month = _index("month", scenarios.shortfall["month"].values)
+    ally = _index("ally", inputs.allies)
+    partner = _index("partner", inputs.allies)
+    material = _index("material", inputs.materials)
+    p = scenarios.probability
+
+    first_coords = [scenario, ally, material] if perfect_information else [ally, material]
+    holding = _add_holdings(m, inputs, first_coords)
+    release = m.add_variables(lower=0, coords=[scenario, month, ally, material], name="release")
+    unmet = m.add_variables(lower=0, coords=[scenario, month, ally, material], name="unmet")
+    m.add_constraints(release - inputs.release_rate * holding <= 0, name="release_rate")
+    m.add_constraints(release.sum("month") - holding <= 0, name="stock_balance")
+
+    used: linopy.Variable | linopy.LinearExpression = release
+    transfer_cost: linopy.LinearExpression | int = 0
+    if allow:
+        off_diagonal = xr.DataArray(
+            ~np.eye(len(ally), dtype=bool), coords=[ally, partner]
+        ).broadcast_like(
+            xr.DataArray(
+                np.zeros((len(scenario), len(month), len(material))),
+                coords=[scenario, month, material],
+            )
+        )
+        upper = (
+            np.inf
+            if inputs.transfer_capacity_t_per_month is None
+            else inputs.transfer_capacity_t_per_month
+        )
+        transfer = m.add_variables(
+            lower=0,
+            upper=upper,
+            coords=[scenario, month, ally, partner, material],
+            name="transfer",
+            mask=off_diagonal.transpose("scenario", "month", "ally", "partner", "material"),
+        )
+        outflow = transfer.sum("partner")
+        inflow = transfer.sum("ally").rename({"partner": "ally"})
+        m.add_constraints(outflow - release <= 0, name="ship_only_released")
+        used = release - outflow + inflow
+        transfer_cost = inputs.transfer_cost_usd_per_t * inflow
+    m.add_constraints(unmet + used >= scenarios.shortfall, name="unmet_need")
+
+    if perfect_information:
+        holding_cost = (inputs.annual_cost_usd_per_t * inputs.horizon_years * holding * p).sum()
+    else:
+        holding_cost = (inputs.annual_cost_usd_per_t * inputs.horizon_years * holding).sum()
+    damage = inputs.damage_usd_per_t * unmet
+    loss = (damage + transfer_cost).sum(["month", "ally", "material"])  # [scenario] USD
+    objective = holding_cost + (p * loss).sum()
+    if inputs.risk_weight > 0:
+        var = m.add_variables(name="value_at_risk")
+        excess = m.add_variables(lower=0, coords=[scenario], name="cvar_excess")
+        m.add_constraints(excess - loss + var >= 0, name="cvar_excess_def")
+        cvar = var + (p * excess).sum() / (1.0 - inputs.cvar_alpha)
+        objective = objective + inputs.risk_weight * cvar
+    m.add_objective(objective)
+
+    if fixed_holdings is not None:
+        fixed = fixed_holdings.sel(ally=inputs.allies, material=inputs.materials)
+        m.add_constraints(holding == fixed, name="fixed_holding")
+    return StockpileModel(m, inputs, scenarios, allow, perfect_information)
+
+
+def _add_holdings(m: linopy.Model, inputs: Inputs, coords: list[pd.Index]) -> linopy.Variable:
+    """Holdings (t) with existing stocks as floors, optional caps and acquisition budgets."""
+    upper = inputs.cap_t.where(np.isfinite(inputs.cap_t), np.inf)
+    holding = m.add_variables(lower=inputs.floor_t, upper=upper, coords=coords, name="holding")
+    budget = inputs.budget_usd
+    if np.isfinite(budget).any():
+        spend = (inputs.price_usd_per_t * (holding - inputs.floor_t)).sum("material")
+        limited = xr.DataArray(np.isfinite(budget.values), coords=budget.coords)
+        m.add_constraints(
+            spend <= budget.where(limited, 0.0), name="acquisition_budget", mask=limited
+        )
+    return holding
