@@ -7,7 +7,10 @@ without a traceback (exit code 2).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pydantic import ValidationError
 
 
 class CritminError(Exception):
@@ -39,3 +42,20 @@ def unknown_value(
         f" ... ({len(choices)} in all)" if len(choices) > limit else ""
     )
     return InputError(f"unknown {field} {value!r}: valid values are {shown}")
+
+
+def scenario_error(
+    exc: ValidationError, origin: str, location: Callable[[tuple[Any, ...]], str]
+) -> ScenarioError:
+    """One-line :class:`ScenarioError` for the first problem pydantic found in a file.
+
+    ``location`` turns pydantic's error location into the field path users wrote.
+    """
+    first = exc.errors()[0]
+    where = location(tuple(first["loc"]))
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "missing":
+        return ScenarioError(f"{origin}: {where}: required field is missing")
+    value = first.get("input")
+    shown = "" if isinstance(value, dict | list) else f" = {value!r}"
+    return ScenarioError(f"{origin}: {where}{shown}: {message}")

@@ -29,7 +29,7 @@ from critmin.cli.output import Format, render
 from critmin.data import tables
 from critmin.data.commodities import KEY_COMMODITIES, catalog, commodity
 from critmin.errors import InputError, unknown_value
-from critmin.network.groups import load_groups, resolve_members
+from critmin.network.groups import check_country, load_groups, resolve_members
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 AllOption = Annotated[
@@ -56,15 +56,6 @@ GAPS_TABLE = [
 
 def _members(name: str, groups_file: Path | None) -> tuple[str, ...]:
     return resolve_members(name, load_groups(groups_file))
-
-
-def _country(code: str, field: str) -> str:
-    code = code.upper()
-    if code not in set(tables.countries()["code"]):
-        raise InputError(
-            f"unknown {field} {code!r}: use an ISO 3166 alpha-3 code such as USA, JPN, CHN"
-        )
-    return code
 
 
 def _meta(year: int | None, **extra: Any) -> dict[str, Any]:
@@ -113,7 +104,7 @@ def metrics(
     }
     table["shares"] = table["stage"].map(shares)
     if importer is not None:
-        code = _country(importer, "importer")
+        code = check_country(importer.upper(), "importer")
         trade = stage_trade([commodity_id], [year])
         reliance = import_reliance(output, trade)
         mine = reliance[reliance["country"] == code].set_index("stage")
@@ -171,7 +162,7 @@ def geopolrisk_command(
             [commodity_id], importers=[], years=years, groups={label: groups[label].members}
         )
     else:
-        label = _country(country, "country")
+        label = check_country(country.upper(), "country")
         result = geopolrisk([commodity_id], importers=[label], years=years)
     result = result[result["importer"] == label]
     if (result["imports_t"] <= 0).all():

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from fnmatch import fnmatch
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+
+from critmin.errors import InputError
 
 
 class Format(StrEnum):
@@ -73,3 +80,24 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
     return str(value)
+
+
+@contextmanager
+def staged_folder(out: Path) -> Iterator[Path]:
+    """A temporary folder beside ``out`` whose files move into ``out`` only on success.
+
+    Readers never see a half-written results folder: files are written to the staging folder
+    and moved into place (same file system) when the block finishes without an error.
+    """
+    out = out.resolve()
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: exists and is not a folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".critmin-", dir=out.parent))
+    try:
+        yield staging
+        out.mkdir(exist_ok=True)
+        for item in staging.iterdir():
+            item.replace(out / item.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import Progress
 
-from critmin.cli.output import Format, render
+from critmin.cli.output import Format, render, staged_folder
 from critmin.errors import InputError
 from critmin.simulation.results import SimulationResult, timeseries_frame
 from critmin.simulation.runner import run_ensemble, simulate
@@ -22,12 +20,7 @@ TABLE_HIDDEN = ("shortfall_p5_t", "shortfall_p50_t", "peak_price_usd_per_t", "un
 
 def _write(result: SimulationResult, out: Path) -> None:
     """Write results and ``manifest.json`` into ``out`` all at once (temp folder, then move)."""
-    out = out.resolve()
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".critmin-", dir=out.parent))
-    try:
+    with staged_folder(out) as staging:
         summary = result.summary_frame()
         summary.to_csv(staging / "summary.csv", index=False)
         summary.to_parquet(staging / "summary.parquet", index=False)
@@ -42,11 +35,6 @@ def _write(result: SimulationResult, out: Path) -> None:
         (staging / "manifest.json").write_text(
             json.dumps(result.manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        out.mkdir(exist_ok=True)
-        for item in staging.iterdir():
-            item.replace(out / item.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def simulate_command(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
-import tempfile
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +12,7 @@ import pandas as pd
 import typer
 
 import critmin
-from critmin.cli.output import Format, render
+from critmin.cli.output import Format, render, staged_folder
 from critmin.data import tables
 from critmin.errors import InputError
 from critmin.optimisation.stockpile.arrangements import ArrangementReport, compare_arrangements
@@ -95,21 +93,11 @@ def _frame(document: dict[str, Any]) -> pd.DataFrame:
 
 def _write(document: dict[str, Any], out: Path) -> None:
     """Write ``stockpile.json`` and ``holdings.csv`` into ``out`` all at once."""
-    out = out.resolve()
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".critmin-", dir=out.parent))
-    try:
+    with staged_folder(out) as staging:
         (staging / "stockpile.json").write_text(
             json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         _frame(document).to_csv(staging / "holdings.csv", index=False)
-        out.mkdir(exist_ok=True)
-        for item in staging.iterdir():
-            item.replace(out / item.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def stockpile_command(

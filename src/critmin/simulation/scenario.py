@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from critmin.errors import CritminError, ScenarioError
+from critmin.errors import CritminError, ScenarioError, scenario_error
 from critmin.simulation.distributions import Number, support
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -264,14 +264,7 @@ def parse_scenario(raw: object, origin: str = "scenario") -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = _location(tuple(first["loc"]))
-        message = str(first["msg"]).removeprefix("Value error, ")
-        if first["type"] == "missing":
-            raise ScenarioError(f"{origin}: {where}: required field is missing") from None
-        value = first.get("input")
-        shown = "" if isinstance(value, dict | list) else f" = {value!r}"
-        raise ScenarioError(f"{origin}: {where}{shown}: {message}") from None
+        raise scenario_error(exc, origin, _location) from None
 
 
 def load_scenario(path: Path | str) -> Scenario:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from critmin.errors import ScenarioError
+from critmin.errors import ScenarioError, scenario_error
 
 Arrangement = Literal["alone", "joint", "rule"]
 
@@ -167,14 +167,7 @@ def parse_config(raw: object, origin: str = "config") -> StockpileConfig:
     try:
         return StockpileConfig.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = _location(tuple(first["loc"]))
-        message = str(first["msg"]).removeprefix("Value error, ")
-        if first["type"] == "missing":
-            raise ScenarioError(f"{origin}: {where}: required field is missing") from None
-        value = first.get("input")
-        shown = "" if isinstance(value, dict | list) else f" = {value!r}"
-        raise ScenarioError(f"{origin}: {where}{shown}: {message}") from None
+        raise scenario_error(exc, origin, _location) from None
 
 
 def load_config(path: Path | str) -> StockpileConfig:
