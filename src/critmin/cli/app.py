@@ -10,6 +10,7 @@ from rich.console import Console
 
 from critmin.cli import (
     data_cmd,
+    lng_cmd,
     metrics_cmd,
     report_cmd,
     serve_cmd,
@@ -31,6 +32,7 @@ app.command("report")(report_cmd.report)
 app.command("simulate")(simulate_cmd.simulate_command)
 serve_cmd.register(app)
 app.command("stockpile")(stockpile_cmd.stockpile_command)
+app.command("lng")(lng_cmd.lng_command)
 
 EXIT_USER_ERROR = 2
 

@@ -60,22 +60,34 @@ def with_us_volumes(lng: LngScenario) -> LngScenario:
     alaska = rows["project"].str.contains("Alaska")
     added = [
         CapacityAddition(
-            type="capacity_addition", name=name, country="USA", stage="liquefaction",
-            tonnes_per_year=float(part["volume_mtpa"].sum()) * 1e6, online=US_START,
+            type="capacity_addition",
+            name=name,
+            country="USA",
+            stage="liquefaction",
+            tonnes_per_year=float(part["volume_mtpa"].sum()) * 1e6,
+            online=US_START,
             ramp_months=12.0,
         )
         for name, part in ((US_GULF, rows[~alaska]), (ALASKA, rows[alaska]))
         if len(part)
     ]
-    new = [
-        Contract(
-            name=f"{r.buyer} {r.project}", seller=r.seller, buyer="JPN",
-            volume_mtpa=float(r.volume_mtpa), start=US_START, end=f"{int(r.end)}-01",
-            capacity_event=ALASKA if "Alaska" in r.project else US_GULF,
-            route="USA-AK" if "Alaska" in r.project else None, us_2030=True,
+    new = []
+    for row in rows.to_dict(orient="records"):
+        project = str(row["project"])
+        in_alaska = "Alaska" in project
+        new.append(
+            Contract(
+                name=f"{row['buyer']} {project}",
+                seller=str(row["seller"]),
+                buyer="JPN",
+                volume_mtpa=float(row["volume_mtpa"]),
+                start=US_START,
+                end=f"{int(row['end'])}-01",
+                capacity_event=ALASKA if in_alaska else US_GULF,
+                route="USA-AK" if in_alaska else None,
+                us_2030=True,
+            )
         )
-        for r in rows.itertuples()
-    ]
     return LngScenario(
         scenario=lng.scenario.model_copy(update={"events": [*lng.scenario.events, *added]}),
         lng=lng.lng.model_copy(update={"contracts": [*lng.lng.contracts, *new]}),

@@ -26,7 +26,7 @@ def check_year(year: int) -> int:
     """``year`` if BACI has it, else an :class:`InputError` naming the valid range."""
     years = tables.trade_years()
     if year not in years:
-        raise InputError(f"--year {year}: BACI trade covers {years[0]}-{years[-1]}")
+        raise InputError(f"year {year} is not available: BACI trade covers {years[0]}-{years[-1]}")
     return year
 
 
@@ -51,7 +51,9 @@ def lng_trade(year: int) -> pd.DataFrame:
     return out.sort_values(["exporter", "importer"]).reset_index(drop=True)
 
 
-def imports_by_source(importer: str = "JPN", years: range | list[int] | None = None) -> pd.DataFrame:
+def imports_by_source(
+    importer: str = "JPN", years: range | list[int] | None = None
+) -> pd.DataFrame:
     """LNG imports of ``importer`` by source and year (BACI, HS 271111).
 
     Columns: year, source, quantity_t, value_usd, unit_value_usd_per_t, share (of the year's
@@ -71,6 +73,14 @@ def imports_by_source(importer: str = "JPN", years: range | list[int] | None = N
     if not frames or all(f.empty for f in frames):
         raise InputError(f"importer {importer!r}: no LNG imports in BACI for {chosen}")
     return pd.concat(frames, ignore_index=True)
+
+
+@cache
+def mof_2024() -> pd.DataFrame:
+    """Japan's 2024 LNG imports by origin from the Ministry of Finance (preliminary, as
+    reported by Reuters): source (ISO3, ``WLD`` = total), quantity_mt, share, source columns.
+    Only the origins the report names; used to check BACI."""
+    return pd.read_csv(DATA_DIR / "mof_2024.csv")
 
 
 @cache
@@ -122,6 +132,8 @@ def parameters() -> dict[str, dict[str, Any]]:
 def parameter_frame() -> pd.DataFrame:
     """The defaults as a table: name, value, unit, basis."""
     return pd.DataFrame(
-        [{"name": k, "value": v["value"], "unit": v["unit"], "basis": v["basis"]}
-         for k, v in parameters().items()]
+        [
+            {"name": k, "value": v["value"], "unit": v["unit"], "basis": v["basis"]}
+            for k, v in parameters().items()
+        ]
     )

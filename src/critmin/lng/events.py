@@ -75,9 +75,9 @@ def countries(scenario: Scenario) -> list[str]:
             names.append(("origin", e.origin))
             if e.destinations != "all":
                 names += [(f"destinations[{i}]", d) for i, d in enumerate(e.destinations)]
-        elif isinstance(e, Outage | CapacityAddition):
-            names.append(("country", e.country))
-        elif isinstance(e, DemandShock) and e.country != "all":
+        elif isinstance(e, Outage | CapacityAddition) or (
+            isinstance(e, DemandShock) and e.country != "all"
+        ):
             names.append(("country", e.country))
         elif isinstance(e, StockpileRelease):
             names.append(("holder", e.holder))
@@ -136,8 +136,11 @@ def build_events(scenario: Scenario, market: LngMarket) -> Events:
                 dest = [r for r in range(n_r) if r not in o]
             else:
                 dest = sorted(
-                    {r for i, d in enumerate(e.destinations)
-                     for r in regions(d, f"{where}.destinations[{i}]")}
+                    {
+                        r
+                        for i, d in enumerate(e.destinations)
+                        for r in regions(d, f"{where}.destinations[{i}]")
+                    }
                 )
             for r in dest:
                 passed[:, r] *= 1.0 - share

@@ -25,6 +25,7 @@ imports, stocks full); tested.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,12 +35,12 @@ from critmin.lng.data import DAYS_PER_MONTH, voyage_days
 from critmin.lng.events import Events, build_events, countries, month
 from critmin.lng.market import LngMarket, build_market
 from critmin.lng.scenario import LngScenario
-from critmin.simulation.blocks import stack
-from critmin.simulation.engine import ClearFn
+from critmin.simulation.blocks import Blocks, stack
 from critmin.simulation.exact import clear_exact
-from critmin.simulation.fast import clear_fast
+from critmin.simulation.fast import Cleared, clear_fast
 
 Array = np.ndarray
+ClearFn = Callable[[Blocks, Blocks, Array | None, Array | None, float, Array | None], Cleared]
 ENGINES: dict[str, ClearFn] = {"fast": clear_fast, "exact": clear_exact}
 # supply blocks: uncommitted output, expansion above base output, resale of surplus contract
 # cargoes; demand blocks: spot purchases, restocking
@@ -130,18 +131,21 @@ def _allocate(
     o_cut = out[origin] * np.divide(excess, from_o, out=np.zeros_like(from_o), where=from_o > 0)
     out[origin] -= o_cut
     swap = room * (moved / room.sum())
+    # each other source gives up `removed` at uncapped buyers and delivers as much to the
+    # capped ones: row and column sums are kept
+    removed = swap.sum(1)
     block = out[others]
     block[:, free] -= swap
-    block[:, capped] += (
-        block[:, capped] / np.maximum(block[:, capped].sum(0), 1e-300)
-    ) * excess[capped]
+    block[:, capped] += np.outer(removed, excess[capped]) / moved
     out[others] = block
     o_mix = o_cut.sum(1) / moved
     out[np.ix_(origin, free)] += np.outer(o_mix, swap.sum(0))
     return out
 
 
-def _contracts(lng: LngScenario, market: LngMarket, ev: Events, t: int) -> list[tuple]:
+def _contracts(
+    lng: LngScenario, market: LngMarket, ev: Events, t: int
+) -> list[tuple[int, int, float, float | None]]:
     """(seller, buyer, t this month, lag months) of the scenario's added contracts."""
     horizon = lng.scenario.horizon
     out = []
@@ -152,10 +156,14 @@ def _contracts(lng: LngScenario, market: LngMarket, ev: Events, t: int) -> list[
             continue
         volume = c.volume_mtpa * 1e6 / 12.0
         if c.capacity_event is not None:
-            served = [x.volume_mtpa for x in lng.lng.contracts
-                      if x.capacity_event == c.capacity_event
-                      and month(horizon, x.start) <= t + 1 < (
-                          np.inf if x.end is None else month(horizon, x.end))]
+            served = [
+                x.volume_mtpa
+                for x in lng.lng.contracts
+                if x.capacity_event == c.capacity_event
+                and month(horizon, x.start)
+                <= t + 1
+                < (np.inf if x.end is None else month(horizon, x.end))
+            ]
             cap = ev.by_name[c.capacity_event][t]
             volume = min(volume, cap * c.volume_mtpa / max(sum(served), 1e-12))
         lag = (voyage_days(c.route) / DAYS_PER_MONTH) if c.route else None
@@ -166,7 +174,8 @@ def _contracts(lng: LngScenario, market: LngMarket, ev: Events, t: int) -> list[
 def prepare(lng: LngScenario) -> tuple[LngMarket, Events]:
     """The base market and the event arrays of ``lng``."""
     s = lng.scenario
-    keep = countries(s) + [c.seller for c in lng.lng.contracts] + [c.buyer for c in lng.lng.contracts]
+    parties = [c.seller for c in lng.lng.contracts] + [c.buyer for c in lng.lng.contracts]
+    keep = countries(s) + parties
     market = build_market(s.year, lng.lng.importer, sorted(set(keep)), dict(lng.lng.parameters))
     return market, build_events(s, market)
 
@@ -182,7 +191,7 @@ def run(lng: LngScenario, engine: str = "fast") -> Run:
     phi, eta = p["contracted_share"], p["demand_elasticity"]
     e_s, e_c, h = p["supply_elasticity"], p["curtailment_elasticity"], p["holding_cost"]
     k_re, rebuild = p["restock_slope"], max(p["rebuild_months"], 1e-9)
-    lead = int(round(p["spot_lead_months"]))
+    lead = round(p["spot_lead_months"])
     pi_max = 2.0 - 1.0 / eta
     flows = market.flows
     x_base, m_base = market.exports, market.imports
@@ -203,9 +212,20 @@ def run(lng: LngScenario, engine: str = "fast") -> Run:
     pending[:lead] = s0
     i0 = p["storage_days"] / DAYS_PER_MONTH * m_base
     stock = i0.copy()
-    out = {k: np.zeros((n_t, n_r)) for k in
-           ("demand", "consumption", "stock", "price", "contract", "spot", "resale", "bill",
-            "release")}
+    out = {
+        k: np.zeros((n_t, n_r))
+        for k in (
+            "demand",
+            "consumption",
+            "stock",
+            "price",
+            "contract",
+            "spot",
+            "resale",
+            "bill",
+            "release",
+        )
+    }
     arrivals = np.zeros((n_t, n_r, n_r))
     balance = 0.0
     warm = np.ones(1)
@@ -277,8 +297,9 @@ def run(lng: LngScenario, engine: str = "fast") -> Run:
         avail = keep[:, None] * passed
         pending[t + lead] += spot
         bought_avail[t + lead] = avail
-        ratio = np.divide(avail, bought_avail[t], out=np.zeros_like(avail),
-                          where=bought_avail[t] > 0)
+        ratio = np.divide(
+            avail, bought_avail[t], out=np.zeros_like(avail), where=bought_avail[t] > 0
+        )
         _schedule(pipe, t, pending[t] * np.minimum(ratio, 1.0), lag_c)
         arrive = pipe[t]
         arrivals[t] = arrive
@@ -290,9 +311,17 @@ def run(lng: LngScenario, engine: str = "fast") -> Run:
         bought = spot.sum(0)
         bill = ((contract - resold) * usd).sum(0) + (bought - resale) * pi * market.spot_price
         balance = max(balance, abs(float(pool.sum() - buy.sum() - cleared.dispose[0])))
-        for name, value in (("demand", d), ("consumption", use), ("stock", stock),
-                            ("price", pi), ("contract", c_in - resale), ("spot", bought),
-                            ("resale", resale), ("bill", bill), ("release", ev.release[t])):
+        for name, value in (
+            ("demand", d),
+            ("consumption", use),
+            ("stock", stock),
+            ("price", pi),
+            ("contract", c_in - resale),
+            ("spot", bought),
+            ("resale", resale),
+            ("bill", bill),
+            ("release", ev.release[t]),
+        ):
             out[name][t] = value
     return Run(
         market=market,

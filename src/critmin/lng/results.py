@@ -107,7 +107,7 @@ def build_result(name: str, run: Run, baseline: Run) -> LngResult:
         "months": len(run.months),
         "hhi_baseline": hhi(pd.Series(base_source)),
         "hhi_scenario": hhi(pd.Series(by_source)),
-        "top_supplier": str(suppliers.loc[suppliers["share"].idxmax(), "source"]),
+        "top_supplier": str(suppliers["source"].to_numpy()[int(suppliers["share"].argmax())]),
         "russia_share": float(suppliers.set_index("source")["share"].get("RUS", 0.0)),
         "us_share": float(by_source[us] / by_source.sum()) if us is not None else 0.0,
         "first_gap_month": run.months[opened[0]] if opened.size else None,

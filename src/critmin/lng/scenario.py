@@ -143,8 +143,9 @@ def load_lng_scenario(path: Path | str) -> LngScenario:
     return parse_lng_scenario(raw, str(path))
 
 
-def baseline_scenario(year: int = 2024, start: str = "2026-01", months: int = 24) -> LngScenario:
-    """No events, no added contracts: the base state held for ``months``."""
+def baseline_scenario(year: int = 2024, start: str = "2026-01", months: int = 72) -> LngScenario:
+    """No events, no added contracts: the base state held for ``months`` (to the end of 2031,
+    so that the 2030 US volumes show when added)."""
     return parse_lng_scenario(
         {
             "name": "baseline",
