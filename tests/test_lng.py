@@ -333,4 +333,5 @@ def test_allocation_keeps_sales_and_purchases_and_respects_caps() -> None:
     assert np.allclose(out.sum(1), pool)
     assert np.allclose(out.sum(0), buy)
     assert (out >= -1e-12).all()
-    assert out[0, 1] <= 1e-9 and out[0, 2] <= 0.2 + 1e-9
+    assert out[0, 1] <= 1e-9
+    assert out[0, 2] <= 0.2 + 1e-9
