@@ -25,7 +25,7 @@ SUMMARY_COLUMNS = [
     "months_bridged",
     "storage_exhausted",
     "peak_price_index",
-    "extra_cost_usd",
+    "disruption_cost_usd",
 ]
 MONTHLY_COLUMNS = [
     "variant",

@@ -26,9 +26,24 @@ def baseline_of(lng: LngScenario) -> LngScenario:
     return LngScenario(scenario=scenario, lng=settings)
 
 
+def structure_of(lng: LngScenario) -> LngScenario:
+    """``lng`` with only its structural changes: capacity additions and added contracts
+    (outages, export controls, demand shocks and releases removed)."""
+    events = [e for e in lng.scenario.events if isinstance(e, CapacityAddition)]
+    return LngScenario(scenario=lng.scenario.model_copy(update={"events": events}), lng=lng.lng)
+
+
 def simulate_lng(lng: LngScenario, engine: str = "fast") -> LngResult:
-    """Run ``lng`` and its baseline; monthly table, supplier shares and summary."""
-    return build_result(lng.name, run(lng, engine), run(baseline_of(lng), engine))
+    """Run ``lng``, its baseline and its structure alone; monthly table, supplier shares and
+    summary (``extra_cost_usd`` = ``disruption_cost_usd`` + ``structure_cost_usd``)."""
+    result = build_result(lng.name, run(lng, engine), run(baseline_of(lng), engine))
+    structure = run(structure_of(lng), engine)
+    j = structure.market.focus
+    base = float(result.baseline.bill[:, j].sum())
+    total = float(result.run.bill[:, j].sum())
+    result.summary["structure_cost_usd"] = float(structure.bill[:, j].sum()) - base
+    result.summary["disruption_cost_usd"] = total - float(structure.bill[:, j].sum())
+    return result
 
 
 def has_us_volumes(lng: LngScenario) -> bool:

@@ -25,7 +25,9 @@ Array = np.ndarray
 @dataclass(frozen=True)
 class LngMarket:
     """Base state; ``flows`` [exporter, importer] in t per month, unit values USD/t (CIF,
-    importer-reported), ``lag_months`` one-way voyage to the importer studied (months)."""
+    importer-reported), ``spot_price`` the world mean unit value (USD/t), ``buyer_price`` each
+    importer's mean unit value (USD/t: what a spot cargo costs it at price index 1),
+    ``lag_months`` one-way voyage to the importer studied (months)."""
 
     year: int
     importer: str
@@ -33,6 +35,7 @@ class LngMarket:
     flows: Array
     unit_value: Array
     spot_price: float
+    buyer_price: Array
     lag_months: Array
     params: dict[str, float]
 
@@ -82,6 +85,8 @@ def build_market(
     np.add.at(val, (exp, imp), trade["value_usd"].to_numpy())
     spot = float(val.sum() / qty.sum())
     unit = np.divide(val, qty, out=np.full((n, n), spot), where=qty > 0)
+    bought = qty.sum(0)
+    buyer = np.divide(val.sum(0), bought, out=np.full(n, spot), where=bought > 0)
     lag = np.array([voyage_days(c) / DAYS_PER_MONTH for c in regions])
     lag[idx[importer]] = 0.0
     params = {k: float(v["value"]) for k, v in parameters().items()}
@@ -93,6 +98,7 @@ def build_market(
         flows=qty / MONTHS_PER_YEAR,
         unit_value=unit,
         spot_price=spot,
+        buyer_price=buyer,
         lag_months=lag,
         params=params,
     )

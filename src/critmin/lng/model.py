@@ -309,7 +309,7 @@ def run(lng: LngScenario, engine: str = "fast") -> Run:
         stock = on_hand - use
         usd = market.unit_value
         bought = spot.sum(0)
-        bill = ((contract - resold) * usd).sum(0) + (bought - resale) * pi * market.spot_price
+        bill = ((contract - resold) * usd).sum(0) + (bought - resale) * pi * market.buyer_price
         balance = max(balance, abs(float(pool.sum() - buy.sum() - cleared.dispose[0])))
         for name, value in (
             ("demand", d),

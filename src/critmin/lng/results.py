@@ -75,7 +75,7 @@ def build_result(name: str, run: Run, baseline: Run) -> LngResult:
             "contract_t": run.contract[:, j],
             "spot_t": run.spot[:, j],
             "price_index": run.price[:, j],
-            "spot_price_usd_per_t": run.price[:, j] * m.spot_price,
+            "spot_price_usd_per_t": run.price[:, j] * m.buyer_price[j],
             "bill_usd": run.bill[:, j],
             "extra_cost_usd": extra,
         }
@@ -90,7 +90,8 @@ def build_result(name: str, run: Run, baseline: Run) -> LngResult:
             "baseline_share": base_source / base_source.sum(),
         }
     )
-    suppliers = suppliers[(suppliers["arrivals_t"] > 0) | (suppliers["baseline_share"] > 0)]
+    shown = (suppliers["share"] > 1e-9) | (suppliers["baseline_share"] > 1e-9)
+    suppliers = suppliers[shown]
     suppliers = suppliers.sort_values("baseline_share", ascending=False, ignore_index=True)
     gap_share = monthly["gap_share"].to_numpy()
     short_share = np.divide(unserved, demand, out=np.zeros_like(unserved), where=demand > 0)
