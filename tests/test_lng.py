@@ -339,3 +339,13 @@ def test_allocation_keeps_sales_and_purchases_and_respects_caps() -> None:
     assert (out >= -1e-12).all()
     assert out[0, 1] <= 1e-9
     assert out[0, 2] <= 0.2 + 1e-9
+
+
+def test_every_lng_parameter_is_documented_with_its_default() -> None:
+    doc = Path(__file__).resolve().parents[1] / "docs" / "methods" / "lng.md"
+    text = doc.read_text(encoding="utf-8")
+    for row in lng.parameter_frame().itertuples():
+        line = next((ln for ln in text.splitlines() if ln.startswith(f"| `{row.name}` |")), None)
+        assert line is not None, row.name
+        assert float(line.split("|")[2]) == float(row.value), row.name
+        assert row.basis, row.name
