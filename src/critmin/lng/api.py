@@ -10,7 +10,7 @@ import pandas as pd
 
 from critmin.lng.data import contracts
 from critmin.lng.model import run
-from critmin.lng.results import LngResult, build_result
+from critmin.lng.results import LngResult, build_result, extra_cost
 from critmin.lng.scenario import Contract, LngScenario, LngSettings, load_lng_scenario
 from critmin.simulation.scenario import CapacityAddition
 
@@ -38,11 +38,9 @@ def simulate_lng(lng: LngScenario, engine: str = "fast") -> LngResult:
     summary (``extra_cost_usd`` = ``disruption_cost_usd`` + ``structure_cost_usd``)."""
     result = build_result(lng.name, run(lng, engine), run(baseline_of(lng), engine))
     structure = run(structure_of(lng), engine)
-    j = structure.market.focus
-    base = float(result.baseline.bill[:, j].sum())
-    total = float(result.run.bill[:, j].sum())
-    result.summary["structure_cost_usd"] = float(structure.bill[:, j].sum()) - base
-    result.summary["disruption_cost_usd"] = total - float(structure.bill[:, j].sum())
+    structural = float(extra_cost(structure, result.baseline).sum())
+    result.summary["structure_cost_usd"] = structural
+    result.summary["disruption_cost_usd"] = result.summary["extra_cost_usd"] - structural
     return result
 
 

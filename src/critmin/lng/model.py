@@ -11,7 +11,8 @@ unit value):
    functions (:func:`critmin.simulation.fast.clear_fast` or ``exact.clear_exact``):
    suppliers' uncommitted output ``Q_i - C_i`` (curtailed below the base price, expanded above
    it up to capacity), each importer's net need ``D_j (1 + eta (pi - 1)) - C_j`` (bought when
-   positive, resold when negative) and the restocking of its tanks. An export control caps
+   positive, resold when negative) less any stock above the base level (drawn over
+   ``rebuild_months``), and the restocking of its tanks. An export control caps
    the origin's spot deliveries to each blocked destination at ``(1 - blocked) x`` its base
    spot flow.
 3. Cargoes sail: contract cargoes arrive ``days_i / 30.44`` months after loading, spot cargoes
@@ -247,16 +248,18 @@ def run(lng: LngScenario, engine: str = "fast") -> Run:
         uncommitted = np.maximum(q - contract.sum(1), 0.0)
         c_in = contract.sum(0)
         d = m_base * ev.demand[t]
+        # stock above the base level is used over rebuild_months instead of buying
+        surplus = np.maximum(stock - i0, 0.0) / rebuild
         sup = stack(
             [
                 (e_c * uncommitted, (1 - e_c) * uncommitted, zero, uncommitted),
                 (e_s * q, -e_s * q, zero, np.maximum(cap - q, 0.0)),
-                (-eta * d, c_in - (1 - eta) * d, zero, inf),
+                (-eta * d, c_in + surplus - (1 - eta) * d, zero, inf),
             ]
         )
         dem = stack(
             [
-                (eta * d, (1 - eta) * d - c_in, zero, inf),
+                (eta * d, (1 - eta) * d - c_in - surplus, zero, inf),
                 (-k_re * i0, k_re * i0 * (1 + h), zero, np.maximum(i0 - stock, 0.0) / rebuild),
             ]
         )

@@ -46,6 +46,23 @@ def _months_bridged(gap: np.ndarray, short: np.ndarray) -> tuple[int, bool]:
     return int(((gap > GAP_TOLERANCE) & (np.arange(gap.size) < out[0])).sum()), True
 
 
+def extra_cost(run: Run, baseline: Run) -> np.ndarray:
+    """Extra USD per month for the importer studied against ``baseline``: the change in its
+    import bill, plus the gas it burns less valued at the month's price (so that the sum is
+    about what consuming the baseline volume at the new prices costs: (pi - 1) x price x
+    base use), minus the gas it puts in (or plus what it takes out of) its tanks beyond the
+    baseline's, at the base price."""
+    m = run.market
+    j = m.focus
+    price = m.buyer_price[j]
+    bill = run.bill[:, j] - baseline.bill[:, j]
+    forgone = (baseline.consumption[:, j] - run.consumption[:, j]) * run.price[:, j] * price
+    # both runs start with the same stock
+    stored = np.diff(run.stock[:, j] - baseline.stock[:, j], prepend=0.0) * price
+    result: np.ndarray = bill + forgone - stored
+    return result
+
+
 def build_result(name: str, run: Run, baseline: Run) -> LngResult:
     """Monthly table, supplier shares and summary of ``run`` for the importer studied."""
     m = run.market
@@ -58,7 +75,7 @@ def build_result(name: str, run: Run, baseline: Run) -> LngResult:
     cut = np.maximum(demand - want, 0.0)
     unserved = np.maximum(want - run.consumption[:, j], 0.0)
     daily = m.imports[j] / DAYS_PER_MONTH
-    extra = run.bill[:, j] - baseline.bill[:, j]
+    extra = extra_cost(run, baseline)
     monthly = pd.DataFrame(
         {
             "month": run.months,
