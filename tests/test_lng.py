@@ -357,3 +357,23 @@ def test_every_lng_parameter_is_documented_with_its_default() -> None:
         assert line is not None, row.name
         assert float(line.split("|")[2]) == float(row.value), row.name
         assert row.basis, row.name
+
+
+def test_surplus_contract_cargoes_are_resold_and_paid_for() -> None:
+    """Japan contracted for more than it burns (demand -30 %): the surplus goes back to the
+    spot market; Japan still pays for every contract cargo and earns the spot price."""
+    spec = lng.parse_lng_scenario(
+        {
+            "name": "glut",
+            "horizon": {"months": 3},
+            "events": [{"type": "demand_shock", "country": "JPN", "change": -0.3}],
+        }
+    )
+    r = run(spec)
+    m = r.market
+    j = m.focus
+    assert (r.resale[:, j] > 0).all()
+    assert (r.spot[:, j] == 0).all()
+    contract_cost = (0.8 * m.flows[:, j] * m.unit_value[:, j]).sum()
+    credit = r.resale[:, j] * r.price[:, j] * m.buyer_price[j]
+    assert np.allclose(r.bill[:, j], contract_cost - credit, rtol=1e-12)

@@ -281,8 +281,8 @@ def run(lng: LngScenario, engine: str = "fast") -> Run:
         sold = q_sup[S_BASE] + q_sup[S_EXPANSION]
         resale = q_sup[S_RESALE]
         buy = q_dem[D_SPOT] + q_dem[D_RESTOCK]
-        kept = np.divide(resale, c_in, out=np.zeros(n_r), where=c_in > 0)
-        resold = contract * kept[None, :]
+        resold_share = np.divide(resale, c_in, out=np.zeros(n_r), where=c_in > 0)
+        resold = contract * resold_share[None, :]
         pool = sold + resold.sum(1)
         spot = _allocate(s0, pool, buy, origin, caps)
         delivered = contract - resold
@@ -291,7 +291,7 @@ def run(lng: LngScenario, engine: str = "fast") -> Run:
             if lag is None:
                 continue
             share = volume * passed[seller, buyer] * min(scale[seller], 1.0)
-            share *= 1.0 - kept[buyer]
+            share *= 1.0 - resold_share[buyer]
             one = np.zeros((n_r, n_r))
             one[seller, buyer] = share
             delivered[seller, buyer] -= share
@@ -312,7 +312,8 @@ def run(lng: LngScenario, engine: str = "fast") -> Run:
         stock = on_hand - use
         usd = market.unit_value
         bought = spot.sum(0)
-        bill = ((contract - resold) * usd).sum(0) + (bought - resale) * pi * market.buyer_price
+        # contract cargoes are paid for whether kept or resold; resales earn the spot price
+        bill = (contract * usd).sum(0) + (bought - resale) * pi * market.buyer_price
         balance = max(balance, abs(float(pool.sum() - buy.sum() - cleared.dispose[0])))
         for name, value in (
             ("demand", d),
