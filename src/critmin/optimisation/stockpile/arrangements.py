@@ -66,10 +66,12 @@ def coalition(
         raise InputError(f"coalition: {unknown} are not allies")
     sub_config = config.model_copy(update={"allies": {a: config.allies[a] for a in members}})
     consumption = scenarios.consumption_t_per_year
+    share = scenarios.sector_share
     sub_scenarios = replace(
         scenarios,
         shortfall=scenarios.shortfall.sel(ally=list(members)),
         consumption_t_per_year=None if consumption is None else consumption.sel(ally=list(members)),
+        sector_share=None if share is None else share.sel(ally=list(members)),
     )
     return sub_config, sub_scenarios
 

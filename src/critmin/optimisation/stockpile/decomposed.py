@@ -66,7 +66,11 @@ class AllyProblem:
         cap = inputs.cap_t.sel(ally=ally)
         holding = m.add_variables(lower=floor, upper=cap, coords=[material], name="holding")
         release = m.add_variables(lower=0, coords=[scenario, month, material], name="release")
-        unmet = m.add_variables(lower=0, coords=[scenario, month, material], name="unmet")
+        sector = pd.Index(inputs.sector_share["sector"].values, name="sector")
+        bounds = inputs.sector_bounds(scenarios.shortfall).sel(ally=ally, drop=True)
+        unmet = m.add_variables(
+            lower=0, upper=bounds, coords=[scenario, month, material, sector], name="unmet"
+        )
         flows = [scenario, month, partner, material]
         export = m.add_variables(lower=0, coords=flows, name="export")
         imported = m.add_variables(lower=0, coords=flows, name="import")
@@ -75,7 +79,8 @@ class AllyProblem:
         m.add_constraints(export.sum("partner") - release <= 0, name="ship_only_released")
         shortfall = scenarios.shortfall.sel(ally=ally, drop=True)
         m.add_constraints(
-            unmet + release - export.sum("partner") + imported.sum("partner") >= shortfall,
+            unmet.sum("sector") + release - export.sum("partner") + imported.sum("partner")
+            >= shortfall,
             name="unmet_need",
         )
         p = scenarios.probability
