@@ -248,18 +248,33 @@ def mean_scenario(scenarios: ScenarioSet) -> ScenarioSet:
     )
 
 
-def scenarios_from_config(config: StockpileConfig, k: int | None = None) -> ScenarioSet:
-    """The config's scenarios, sampled and reduced to ``k`` (default: the config's ``k``)."""
+def full_scenarios(config: StockpileConfig) -> ScenarioSet:
+    """The config's scenarios before reduction: every engine sample, or the explicit cases."""
     spec = config.scenarios
     if isinstance(spec, ExplicitScenarios):
         return explicit_scenarios(config)
     assert isinstance(spec, EngineScenarios)
     scenario = load_scenario(spec.file)
     stages = {m: (cfg.stage or m) for m, cfg in config.materials.items()}
-    full = engine_scenarios(scenario, list(config.allies), stages, spec.samples, spec.seed)
+    return engine_scenarios(scenario, list(config.allies), stages, spec.samples, spec.seed)
+
+
+def reduce_for_config(config: StockpileConfig, full: ScenarioSet, k: int) -> ScenarioSet:
+    """``full`` reduced to ``k`` scenarios by k-medoids, the distance in USD: each material's
+    tonnes at its mean damage per tonne over the allies' sector mix."""
     from critmin.optimisation.stockpile.sectors import resolve_sectors
 
     sectors = resolve_sectors(config, full)
-    # distance in USD: each material's tonnes at its mean damage over the allies' sector mix
     weights = (sectors.share * sectors.damage_usd_per_t).sum("sector").mean("ally")
-    return reduce_kmedoids(full, k if k is not None else spec.k, weights=weights.values)
+    return reduce_kmedoids(full, k, weights=weights.values)
+
+
+def scenarios_from_config(config: StockpileConfig, k: int | None = None) -> ScenarioSet:
+    """The config's scenarios, sampled and reduced to ``k`` (default: the config's ``k``);
+    explicit cases are returned as given."""
+    full = full_scenarios(config)
+    spec = config.scenarios
+    if isinstance(spec, ExplicitScenarios):
+        return full
+    assert isinstance(spec, EngineScenarios)
+    return reduce_for_config(config, full, k if k is not None else spec.k)

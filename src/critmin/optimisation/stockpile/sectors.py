@@ -68,14 +68,18 @@ def resolve_sectors(config: StockpileConfig, scenarios: ScenarioSet) -> Sectors:
             for k in table["sector"].values:
                 column = table.sel(sector=k).values
                 if (column > 0).any():
-                    shares[str(k)] = np.where(totals > 0, column / np.where(totals > 0, totals, 1), 0)
+                    shares[str(k)] = np.where(
+                        totals > 0, column / np.where(totals > 0, totals, 1), 0
+                    )
             if not shares:
                 shares = {ALL_SECTORS: np.ones(len(allies))}
             # an ally with no base use of the material takes the others' mean split
             empty = totals <= 0
             if empty.any() and len(shares) > 0:
-                mean = {k: float(v[~empty].mean()) if (~empty).any() else 1 / len(shares)
-                        for k, v in shares.items()}
+                mean = {
+                    k: float(v[~empty].mean()) if (~empty).any() else 1 / len(shares)
+                    for k, v in shares.items()
+                }
                 for k in shares:
                     shares[k] = np.where(empty, mean[k], shares[k])
             unknown = [k for k in spec.sectors if k not in shares]
