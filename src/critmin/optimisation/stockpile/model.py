@@ -79,11 +79,6 @@ class Inputs:
             "scenario", "month", "ally", "material", "sector"
         )
 
-    @property
-    def sector_used(self) -> xr.DataArray:
-        """[ally, material, sector]: True where the sector uses the material."""
-        return self.sector_share > 0
-
 
 def resolve_inputs(config: StockpileConfig, scenarios: ScenarioSet) -> Inputs:
     """Parameters of ``config`` on the allies and materials of ``scenarios``.
@@ -164,12 +159,33 @@ class StockpileModel:
         except Exception as exc:  # linopy raises several types when HiGHS returns no solution
             raise InfeasibleError(f"stockpile model: HiGHS failed ({exc})") from exc
         if status != "ok":
-            raise InfeasibleError(
-                f"stockpile model: no optimal solution (HiGHS status {status!r}, termination "
-                f"condition {condition!r}); check floors (existing_t) against caps and budgets, "
-                "and any constraint added by hand"
-            )
+            raise InfeasibleError(self._diagnosis(str(status), str(condition)))
         return StockpileSolution.from_model(self)
+
+    def _diagnosis(self, status: str, condition: str) -> str:
+        """One line: HiGHS's status and model status, and what to check for that outcome."""
+        model_status = condition
+        solver = getattr(self.model, "solver_model", None)
+        if solver is not None:
+            with contextlib.suppress(Exception):
+                model_status = solver.modelStatusToString(solver.getModelStatus())
+        lowered = f"{condition} {model_status}".lower()
+        if "unbounded" in lowered:
+            hint = (
+                "the objective falls without limit: a variable or cost term added by hand "
+                "has no bound (the model as built is bounded below by 0)"
+            )
+        elif "infeasible" in lowered:
+            hint = (
+                "no plan meets every constraint: check floors (existing_t) against caps "
+                "(max_t) and acquisition budgets, and any constraint added by hand"
+            )
+        else:
+            hint = "HiGHS stopped before an optimum (time or iteration limit, numerical trouble)"
+        return (
+            f"stockpile model: no optimal solution (HiGHS status {status!r}, termination "
+            f"condition {condition!r}, model status {model_status!r}); {hint}"
+        )
 
 
 def _index(name: str, values: Any) -> pd.Index:
