@@ -12,10 +12,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from critmin.errors import InputError, ScenarioError
 from critmin.optimisation.stockpile import build_model, make_scenarios, parse_config
 from critmin.optimisation.stockpile.api import run_stockpile
+from critmin.optimisation.stockpile.arrangements import solve_coalition
 from critmin.optimisation.stockpile.config import load_config
 from critmin.optimisation.stockpile.damage import damage_table, sector_damage
 from critmin.optimisation.stockpile.decomposed import decomposed_solve
@@ -280,3 +283,32 @@ def test_confidential_mode_with_two_sectors_reaches_the_central_cost() -> None:
     assert central <= result.cost_usd + 1e-6 * central
     assert result.cost_usd <= 1.01 * central
     assert {kind for _, kind, _ in result.messages} == {"prices", "flows"}
+
+
+@settings(max_examples=6, deadline=None)
+@given(
+    shortfall=st.lists(st.floats(0, 100), min_size=2 * 2 * 2, max_size=2 * 2 * 2),
+    share=st.floats(0.05, 0.95),
+    dear=st.floats(1e5, 5e6),
+)
+def test_joint_never_costs_more_than_alone_with_sectors(
+    shortfall: list[float], share: float, dear: float
+) -> None:
+    cfg = explicit(
+        ["USA", "JPN"],
+        {
+            "mag": {
+                "price_usd_per_t": 3000.0,
+                "sectors": {
+                    "dear": {"share": share, "damage_usd_per_t": dear},
+                    "cheap": {"share": 1 - share, "damage_usd_per_t": 30_000.0},
+                },
+            }
+        },
+        costs={"release_rate": 0.5, "transfer_cost_usd_per_t": 50.0},
+    )
+    values = np.array(shortfall).reshape(2, 2, 2, 1)
+    sc = make_scenarios(values, None, ["USA", "JPN"], ["mag"])
+    joint = build_model(cfg, sc, transfers=True).solve().objective_usd
+    alone = sum(solve_coalition(cfg, sc, [a]).objective_usd for a in ("USA", "JPN"))
+    assert joint <= alone + 1e-6 * (1 + abs(alone))
