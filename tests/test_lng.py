@@ -16,21 +16,13 @@ from critmin.errors import InputError, ScenarioError
 from critmin.lng.api import baseline_of
 from critmin.lng.data import DAYS_PER_MONTH, mof_2024, voyage_days
 from critmin.lng.model import run
-from critmin.simulation.scenario import Horizon
+from critmin.simulation.scenario import ExportControl, Horizon
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "lng"
 
 
 def _scenario(name: str) -> lng.LngScenario:
     return lng.load_lng_scenario(EXAMPLES / f"{name}.yaml")
-
-
-def _moved(spec: lng.LngScenario, start: str) -> lng.LngScenario:
-    """``spec`` with its horizon and every event starting at ``start``."""
-    events = [e.model_copy(update={"start": start}) for e in spec.scenario.events]
-    horizon = Horizon(start=start, months=spec.scenario.horizon.months)
-    scenario = spec.scenario.model_copy(update={"horizon": horizon, "events": events})
-    return lng.LngScenario(scenario=scenario, lng=spec.lng)
 
 
 # -- data -------------------------------------------------------------------------------
@@ -202,7 +194,7 @@ def test_sakhalin_stop_opens_a_gap_close_to_russias_share() -> None:
 
 
 def test_us_2030_volumes_reduce_gap_and_cost_of_a_sakhalin_stop() -> None:
-    spec = _moved(_scenario("sakhalin2_stop_now"), "2031-01")
+    spec = lng.shifted(_scenario("sakhalin2_stop_now"), "2031-01")
     comparison = lng.compare_us_volumes(spec)
     without, with_us = comparison.without_us.summary, comparison.with_us.summary
     assert with_us["gap_first_month_share"] < 0.6 * without["gap_first_month_share"]
@@ -377,3 +369,16 @@ def test_surplus_contract_cargoes_are_resold_and_paid_for() -> None:
     contract_cost = (0.8 * m.flows[:, j] * m.unit_value[:, j]).sum()
     credit = r.resale[:, j] * r.price[:, j] * m.buyer_price[j]
     assert np.allclose(r.bill[:, j], contract_cost - credit, rtol=1e-12)
+
+
+def test_shifted_moves_horizon_and_event_months() -> None:
+    spec = lng.shifted(_scenario("sakhalin2_stop_now"), "2031-01")
+    assert spec.scenario.horizon.start == "2031-01"
+    assert spec.scenario.horizon.months == 24
+    control = spec.scenario.events[1]
+    assert isinstance(control, ExportControl)
+    assert control.start == "2031-01"
+    back = lng.shifted(spec, "2026-01")
+    assert back == _scenario("sakhalin2_stop_now")
+    later = lng.shifted(_scenario("hormuz_closure"), "2027-03")
+    assert [getattr(e, "start", None) for e in later.scenario.events] == ["2027-03"] * 3

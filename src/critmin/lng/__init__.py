@@ -11,6 +11,7 @@ from __future__ import annotations
 from critmin.lng.api import (
     LngComparison,
     compare_us_volumes,
+    shifted,
     simulate_lng,
     with_us_volumes,
     without_us_volumes,
@@ -33,6 +34,7 @@ __all__ = [
     "parameter_frame",
     "parse_lng_scenario",
     "routes",
+    "shifted",
     "simulate_lng",
     "supplier_shares",
     "with_us_volumes",

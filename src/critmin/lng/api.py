@@ -12,7 +12,7 @@ from critmin.lng.data import contracts
 from critmin.lng.model import run
 from critmin.lng.results import LngResult, build_result, extra_cost
 from critmin.lng.scenario import Contract, LngScenario, LngSettings, load_lng_scenario
-from critmin.simulation.scenario import CapacityAddition
+from critmin.simulation.scenario import CapacityAddition, Horizon
 
 US_GULF, ALASKA = "us_gulf_new_trains", "alaska_lng"
 US_START = "2030-01"  # assumption: "from about 2030"
@@ -24,6 +24,35 @@ def baseline_of(lng: LngScenario) -> LngScenario:
     scenario = lng.scenario.model_copy(update={"events": [], "name": "baseline"})
     settings = LngSettings(importer=lng.lng.importer, parameters=lng.lng.parameters)
     return LngScenario(scenario=scenario, lng=settings)
+
+
+def _add_months(month: str, delta: int) -> str:
+    y, m = (int(x) for x in month.split("-"))
+    total = y * 12 + (m - 1) + delta
+    return f"{total // 12:04d}-{total % 12 + 1:02d}"
+
+
+def shifted(lng: LngScenario, start: str) -> LngScenario:
+    """``lng`` with its horizon starting at ``start`` (``YYYY-MM``) and every event month
+    given as ``YYYY-MM`` moved by as much (months given as numbers are relative already);
+    added contracts keep their calendar dates. E.g. a Sakhalin-2 stop in 2031, after the US
+    volumes have arrived."""
+    horizon = Horizon(start=start, months=lng.scenario.horizon.months)  # validates `start`
+    y0, m0 = (int(x) for x in lng.scenario.horizon.start.split("-"))
+    y1, m1 = (int(x) for x in start.split("-"))
+    delta = (y1 - y0) * 12 + (m1 - m0)
+    events = []
+    for event in lng.scenario.events:
+        update = {
+            name: _add_months(value, delta)
+            for name in ("start", "online")
+            if isinstance(value := getattr(event, name, None), str)
+        }
+        events.append(event.model_copy(update=update))
+    return LngScenario(
+        scenario=lng.scenario.model_copy(update={"horizon": horizon, "events": events}),
+        lng=lng.lng,
+    )
 
 
 def structure_of(lng: LngScenario) -> LngScenario:
