@@ -65,6 +65,7 @@ def test_imports_by_source_2018_2024_with_unit_values() -> None:
 
 def test_lng_network_is_a_supply_network() -> None:
     net = lng.lng_network(2024)
+    assert net.check() == []
     shares = net.shares("liquefaction")
     assert shares.sum() == pytest.approx(1.0)
     assert set(shares.index[:3]) == {"AUS", "USA", "QAT"}
