@@ -383,3 +383,14 @@ def test_shifted_moves_horizon_and_event_months() -> None:
     assert back == _scenario("sakhalin2_stop_now")
     later = lng.shifted(_scenario("hormuz_closure"), "2027-03")
     assert [getattr(e, "start", None) for e in later.scenario.events] == ["2027-03"] * 3
+
+
+def test_cli_year_overrides_the_scenario_year_and_table_fits() -> None:
+    path = str(EXAMPLES / "sakhalin2_stop_now.yaml")
+    payload = json.loads(_cli("--scenario", path, "--year", "2022", "--format", "json").stdout)
+    assert payload["meta"]["year"] == 2022
+    assert payload["rows"][0]["year"] == 2022
+    table = _cli("--scenario", path)
+    assert table.returncode == 0, table.stderr
+    assert "gap_first_month_share" in table.stdout
+    assert "without_us_volumes" in table.stdout

@@ -14,19 +14,7 @@ from critmin.lng.api import compare_us_volumes
 from critmin.lng.data import check_year, contracts, imports_by_source, routes
 from critmin.lng.scenario import baseline_scenario, load_lng_scenario
 
-SUMMARY_COLUMNS = [
-    "variant",
-    "hhi_baseline",
-    "hhi_scenario",
-    "russia_share",
-    "us_share",
-    "gap_first_month_share",
-    "months_to_close",
-    "months_bridged",
-    "storage_exhausted",
-    "peak_price_index",
-    "disruption_cost_usd",
-]
+DEFAULT_YEAR = 2024
 MONTHLY_COLUMNS = [
     "variant",
     "month",
@@ -51,7 +39,10 @@ def lng_command(
     scenario: Annotated[
         Path | None, typer.Option("--scenario", help="LNG scenario YAML (examples/lng/).")
     ] = None,
-    year: Annotated[int, typer.Option("--year", "-y", help="BACI base year.")] = 2024,
+    year: Annotated[
+        int | None,
+        typer.Option("--year", "-y", help="BACI base year (default: the scenario's, else 2024)."),
+    ] = None,
     view: Annotated[
         View,
         typer.Option(
@@ -62,11 +53,12 @@ def lng_command(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
 ) -> None:
     """Japan's LNG security: supplier shares, HHI, monthly gap, cost, storage, US volumes."""
-    check_year(year)
-    title = f"LNG: {{}} (JPN, {year})"
+    if year is not None:
+        check_year(year)
+    title = f"LNG: {{}} (JPN, {year or DEFAULT_YEAR})"
     if view in (View.imports, View.contracts, View.routes):
         if view is View.imports:
-            table = imports_by_source("JPN", range(2018, year + 1))
+            table = imports_by_source("JPN", range(2018, (year or DEFAULT_YEAR) + 1))
         else:
             table = contracts() if view is View.contracts else routes()
         units = {
@@ -98,10 +90,14 @@ def lng_command(
         )
         return
     if scenario is None:
-        spec = baseline_scenario(year=year)
+        spec = baseline_scenario(year=year or DEFAULT_YEAR)
     else:
         spec = load_lng_scenario(scenario)
-        spec = spec.model_copy(update={"scenario": spec.scenario.model_copy(update={"year": year})})
+        if year is not None:
+            update = {"scenario": spec.scenario.model_copy(update={"year": year})}
+            spec = spec.model_copy(update=update)
+    year = spec.scenario.year
+    check_year(year)
     result = compare_us_volumes(spec, engine=engine)
     meta = {
         "scenario": spec.name,
@@ -113,7 +109,11 @@ def lng_command(
     }
     if view is View.summary:
         frame = result.summary()
-        columns: list[str] | None = SUMMARY_COLUMNS
+        columns: list[str] | None = None
+        if fmt is Format.table:
+            # one row per measure, one column per variant: fits a terminal
+            shown = frame.set_index("variant").T
+            frame = shown.reset_index(names="measure").astype({v: object for v in shown})
     elif view is View.monthly:
         frame = result.monthly()
         columns = MONTHLY_COLUMNS
