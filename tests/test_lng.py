@@ -186,10 +186,10 @@ def test_sakhalin_stop_opens_a_gap_close_to_russias_share() -> None:
     russia = lng.supplier_shares(2024).set_index("source").loc["RUS", "share"]
     assert s["first_gap_month"] == "2026-01"
     assert 0.85 * russia <= s["gap_first_month_share"] <= russia
-    assert s["months_to_close"] <= 3
+    assert s["months_to_recovery"] <= 3
     assert not s["storage_exhausted"]
     assert s["russia_share"] < 0.001
-    assert s["hhi_scenario"] > s["hhi_baseline"]
+    assert s["supplier_hhi"] > s["supplier_hhi_baseline"]
     assert s["extra_cost_usd"] > 0
     assert s["balance_error_t"] < 1e-3
 
@@ -204,7 +204,7 @@ def test_us_2030_volumes_reduce_gap_and_cost_of_a_sakhalin_stop() -> None:
     assert 0 < with_us["disruption_cost_usd"] < 0.6 * without["disruption_cost_usd"]
     assert without["structure_cost_usd"] == 0.0
     assert with_us["us_share"] > without["us_share"] + 0.05
-    assert with_us["hhi_scenario"] < without["hhi_scenario"]
+    assert with_us["supplier_hhi"] < without["supplier_hhi"]
 
 
 def test_every_shipped_scenario_runs() -> None:
@@ -298,7 +298,7 @@ def test_cli_json_summary_and_views() -> None:
     payload = json.loads(result.stdout)
     assert set(payload) == {"meta", "rows"}
     assert [r["variant"] for r in payload["rows"]] == ["without_us_volumes", "with_us_volumes"]
-    for key in ("hhi_scenario", "gap_first_month_share", "extra_cost_usd", "months_bridged"):
+    for key in ("supplier_hhi", "gap_first_month_share", "extra_cost_usd", "months_bridged"):
         assert key in payload["rows"][0]
     suppliers = json.loads(_cli("--view", "suppliers", "--format", "json").stdout)["rows"]
     aus = next(r for r in suppliers if r["source"] == "AUS")

@@ -36,7 +36,7 @@ for key, label, scale, unit in (
     ("gap_first_month_share", "first-month gap", 100, "%"),
     ("min_storage_days", "lowest stock", 1, "days"),
     ("us_share", "US share", 100, "%"),
-    ("hhi_scenario", "HHI", 1, ""),
+    ("supplier_hhi", "HHI", 1, ""),
     ("disruption_cost_usd", "disruption cost", 1e-9, "bn USD"),
 ):
     a, b = (later.loc[v, key] * scale for v in ("without_us_volumes", "with_us_volumes"))

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from critmin.cli.output import Format, render
+from critmin.data import tables
 from critmin.lng.api import compare_us_volumes
 from critmin.lng.data import check_year, contracts, imports_by_source, routes
 from critmin.lng.scenario import baseline_scenario, load_lng_scenario
@@ -104,6 +105,7 @@ def lng_command(
         "importer": spec.lng.importer,
         "year": year,
         "engine": engine,
+        "data_version": tables.manifest()["data_version"],
         "units": "t of LNG; shares 0-1; HHI 0-10,000; USD (extra versus the no-event "
         "baseline); price index 1 = mean BACI unit value of the year",
     }
