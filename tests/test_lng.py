@@ -394,3 +394,17 @@ def test_cli_year_overrides_the_scenario_year_and_table_fits() -> None:
     assert table.returncode == 0, table.stderr
     assert "gap_first_month_share" in table.stdout
     assert "without_us_volumes" in table.stdout
+
+
+def test_hormuz_closure_stops_gulf_cargoes_after_those_at_sea() -> None:
+    res = lng.simulate_lng(_scenario("hormuz_closure"))
+    m, r, b = res.run.market, res.run, res.baseline
+    j = m.focus
+    qat, are, omn = (m.regions.index(c) for c in ("QAT", "ARE", "OMN"))
+    lag = voyage_days("QAT") / DAYS_PER_MONTH
+    # March: only December-February loadings still at sea arrive (the fractional part)
+    assert r.arrivals[0, qat, j] == pytest.approx(b.arrivals[0, qat, j] * (lag % 1), rel=1e-9)
+    assert (r.arrivals[1:4, [qat, are], j] == 0).all()
+    # Oman loads outside the strait: its contract cargoes keep coming (spot ones may go elsewhere)
+    assert (r.arrivals[:4, omn, j] >= 0.8 * b.arrivals[:4, omn, j]).all()
+    assert res.summary["peak_price_index"] > 1.5
