@@ -31,6 +31,7 @@ SECTIONS = (
     "GeoPolRisk of each ally",
     "Gaps: allied demand against allied capacity",
     "Disruption scenarios",
+    "Stockpile: alone versus complementary",
     "Data sources",
     "Run",
 )
@@ -44,7 +45,7 @@ def test_self_contained(report: Path) -> None:
         assert f"<h2>{heading}</h2>" in text
     scenarios = len(list(Path("examples/scenarios").glob("*.yaml")))
     assert scenarios >= 2
-    assert text.count('class="plotly-graph-div"') == 4 + scenarios
+    assert text.count('class="plotly-graph-div"') == 5 + scenarios
 
 
 def test_results_folder_holds_every_table(report: Path) -> None:

@@ -18,7 +18,10 @@ from critmin.report.disruption import (
     scenario_paths,
     scenario_summary,
 )
-from critmin.simulation.examples import shipped_scenarios
+from critmin.report.stockpile import stockpile_tables
+from critmin.simulation.examples import shipped_example, shipped_scenarios
+
+DEFAULT_STOCKPILE = "stockpile/us_japan_targeted_bans.yaml"
 
 
 @dataclass
@@ -56,6 +59,8 @@ def compute(config: ReportConfig) -> ReportResults:
     results.paths = scenario_paths(files, members, config.alliance, config.samples, config.seed)
     results.tables["disruption_summary"] = scenario_summary(results.paths, config.alliance)
     results.tables["disruption_paths"] = paths_frame(results.paths)
+    stockpile = config.stockpile or shipped_example(DEFAULT_STOCKPILE)
+    results.tables.update(stockpile_tables(stockpile))
     results.tables["sources"] = pd.DataFrame(
         [
             {
