@@ -17,8 +17,9 @@ def key_findings(results: ReportResults) -> list[str]:
             f"{row.stage} ({config.year}; HHI {row.hhi:,.0f})."
         )
     gaps = results.tables["gaps"]
-    for row in gaps[gaps["bottleneck"]].sort_values("gap_pct", ascending=False).itertuples():
-        left = float(row.gap_with_projects_pct)
+    bottlenecks = gaps[gaps["bottleneck"]].sort_values("gap_pct", ascending=False)
+    remaining = bottlenecks["gap_with_projects_pct"].astype(float).tolist()
+    for row, left in zip(bottlenecks.itertuples(), remaining, strict=True):
         pipeline = (
             f"pipeline projects by {config.horizon} would close it ({-left:.0f}% to spare)"
             if left <= 0
