@@ -50,3 +50,19 @@ def test_backtests_are_deterministic_and_respond_to_parameters():
     high = run_backtest("rare-earths-2025", approval_rate=0.9).set_index("target")
     assert low.loc["dy_exports_2025", "model"] < high.loc["dy_exports_2025", "model"]
     assert set(episode_names()) == set(episodes())
+
+
+def test_docs_table_matches_the_model():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "backtests.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 8 and cells[1].startswith("`"):
+            rows[(cells[0], cells[1].strip("`"))] = (float(cells[3]), float(cells[4]))
+    for name in episode_names():
+        for row in run_backtest(name).itertuples():
+            observed, model = rows[(name, row.target)]
+            assert observed == round(row.observed, 2), (name, row.target)
+            assert abs(model - row.model) <= 0.005 + 1e-9, (name, row.target, model, row.model)
