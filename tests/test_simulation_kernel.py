@@ -41,10 +41,7 @@ def test_kernel_results_do_not_depend_on_the_other_scenarios_of_a_chunk() -> Non
     values = value_per_tonne(scenario, market)
     shocks = build_shocks(scenario, market, 40, np.random.default_rng(9))
     whole = simulate_ensemble(market, shocks, values)
-    part = build_shocks(scenario, market, 40, np.random.default_rng(9))
-    for name in ("outage", "added", "demand", "blocked", "release_even"):
-        setattr(part, name, np.ascontiguousarray(getattr(part, name)[..., 10:25]))
-    part.price_stock = part.price_stock[10:25]
+    part = build_shocks(scenario, market, 40, np.random.default_rng(9)).subset(10, 25)
     sub = simulate_ensemble(market, part, values)
     for name in Summary.__dataclass_fields__:
         assert np.array_equal(getattr(whole, name)[10:25], getattr(sub, name)), name

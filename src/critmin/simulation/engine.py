@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -64,6 +65,48 @@ class Summary:
     first_short: Array  # [n, R] first month (1-based) with shortfall, 0 = none
     last_short: Array  # [n, R] last month with shortfall, 0 = none
     balance_error: Array  # [n] max |supply - use - stock change| over stages and months
+
+    @classmethod
+    def zeros(cls, n: int, n_stages: int, n_regions: int, buffer: Any = None) -> Summary:
+        """A zero summary of ``n`` scenarios; in ``buffer`` (of at least ``nbytes(...)``
+        bytes, zero-filled, e.g. shared memory) when given."""
+        arrays: dict[str, Array] = {}
+        offset = 0
+        for name, (shape, dtype) in _layout(n, n_stages, n_regions).items():
+            if buffer is None:
+                arrays[name] = np.zeros(shape, dtype=dtype)
+            else:
+                count = int(np.prod(shape))
+                arrays[name] = np.frombuffer(buffer, dtype, count, offset).reshape(shape)
+                offset += count * np.dtype(dtype).itemsize
+        return cls(**arrays)
+
+    @staticmethod
+    def nbytes(n: int, n_stages: int, n_regions: int) -> int:
+        """Bytes of a summary of ``n`` scenarios."""
+        return sum(
+            int(np.prod(shape)) * np.dtype(dtype).itemsize
+            for shape, dtype in _layout(n, n_stages, n_regions).values()
+        )
+
+    def rows(self, start: int, stop: int) -> Summary:
+        """Scenarios ``start .. stop - 1`` (views)."""
+        return Summary(**{k: getattr(self, k)[start:stop] for k in Summary.__dataclass_fields__})
+
+
+def _layout(n: int, n_s: int, n_r: int) -> dict[str, tuple[tuple[int, ...], type]]:
+    """Shape and dtype of each ``Summary`` field (all float64 then the int64 months)."""
+    per_stage = (n, n_s, n_r)
+    return {
+        "shortfall": (per_stage, np.float64),
+        "reference": (per_stage, np.float64),
+        "value_at_risk": ((n, n_r), np.float64),
+        "peak_price": (per_stage, np.float64),
+        "mean_price": (per_stage, np.float64),
+        "balance_error": ((n,), np.float64),
+        "first_short": ((n, n_r), np.int64),
+        "last_short": ((n, n_r), np.int64),
+    }
 
 
 def _pi_max(market: Market) -> float:

@@ -10,8 +10,10 @@ runs: numpy evaluated every block of every scenario about ten times per stage-mo
 here each scenario's blocks live in a few hundred bytes of scratch and each root takes two
 or three evaluations from last month's price. Results agree with the numpy path to about
 1e-12 relative (tested to 1e-9 on every shipped example). Each scenario is computed on its
-own, in a fixed order, without threads or fast-math, so results do not depend on the chunk
-it belongs to nor on the machine's thread count.
+own, through the whole horizon before the next (its state stays in cache), in a fixed order,
+without threads or fast-math, so results do not depend on the chunk it belongs to nor on the
+machine's thread count. Shocks arrive as term tables (``shocks.Terms``) and are expanded per
+scenario into a small dense [month, cell] scratch.
 
 Used for ensembles (``runner.run_chunk`` with the fast engine); central runs, which record
 month-by-month traces, and the exact engine keep ``engine.simulate_arrays``.
@@ -19,15 +21,13 @@ month-by-month traces, and the exact engine keep ``engine.simulate_arrays``.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numba
 import numpy as np
 
 from critmin.simulation.calibration import Market
 from critmin.simulation.engine import SHORT_TOLERANCE, Summary, _pi_max
 from critmin.simulation.fast import MAX_ITERATIONS, RELATIVE_TOLERANCE
-from critmin.simulation.shocks import Shocks
+from critmin.simulation.shocks import ADDED, DEMAND, KEEP, PASSED, RELEASE, Shocks
 
 Array = np.ndarray
 
@@ -261,6 +261,25 @@ def _clear(
     return unsold, pi
 
 
+@numba.njit(cache=True, inline="always")
+def _combine(ptr: Array, rows: Array, values: Array, j: int, product: bool, dense: Array) -> None:
+    """Scenario ``j``'s terms of one kind into ``dense`` [month, cell]: the product (or the
+    sum) of each cell's rows in event order. Cells without terms are left as they are (1 for
+    products, 0 for sums, set once by the caller)."""
+    for c in range(ptr.shape[0] - 1):
+        a, b = ptr[c], ptr[c + 1]
+        if a == b:
+            continue
+        for t in range(dense.shape[0]):
+            v = 1.0 if product else 0.0
+            for i in range(a, b):
+                if product:
+                    v *= values[rows[i], j, t]
+                else:
+                    v += values[rows[i], j, t]
+            dense[t, c] = v
+
+
 @numba.njit(cache=True)
 def _run(
     production: Array,
@@ -275,11 +294,18 @@ def _run(
     base_to: Array,
     origin: Array,
     unit_value: Array,
-    outage: Array,
-    added: Array,
-    demand: Array,
-    blocked: Array,
-    release_even: Array,
+    values: Array,
+    keep_ptr: Array,
+    keep_rows: Array,
+    passed_ptr: Array,
+    passed_rows: Array,
+    demand_ptr: Array,
+    demand_rows: Array,
+    added_ptr: Array,
+    added_rows: Array,
+    release_ptr: Array,
+    release_rows: Array,
+    n_k: int,
     even_stages: Array,
     price_stock: Array,
     price_stage: Array,
@@ -295,9 +321,13 @@ def _run(
     last: Array,
     balance: Array,
 ) -> None:
-    """Every scenario through the horizon; writes the [scenario, ...] summary arrays."""
-    months, n_s, n, n_r = outage.shape
-    n_k = demand.shape[1]
+    """Every scenario through the horizon; writes the [scenario, ...] summary arrays.
+
+    Shocks come as term tables (``shocks.Terms``: CSR over ``index * n_r + region``) over the
+    value rows ``values`` [row, scenario, month]. Scenarios run one after the other, each
+    through the whole horizon (its state stays in cache)."""
+    _, n, months = values.shape
+    n_s, n_r = production.shape
     n_e = price_stage.shape[0]
     eta, eta_p, eps, eps_r, eps_down = params[0], params[1], params[2], params[3], params[4]
     k_inv, h, rebuild, k_sp, pi_max = params[5], params[6], params[7], params[8], params[9]
@@ -315,57 +345,81 @@ def _run(
     pi_prod = np.empty(n_r)
     pi_cons = np.empty(n_r)
     mult = np.empty(n_r)
+    out_s = np.empty(n_r)  # lost share of capacity at stage s
+    add_s = np.empty(n_r)  # capacity added at stage s, t/month
+    out_n = np.zeros(n_r)  # the same at stage s + 1
+    add_n = np.zeros(n_r)
+    blk = np.empty(n_r)  # blocked share of deliveries from the origin
+    rel = np.empty(n_r)  # even stockpile release, t/month
     f_ref = np.empty(n_r)
     capped = np.zeros(n_r, dtype=np.bool_)
     cap = np.empty(n_r)
     scratch = np.empty((5, n_r))
     q_sup = np.empty(_S_PRICE + n_e)
     inf = np.inf
-    for t in range(months):
-        for j in range(n):
+    # one scenario's shocks, dense [month, stage * n_r + region] (demand: sector * n_r + region)
+    keep_d = np.ones((months, n_s * n_r))
+    passed_d = np.ones((months, n_s * n_r))
+    demand_d = np.ones((months, n_k * n_r))
+    added_d = np.zeros((months, n_s * n_r))
+    release_d = np.zeros((months, n_s * n_r))
+    for j in range(n):
+        _combine(keep_ptr, keep_rows, values, j, True, keep_d)
+        _combine(passed_ptr, passed_rows, values, j, True, passed_d)
+        _combine(demand_ptr, demand_rows, values, j, True, demand_d)
+        _combine(added_ptr, added_rows, values, j, False, added_d)
+        _combine(release_ptr, release_rows, values, j, False, release_d)
+        for t in range(months):
             for r in range(n_r):
                 bought[j, r] = derived[0, r]
                 short_month[j, r] = False
-        for s in range(n_s):
-            last_stage = s + 1 == n_s
-            has_origin = False
-            for r in range(n_r):
-                if origin[s, r]:
-                    has_origin = True
-            n_sup = 3
-            rec_at, even_at = -1, -1
-            if has_recycling[s]:
-                rec_at = n_sup
-                n_sup += 1
-            if even_stages[s]:
-                even_at = n_sup
-                n_sup += 1
-            first_price = n_sup
-            for e in range(n_e):
-                if price_stage[e] == s:
+            for s in range(n_s):
+                last_stage = s + 1 == n_s
+                has_origin = False
+                for r in range(n_r):
+                    if origin[s, r]:
+                        has_origin = True
+                n_sup = 3
+                rec_at, even_at = -1, -1
+                if has_recycling[s]:
+                    rec_at = n_sup
                     n_sup += 1
-            n_dem = 2 if last_stage else 3
-            for j in range(n):
+                if even_stages[s]:
+                    even_at = n_sup
+                    n_sup += 1
+                first_price = n_sup
+                for e in range(n_e):
+                    if price_stage[e] == s:
+                        n_sup += 1
+                n_dem = 2 if last_stage else 3
                 dirty = False
                 for r in range(n_r):
+                    cell = s * n_r + r
+                    out_s[r] = 1.0 - keep_d[t, cell]
+                    add_s[r] = added_d[t, cell]
+                    if not last_stage:
+                        out_n[r] = 1.0 - keep_d[t, cell + n_r]
+                        add_n[r] = added_d[t, cell + n_r]
+                    blk[r] = 0.0
+                    if has_origin and not origin[s, r]:
+                        blk[r] = 1.0 - passed_d[t, cell]
+                    rel[r] = release_d[t, cell]
                     m = 0.0
                     for k in range(n_k):
-                        m += demand[t, k, j, r] * sector_split[s, r, k]
+                        m += demand_d[t, k * n_r + r] * sector_split[s, r, k]
                     mult[r] = m
                     if m != 1.0:
                         dirty = True
-                    if outage[t, s, j, r] != 0 or added[t, s, j, r] != 0:
+                    if out_s[r] != 0 or add_s[r] != 0:
                         dirty = True
-                    if not last_stage and (
-                        outage[t, s + 1, j, r] != 0 or added[t, s + 1, j, r] != 0
-                    ):
+                    if not last_stage and (out_n[r] != 0 or add_n[r] != 0):
                         dirty = True
                     i0 = inventory[s, r]
                     if abs(stock[j, s, r] - i0) > 1e-12 * (1.0 + i0):
                         dirty = True
-                    if release_even[t, s, j, r] != 0:
+                    if rel[r] != 0:
                         dirty = True
-                    if has_origin and blocked[t, s, j, r] > 0:
+                    if has_origin and blk[r] > 0:
                         dirty = True
                     if s > 0:
                         base = derived[s - 1, r]
@@ -389,8 +443,8 @@ def _run(
                     continue
                 # blocks of engine.simulate_arrays
                 for r in range(n_r):
-                    out = outage[t, s, j, r]
-                    add = added[t, s, j, r]
+                    out = out_s[r]
+                    add = add_s[r]
                     q_ref = production[s, r] * (1 - out) + add
                     k_cap = capacity[s, r] * (1 - out) + add
                     if s > 0:
@@ -416,7 +470,7 @@ def _run(
                         sup[2, rec_at, r] = 0.0
                         sup[3, rec_at, r] = inf
                     if even_at >= 0:
-                        amount = release_even[t, s, j, r]
+                        amount = rel[r]
                         sup[0, even_at, r] = 0.0
                         sup[1, even_at, r] = amount
                         sup[2, even_at, r] = amount
@@ -431,18 +485,15 @@ def _run(
                     dem[2, _D_RESTOCK, r] = 0.0
                     dem[3, _D_RESTOCK, r] = max(i0 - st, 0.0) / rebuild
                     if not last_stage:
-                        p_ref = (
-                            production[s + 1, r] * (1 - outage[t, s + 1, j, r])
-                            + added[t, s + 1, j, r]
-                        ) / yields[s + 1]
+                        p_ref = (production[s + 1, r] * (1 - out_n[r]) + add_n[r]) / yields[s + 1]
                         dem[0, _D_PROC, r] = eta_p * p_ref
                         dem[1, _D_PROC, r] = (1 - eta_p) * p_ref
                         dem[2, _D_PROC, r] = 0.0
                         dem[3, _D_PROC, r] = inf
                     capped[r] = False
-                    if has_origin and blocked[t, s, j, r] > 0:
+                    if has_origin and blk[r] > 0:
                         capped[r] = True
-                        cap[r] = base_to[s, r] * (1 - blocked[t, s, j, r])
+                        cap[r] = base_to[s, r] * (1 - blk[r])
                 at = first_price
                 for e in range(n_e):
                     if price_stage[e] != s:
@@ -511,8 +562,7 @@ def _run(
                         short_month[j, r] = True
                     bought[j, r] = q_proc
                 balance[j] = max(balance[j], abs(total_sup - total_dem - dispose))
-        month = t + 1
-        for j in range(n):
+            month = t + 1
             for r in range(n_r):
                 if short_month[j, r]:
                     if first[j, r] == 0:
@@ -520,9 +570,20 @@ def _run(
                     last[j, r] = month
 
 
-def simulate_ensemble(market: Market, shocks: Shocks, value_per_t: Array) -> Summary:
+def _csr(shocks: Shocks, kind: int) -> tuple[Array, Array]:
+    table = shocks.terms[kind]
+    return (
+        np.ascontiguousarray(table.ptr, dtype=np.int64),
+        np.ascontiguousarray(table.rows, dtype=np.int64),
+    )
+
+
+def simulate_ensemble(
+    market: Market, shocks: Shocks, value_per_t: Array, out: Summary | None = None
+) -> Summary:
     """``engine.simulate_arrays(market, shocks, clear_fast, value_per_t)`` compiled: the same
-    per-scenario summaries (``value_per_t`` is [stage, sector] USD/t)."""
+    per-scenario summaries (``value_per_t`` is [stage, sector] USD/t), written into ``out``
+    (zeroed first; C-contiguous arrays, e.g. rows of a shared summary) when given."""
     p = market.params
     n, n_s, n_r = shocks.n, market.n_stages, market.n_regions
     base_to = np.zeros((n_s, n_r))
@@ -543,25 +604,15 @@ def simulate_ensemble(market: Market, shocks: Shocks, value_per_t: Array) -> Sum
             _pi_max(market),
         ]
     )
-    out: dict[str, Any] = {
-        "shortfall": np.zeros((n, n_s, n_r)),
-        "reference": np.zeros((n, n_s, n_r)),
-        "value_at_risk": np.zeros((n, n_r)),
-        "peak_price": np.zeros((n, n_s, n_r)),
-        "mean_price": np.zeros((n, n_s, n_r)),
-        "first_short": np.zeros((n, n_r), dtype=np.int64),
-        "last_short": np.zeros((n, n_r), dtype=np.int64),
-        "balance_error": np.zeros(n),
-    }
+    if out is None:
+        out = Summary.zeros(n, n_s, n_r)
+    else:
+        for name in Summary.__dataclass_fields__:
+            getattr(out, name)[...] = 0
     f64 = np.float64
 
     def arr(x: Array) -> Array:
         return np.ascontiguousarray(x, dtype=f64)
-
-    def per_scenario(x: Array) -> Array:
-        # [month, stage, region, scenario] -> [month, stage, scenario, region]; no copy for
-        # arrays from build_shocks, which are stored that way
-        return arr(np.swapaxes(x, 2, 3))
 
     _run(
         arr(market.production),
@@ -576,24 +627,26 @@ def simulate_ensemble(market: Market, shocks: Shocks, value_per_t: Array) -> Sum
         base_to,
         np.ascontiguousarray(shocks.origin, dtype=np.bool_),
         arr(np.einsum("srk,sk->sr", market.sector_split, value_per_t)),
-        per_scenario(shocks.outage),
-        per_scenario(shocks.added),
-        per_scenario(shocks.demand),
-        per_scenario(shocks.blocked),
-        per_scenario(shocks.release_even),
+        np.ascontiguousarray(shocks.values, dtype=f64),
+        *_csr(shocks, KEEP),
+        *_csr(shocks, PASSED),
+        *_csr(shocks, DEMAND),
+        *_csr(shocks, ADDED),
+        *_csr(shocks, RELEASE),
+        shocks.n_sectors,
         np.ascontiguousarray(shocks.even_stages, dtype=np.bool_),
         arr(shocks.price_stock),
         np.ascontiguousarray(shocks.price_stage, dtype=np.int64),
         np.ascontiguousarray(shocks.price_region, dtype=np.int64),
         arr(shocks.price_trigger),
         params,
-        out["shortfall"],
-        out["reference"],
-        out["value_at_risk"],
-        out["peak_price"],
-        out["mean_price"],
-        out["first_short"],
-        out["last_short"],
-        out["balance_error"],
+        out.shortfall,
+        out.reference,
+        out.value_at_risk,
+        out.peak_price,
+        out.mean_price,
+        out.first_short,
+        out.last_short,
+        out.balance_error,
     )
-    return Summary(**out)
+    return out

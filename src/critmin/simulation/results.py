@@ -22,10 +22,29 @@ PROCESSING = "processing"
 RECOVERY_TOLERANCE = 0.01  # recovered: final use within 1 % of reference use
 
 
-def concat_summaries(parts: list[Summary]) -> Summary:
-    """Join per-chunk summaries along the scenario axis (in chunk order)."""
-    names = Summary.__dataclass_fields__
-    return Summary(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in names})
+class SummaryCollector:
+    """Per-chunk summaries copied, as they arrive and in any order, into one preallocated
+    summary of ``total`` scenarios (the copy overlaps the chunks still running)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.arrays: dict[str, np.ndarray] = {}
+        self.filled = 0
+
+    def add(self, start: int, part: Summary) -> None:
+        """Scenarios ``start .. start + len(part) - 1``."""
+        size = part.balance_error.shape[0]
+        for name in Summary.__dataclass_fields__:
+            value = getattr(part, name)
+            if name not in self.arrays:
+                self.arrays[name] = np.empty((self.total, *value.shape[1:]), dtype=value.dtype)
+            self.arrays[name][start : start + size] = value
+        self.filled += size
+
+    def summary(self) -> Summary:
+        if self.filled != self.total:
+            raise RuntimeError(f"{self.filled} of {self.total} scenarios collected")
+        return Summary(**self.arrays)
 
 
 def months_to_recovery(summary: Summary, months: int) -> np.ndarray:

@@ -7,6 +7,8 @@ chunks, nor where (local processes or a Dask cluster): same seed, bit-identical 
 
 from __future__ import annotations
 
+import mmap
+import multiprocessing as mp
 import platform
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -16,12 +18,13 @@ import numpy as np
 
 import critmin
 from critmin.errors import InputError
+from critmin.simulation.calibration import Market
 from critmin.simulation.engine import ClearFn, Summary, simulate_arrays
 from critmin.simulation.exact import clear_exact
 from critmin.simulation.fast import clear_fast
 from critmin.simulation.model import build_market, value_per_tonne
 from critmin.simulation.params import parameter_table
-from critmin.simulation.results import SimulationResult, concat_summaries, timeseries
+from critmin.simulation.results import SimulationResult, SummaryCollector, timeseries
 from critmin.simulation.scenario import Scenario
 from critmin.simulation.shocks import build_shocks
 
@@ -84,8 +87,11 @@ def simulate(scenario: Scenario, engine: Engine = "fast") -> SimulationResult:
     )
 
 
-def run_chunk(scenario_json: str, engine: str, seed: int, index: int, size: int) -> Summary:
-    """Scenarios ``index * CHUNK_SIZE ...`` (``size`` of them) of an ensemble; picklable."""
+def run_chunk(
+    scenario_json: str, engine: str, seed: int, index: int, size: int, out: Summary | None = None
+) -> Summary:
+    """Scenarios ``index * CHUNK_SIZE ...`` (``size`` of them) of an ensemble; picklable.
+    Written into ``out`` (``size`` rows) when given."""
     scenario = Scenario.model_validate_json(scenario_json)
     market = build_market(scenario)
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index,))))
@@ -95,9 +101,25 @@ def run_chunk(scenario_json: str, engine: str, seed: int, index: int, size: int)
         # compiled, same results; imported here so that importing critmin does not load numba
         from critmin.simulation.kernel import simulate_ensemble
 
-        return simulate_ensemble(market, shocks, values)
+        return simulate_ensemble(market, shocks, values, out)
     summary, _ = simulate_arrays(market, shocks, _engine(engine), values)
-    return summary
+    if out is None:
+        return summary
+    for name in Summary.__dataclass_fields__:
+        getattr(out, name)[...] = getattr(summary, name)
+    return out
+
+
+# the ensemble's summary in shared memory, set before local workers fork (they write into it)
+_SHARED: Summary | None = None
+
+
+def _run_chunk_shared(
+    scenario_json: str, engine: str, seed: int, index: int, size: int, start: int
+) -> None:
+    """``run_chunk`` in a forked worker, written into rows ``start ...`` of ``_SHARED``."""
+    assert _SHARED is not None, "worker not forked from run_ensemble"
+    run_chunk(scenario_json, engine, seed, index, size, _SHARED.rows(start, start + size))
 
 
 def _chunks(samples: int, chunk_size: int) -> list[tuple[int, int]]:
@@ -126,34 +148,76 @@ def run_ensemble(
     build_market(scenario)  # validate events before any worker starts
     text = scenario.model_dump_json()
     chunks = _chunks(samples, chunk_size)
-    parts: list[Summary] = []
-
-    def tick() -> None:
-        if progress is not None:
-            progress(len(parts), len(chunks))
-
+    market = build_market(scenario)
     if scheduler is not None:
-        parts = _run_dask(scheduler, text, engine, seed, chunks, progress)
-    elif workers == 1 or len(chunks) == 1:
-        for index, size in chunks:
-            parts.append(run_chunk(text, engine, seed, index, size))
-            tick()
+        summary = _run_dask(scheduler, text, engine, seed, chunks, chunk_size, samples, progress)
     else:
-        if engine == "fast":
-            # load the compiled kernel here once: forked workers inherit it
-            run_chunk(text, engine, seed, 0, 1)
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(run_chunk, text, engine, seed, i, n) for i, n in chunks]
-            for future in futures:
-                parts.append(future.result())
-                tick()
+        summary = _run_local(text, engine, seed, chunks, chunk_size, market, workers, progress)
     where = f"dask {scheduler}" if scheduler is not None else f"{workers} local process(es)"
     return SimulationResult(
-        market=build_market(scenario),
-        summary=concat_summaries(parts),
+        market=market,
+        summary=summary,
         months=scenario.horizon.months,
         manifest=_manifest(scenario, engine, samples, seed, executed_on=where),
     )
+
+
+def _run_local(
+    text: str,
+    engine: str,
+    seed: int,
+    chunks: list[tuple[int, int]],
+    chunk_size: int,
+    market: Market,
+    workers: int,
+    progress: Progress | None,
+) -> Summary:
+    """Chunks in this process, or in ``workers`` forked processes that write their rows of
+    one summary in shared memory (no results pickled back); where processes cannot be
+    forked, results come back pickled."""
+    global _SHARED
+    samples = sum(size for _, size in chunks)
+    n_s, n_r = market.n_stages, market.n_regions
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(chunks))
+
+    if workers == 1 or len(chunks) == 1:
+        summary = Summary.zeros(samples, n_s, n_r)
+        for index, size in chunks:
+            start = index * chunk_size
+            run_chunk(text, engine, seed, index, size, summary.rows(start, start + size))
+            tick()
+        return summary
+    if engine == "fast":
+        # load the compiled kernel here once: forked workers inherit it
+        run_chunk(text, engine, seed, 0, 1)
+    if "fork" not in mp.get_all_start_methods():
+        collected = SummaryCollector(samples)
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(run_chunk, text, engine, seed, i, n) for i, n in chunks]
+            for (index, _), future in zip(chunks, futures, strict=True):
+                collected.add(index * chunk_size, future.result())
+                tick()
+        return collected.summary()
+    buffer = mmap.mmap(-1, Summary.nbytes(samples, n_s, n_r))  # shared, zero-filled
+    _SHARED = Summary.zeros(samples, n_s, n_r, buffer)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+            jobs = [
+                pool.submit(_run_chunk_shared, text, engine, seed, i, n, i * chunk_size)
+                for i, n in chunks
+            ]
+            for job in jobs:
+                job.result()
+                tick()
+        return _SHARED
+    finally:
+        _SHARED = None
 
 
 def _run_dask(
@@ -162,8 +226,10 @@ def _run_dask(
     engine: str,
     seed: int,
     chunks: list[tuple[int, int]],
+    chunk_size: int,
+    samples: int,
     progress: Progress | None,
-) -> list[Summary]:
+) -> Summary:
     from distributed import Client, as_completed
 
     own = not isinstance(scheduler, Client)
@@ -177,15 +243,15 @@ def _run_dask(
     else:
         client = scheduler
     try:
-        futures = [
-            client.submit(run_chunk, text, engine, seed, i, n, pure=False) for i, n in chunks
-        ]
-        done = as_completed(futures)  # type: ignore[no-untyped-call]
-        for count, _ in enumerate(done, start=1):
+        collected = SummaryCollector(samples)
+        futures = {
+            client.submit(run_chunk, text, engine, seed, i, n, pure=False): i for i, n in chunks
+        }
+        for count, future in enumerate(as_completed(futures), start=1):  # type: ignore[no-untyped-call]
+            collected.add(futures[future] * chunk_size, future.result())
             if progress is not None:
                 progress(count, len(chunks))
-        results: list[Summary] = client.gather(futures)
-        return results
+        return collected.summary()
     finally:
         if own:
             client.close()
