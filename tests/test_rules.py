@@ -173,3 +173,19 @@ def test_unknown_destination_share_is_an_error():
     raw["measures"][0]["destinations"] = ["KOR"]
     with pytest.raises(ScenarioError, match=r"destination_shares\.KOR"):
         compile_rules([parse_rules(raw)], "2025-01", 12)
+
+
+def test_compiled_rules_run_in_the_commodity_engine(tmp_path: Path):
+    from critmin.simulation.rules.compiler import to_scenario
+    from critmin.simulation.runner import simulate
+    from critmin.simulation.scenario import load_scenario
+
+    raw = to_scenario([load_rules(APRIL)], "rare_earths", "2025-01", 12)
+    path = tmp_path / "april.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    result = simulate(load_scenario(path))
+    summary = result.summary_frame()
+    # the April rules raise prices somewhere along the chain in the commodity engine too
+    assert summary.peak_price_index.max() > 1.0
+    with pytest.raises(ScenarioError, match="controls it"):
+        to_scenario([load_rules(APRIL)], "lithium", "2025-01", 12)

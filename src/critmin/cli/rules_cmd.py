@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 import pandas as pd
 import typer
+import yaml
 
 from critmin.cli.output import Format, render
 from critmin.simulation.elements.chain import ZONES
 from critmin.simulation.elements.model import MAGNET, Shocks, simulate_elements
 from critmin.simulation.rules import compile_rules, load_rules, shipped_rules, to_events
-from critmin.simulation.scenario import Horizon
+from critmin.simulation.rules.compiler import to_scenario
+from critmin.simulation.scenario import Horizon, parse_scenario
 
 app = typer.Typer(
     help="Export-control rule files: check, compile to shocks, run.", no_args_is_help=True
@@ -84,11 +87,27 @@ def compile_cmd(
     engine_events: Annotated[
         bool, typer.Option("--events", help="Print the commodity engine's export_control events.")
     ] = False,
+    scenario_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--scenario-out",
+            help="Write a scenario YAML for `critmin simulate` (with --commodity).",
+        ),
+    ] = None,
+    commodity: Annotated[
+        str, typer.Option("--commodity", help="Commodity of the scenario written.")
+    ] = "rare_earths",
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Allowed share of China's base exports per flow and month (1 = unrestricted)."""
     _horizon(start, months)
     rules = [load_rules(f) for f in files]
+    if scenario_out is not None:
+        raw = to_scenario(rules, commodity, start, months)
+        parse_scenario(raw, str(scenario_out))  # the engine's own validation
+        scenario_out.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+        typer.echo(f"wrote {scenario_out} ({len(raw['events'])} events)")
+        return
     if engine_events:
         rows = []
         for rule in rules:

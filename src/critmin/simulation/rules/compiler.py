@@ -201,37 +201,70 @@ def _windows(measure: Measure, labels: list[str]) -> list[tuple[int, int]]:
     return runs
 
 
+def stage_shares(measure: Measure, heavy_grade_share: float = 0.6) -> dict[str, float]:
+    """Share of China's base exports at each rare-earth engine stage the measure covers.
+
+    The commodity engine has one good per stage (t REO, t metal, t NdFeB); a measure on some
+    elements covers their share of China's net exports of that stage in the element chain's
+    base state (t), and ``magnet_coverage`` of magnets.
+    """
+    from critmin.simulation.elements.chain import calibrate
+
+    base = calibrate()
+    controlled = {TO_MODEL[el] for el in measure.elements if el in TO_MODEL}
+    out: dict[str, float] = {}
+    for stage in sorted({STAGE_OF[p] for p in measure.products if p in STAGE_OF}):
+        flows = {
+            el: max(base.oxide_flow(el) if stage == "oxide" else base.metal_flow(el), 0.0)
+            for el in (base.elements if stage == "oxide" else base.magnet_elements)
+        }
+        total = sum(flows.values())
+        if total > 0:
+            out[ENGINE_STAGE[stage]] = sum(v for el, v in flows.items() if el in controlled) / total
+    if MAGNET in measure.products:
+        coverage = measure.magnet_coverage
+        if coverage is None:
+            coverage = heavy_grade_share if controlled & {"Dy", "Tb"} else 1.0
+        out["magnet"] = coverage
+    return out
+
+
 def to_events(rule: RuleFile, start: str, months: int) -> list[dict[str, Any]]:
-    """``export_control`` events of the commodity engine (scenario files) for the horizon."""
+    """``export_control`` events of the commodity engine (scenario files) for the horizon.
+
+    One event per commodity, engine stage and active window; ``fraction`` is the covered
+    share of China's exports at that stage (:func:`stage_shares`; 1 for gallium and
+    germanium) times what the measure blocks; licences pass ``approval_rate x (1 + leakage)``
+    of it after the processing time.
+    """
     labels = month_labels(start, months)
     events: list[dict[str, Any]] = []
     for m in rule.measures:
-        by_commodity: dict[str, list[str]] = {}
+        targets: list[tuple[str, str, float]] = []
         for el in m.elements:
             if el in COMMODITIES:
                 commodity, stage = COMMODITIES[el]
-                by_commodity.setdefault(commodity, []).append(stage)
-            elif el in TO_MODEL:
-                stages = [ENGINE_STAGE[STAGE_OF[p]] for p in m.products if p in STAGE_OF]
-                if MAGNET in m.products:
-                    stages.append("magnet")
-                by_commodity.setdefault("rare_earths", []).extend(stages)
-        for commodity, stages in by_commodity.items():
+                targets.append((commodity, stage, 1.0))
+        if any(el in TO_MODEL for el in m.elements):
+            targets += [("rare_earths", st, sh) for st, sh in stage_shares(m).items() if sh > 0]
+        for commodity, stage, share in targets:
             for first, length in _windows(m, labels):
                 event: dict[str, Any] = {
                     "type": "export_control",
-                    "name": f"{rule.name}/{m.id} ({commodity})",
+                    "name": f"{rule.name}/{m.id} ({commodity} {stage})",
                     "origin": rule.issuer,
-                    "stages": sorted(set(stages)),
+                    "stages": [stage],
                     "destinations": m.destinations,
                     "start": first,
                     "duration": length,
                 }
                 if m.kind == "quota":
                     legal = _legal(m, m.start)
-                    event["fraction"] = 1.0 - min(legal * (1.0 + m.leakage), 1.0)
+                    event["fraction"] = round(
+                        share * (1.0 - min(legal * (1.0 + m.leakage), 1.0)), 6
+                    )
                 else:
-                    event["fraction"] = 1.0
+                    event["fraction"] = round(share, 6)
                     if m.kind == "licence":
                         assert m.licence is not None
                         lag_months = (
@@ -244,3 +277,40 @@ def to_events(rule: RuleFile, start: str, months: int) -> list[dict[str, Any]]:
                         }
                 events.append({"commodity": commodity, "event": event})
     return events
+
+
+def to_scenario(
+    rules: Iterable[RuleFile],
+    commodity: str,
+    start: str,
+    months: int,
+    year: int = 2024,
+    alliance: str = "US-JP",
+) -> dict[str, Any]:
+    """A scenario mapping for ``critmin simulate`` holding the rules' events on ``commodity``.
+
+    Validate and run it with :func:`critmin.simulation.scenario.parse_scenario` and
+    :func:`critmin.simulation.runner.simulate`.
+    """
+    rules = list(rules)
+    events = [
+        item["event"]
+        for rule in rules
+        for item in to_events(rule, start, months)
+        if item["commodity"] == commodity
+    ]
+    if not events:
+        raise ScenarioError(
+            f"commodity {commodity!r}: none of the rules ({', '.join(r.name for r in rules)}) "
+            "controls it"
+        )
+    return {
+        "name": "+".join(r.name for r in rules) + f"-{commodity}",
+        "description": "compiled from export-control rule files: "
+        + "; ".join(r.title for r in rules),
+        "commodity": commodity,
+        "year": year,
+        "alliance": alliance,
+        "horizon": {"start": start, "months": months},
+        "events": events,
+    }
