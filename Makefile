@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/critmin report --alliance US-JP --year 2024 --out report.html
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks tools docs/hooks
+	$(BIN)/ruff check src tests benchmarks tools docs/hooks examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

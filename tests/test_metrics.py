@@ -159,6 +159,25 @@ def test_gap_analysis_rare_earth_chain() -> None:
     assert (no_time["projects_capacity"] == 0).all()
 
 
+def test_friends_surplus_never_exceeds_their_output() -> None:
+    """A partner that exports without recorded output (negative apparent consumption) has no
+    surplus: Australia at the rare-earth metal stage, where only China is attributed."""
+    groups = load_groups()
+    friends = groups["MSP"].members
+    table = gap_analysis(groups["US-JP"].members, friends, 2024, 2030).set_index(
+        ["commodity", "stage"]
+    )
+    output = stage_output(list(ISSUE_COMMODITIES), [2024])
+    friend_output = (
+        output[output["country"].isin(friends)].groupby(["commodity", "stage"])["value"].sum()
+    )
+    surplus = table["friends_surplus"].dropna()
+    bound = friend_output.reindex(surplus.index).fillna(0.0)
+    assert (surplus <= bound + 1e-6).all()
+    alone = gap_analysis(("USA", "JPN"), ("AUS",), 2024, 2030, ["rare_earths"]).set_index("stage")
+    assert alone.loc["metal", "friends_surplus"] == 0.0
+
+
 def test_gap_analysis_errors() -> None:
     with pytest.raises(InputError, match="horizon"):
         gap_analysis(["USA"], [], 2024, 2020)

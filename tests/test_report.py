@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from critmin.cli.app import app
 from critmin.errors import InputError
 from critmin.report import build_report, load_config, results_folder
+from tests.browser_support import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS, chromium_path
 
 runner = CliRunner()
 
@@ -24,14 +25,23 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+SECTIONS = (
+    "Key findings",
+    "Concentration by stage",
+    "GeoPolRisk of each ally",
+    "Gaps: allied demand against allied capacity",
+    "Disruption scenarios",
+    "Data sources",
+    "Run",
+)
+
+
 def test_self_contained(report: Path) -> None:
     text = report.read_text(encoding="utf-8")
     assert re.search(r"<script[^>]+src=", text) is None  # no external scripts
     assert re.search(r"<link[^>]+href=['\"]https?://", text) is None
-    for heading in ("Key findings", "Concentration by stage", "GeoPolRisk of each ally",
-                    "Gaps: allied demand", "Disruption scenarios", "Data sources",
-                    "Run"):  # fmt: skip
-        assert heading in text
+    for heading in SECTIONS:
+        assert f"<h2>{heading}</h2>" in text
     scenarios = len(list(Path("examples/scenarios").glob("*.yaml")))
     assert scenarios >= 2
     assert text.count('class="plotly-graph-div"') == 4 + scenarios
@@ -97,3 +107,48 @@ def test_bad_settings_are_named(tmp_path: Path) -> None:
         load_config(config)
     with pytest.raises(InputError, match=r"\.html"):
         build_report(load_config(None), tmp_path / "report.pdf", quiet=True)
+
+
+@pytest.mark.browser
+def test_report_renders_in_chromium_without_network(report: Path) -> None:
+    """Every section and every chart renders from the file alone; no console error; the
+    screenshot is kept in build/test-artifacts/report.png."""
+    chromium = chromium_path()
+    from playwright.sync_api import Route, sync_playwright
+
+    charts = report.read_text(encoding="utf-8").count('class="plotly-graph-div"')
+    errors: list[str] = []
+    requests: list[str] = []
+
+    def only_the_file(route: Route) -> None:
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            requests.append(route.request.url)
+            route.abort()
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.route("**/*", only_the_file)
+        page.goto(report.as_uri())
+        page.wait_for_function(
+            f"document.querySelectorAll('.plotly-graph-div .main-svg').length >= {charts}"
+        )
+        headings = page.locator("h2").all_inner_texts()
+        rendered = page.evaluate(
+            "Array.from(document.querySelectorAll('.plotly-graph-div'))"
+            ".filter(d => d.querySelector('.main-svg') && d.getBoundingClientRect().height > 100)"
+            ".length"
+        )
+        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        browser.close()
+    assert [h for h in SECTIONS if h not in headings] == []
+    assert rendered == charts
+    assert errors == []
+    assert requests == []
+    assert (ARTIFACTS / "report.png").stat().st_size > 50_000

@@ -6,8 +6,6 @@ screenshot lands in build/test-artifacts/. Without chromium the test skips, exce
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 from pathlib import Path
 
@@ -16,35 +14,13 @@ import pytest
 from critmin.service.db import make_engine
 from critmin.service.migrate import upgrade
 from critmin.service.seed import create_user, seed
+from tests.browser_support import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS, chromium_path
 from tests.service_support import free_port, start_server
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "build" / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 15_000
-
-
-def _chromium() -> str:
-    path = os.environ.get("CRITMIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).is_file():
-        reason = f"chromium not found at {path!r} (set CRITMIN_CHROMIUM)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}: .ci/run installs Debian's chromium")
-        pytest.skip(reason)
-    return path
 
 
 @pytest.mark.browser
 def test_dashboard_sign_in_filter_create(tmp_path: Path) -> None:
-    chromium = _chromium()
+    chromium = chromium_path()
     from playwright.sync_api import expect, sync_playwright
 
     url = f"sqlite:///{tmp_path / 'registry.sqlite'}"

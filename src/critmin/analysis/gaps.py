@@ -116,7 +116,9 @@ def gap_analysis(
             own = float(output_by.reindex(sorted(member_set)).fillna(0.0).sum())
             friend_output = output_by.reindex(sorted(friend_set)).fillna(0.0)
             friend_use = consumption.reindex(sorted(friend_set))
-            surplus = (friend_output - friend_use.fillna(0.0)).clip(lower=0.0)
+            # a net exporter without recorded output has negative apparent consumption:
+            # it uses nothing, and its exports are no surplus of its own output
+            surplus = (friend_output - friend_use.fillna(0.0).clip(lower=0.0)).clip(lower=0.0)
             surplus = (
                 surplus.where(friend_use.notna(), friend_output) if has_trade else friend_output
             )

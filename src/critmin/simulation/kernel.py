@@ -37,7 +37,7 @@ _S_BASE, _S_EXP, _S_STOCK, _S_REC, _S_EVEN, _S_PRICE = 0, 1, 2, 3, 4, 5
 _D_FINAL, _D_RESTOCK, _D_PROC = 0, 1, 2
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _excess(
     p: float,
     sup: Array,
@@ -80,7 +80,7 @@ def _excess(
     return f + fixed, g
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _root(
     start: float,
     lo: float,
@@ -118,7 +118,7 @@ def _root(
     return p
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _block_total(blocks: Array, n: int, r: int, p: float) -> float:
     """Total quantity (t) of the first ``n`` blocks of region ``r`` at price index ``p``."""
     q = 0.0
@@ -127,7 +127,7 @@ def _block_total(blocks: Array, n: int, r: int, p: float) -> float:
     return q
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _clear(
     sup: Array,
     n_sup: int,
@@ -261,7 +261,7 @@ def _clear(
     return unsold, pi
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _combine(ptr: Array, rows: Array, values: Array, j: int, product: bool, dense: Array) -> None:
     """Scenario ``j``'s terms of one kind into ``dense`` [month, cell]: the product (or the
     sum) of each cell's rows in event order. Cells without terms are left as they are (1 for
@@ -280,7 +280,7 @@ def _combine(ptr: Array, rows: Array, values: Array, j: int, product: bool, dens
             dense[t, c] = v
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _run(
     production: Array,
     capacity: Array,
