@@ -66,3 +66,21 @@ def test_docs_table_matches_the_model():
             observed, model = rows[(name, row.target)]
             assert observed == round(row.observed, 2), (name, row.target)
             assert abs(model - row.model) <= 0.005 + 1e-9, (name, row.target, model, row.model)
+
+
+def test_baci_targets_match_the_embedded_data():
+    from critmin.data import tables
+
+    def exports(year: int) -> tuple[float, float]:
+        t = tables.trade_year(year)
+        t = t[(t.exporter == "CHN") & t.hs.astype(str).isin(["284690", "284610", "280530"])]
+        return float(t.quantity_t.sum()), float(t.value_kusd.sum())
+
+    q09, v09 = exports(2009)
+    q10, v10 = exports(2010)
+    q11, v11 = exports(2011)
+    targets = {t["id"]: t["observed"] for t in episodes()["quota-2010"]["targets"]}
+    assert round(q10 / q09, 3) == targets["volume_2010"]
+    assert round(q11 / q09, 3) == targets["volume_2011"]
+    assert round((v10 / q10) / (v09 / q09), 2) == targets["unit_value_2010"]
+    assert round((v11 / q11) / (v09 / q09), 1) == targets["unit_value_2011"]
