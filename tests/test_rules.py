@@ -58,7 +58,7 @@ def test_every_shipped_rule_file_is_valid_and_cited():
         ),
         (
             lambda r: r["measures"][0]["licence"].update(approval_rate=1.5),
-            "approval_rate = 1.5: approval_rate must lie in [0, 1]",
+            "licence.approval_rate = 1.5: approval_rate must lie in [0, 1]",
         ),
         (lambda r: r["measures"][0].update(leakage=-0.1), "leakage = -0.1"),
         (lambda r: r["measures"][0]["products"].append("widgets"), "unknown product"),
@@ -71,6 +71,7 @@ def test_malformed_rules_name_field_value_reason(edit, needle):
         parse_rules(raw, "bad.yaml")
     message = str(info.value)
     assert message.startswith("bad.yaml: measures[0].")
+    assert "elements.elements" not in message
     assert needle in message
     assert "\n" not in message
 

@@ -183,7 +183,7 @@ def _location(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif str(part) in {"licence", "quota", "ban", "function-after"}:
+        elif str(part) == "function-after":
             continue
         else:
             out += ("." if out else "") + str(part)
@@ -204,6 +204,10 @@ def parse_rules(raw: object, origin: str = "<rules>") -> RuleFile:
         where = _location(tuple(err["loc"]))
         # checks across fields report their own field path and value
         if _OWN_PATH.match(msg):
+            # a field validator's path already names the field: do not repeat it
+            head = re.split(r"[\[.= ]", msg, maxsplit=1)[0]
+            if where.endswith("." + head):
+                where = where[: -len(head) - 1]
             raise ScenarioError(f"{origin}: {where}.{msg}") from None
         raise scenario_error(exc, origin, _location) from None
 
