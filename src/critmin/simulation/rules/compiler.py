@@ -10,8 +10,9 @@ Two targets:
 
 Day by day a measure is active from ``start`` to ``expiry`` outside its suspensions; the
 legal flow to covered destinations is 0 under a ban, ``quota / reference`` under a quota,
-and 0 until the licence processing time has passed and then ``approval_rate`` under a
-licence. With ``s`` the covered destinations' share of the exports, the allowed share is
+and under a licence 0 until the first approvals, then rising evenly to ``approval_rate``
+once the processing time (with its spread) has passed. With ``s`` the covered
+destinations' share of the exports, the allowed share is
 ``min(1, (1 - s + s x legal) x (1 + leakage))``; a month's value is the mean of its days.
 Measures on the same flow multiply.
 """
@@ -75,9 +76,15 @@ def _legal(measure: Measure, day: dt.date) -> float:
         assert measure.quota is not None
         return min(measure.quota.tonnes_per_year / measure.quota.reference_tonnes_per_year, 1.0)
     assert measure.licence is not None
-    lag = measure.licence.processing_working_days * CALENDAR_PER_WORKING_DAY
+    lic = measure.licence
+    lag = lic.processing_working_days * CALENDAR_PER_WORKING_DAY
+    first, last = lag * (1.0 - lic.processing_spread), lag * (1.0 + lic.processing_spread)
     started = (day - measure.start).days
-    return measure.licence.approval_rate if started >= lag else 0.0
+    if started >= last:
+        return lic.approval_rate
+    if started < first:
+        return 0.0
+    return lic.approval_rate * (started - first) / (last - first)
 
 
 def covered_share(measure: Measure, key: str, shares: dict[str, float] | None = None) -> float:

@@ -44,10 +44,13 @@ class Source(_Model):
 
 
 class Licence(_Model):
-    """Licence terms: applications take ``processing_working_days``; ``approval_rate`` of the
-    controlled flow is approved thereafter."""
+    """Licence terms: ``approval_rate`` of the controlled flow is approved after about
+    ``processing_working_days``; approvals arrive evenly between ``1 - processing_spread`` and
+    ``1 + processing_spread`` times that (default 0.5: assumption, the same for every
+    measure — exporters do not all wait the typical time)."""
 
     processing_working_days: float = Field(default=45.0, ge=0, le=720)
+    processing_spread: float = Field(default=0.5, ge=0, le=1)
     approval_rate: float = 0.0
     basis: str = ""
 
