@@ -201,3 +201,17 @@ def test_controls_split_prices_and_spare_ndpr(controlled):
     mag = controlled.magnet_supply("XCN")[months].sum() / free.magnet_supply("XCN")[months].sum()
     assert mag < 0.7
     assert np.all(controlled.magnet_price[months, 1] > controlled.magnet_price[months, 0])
+
+
+def test_gallium_germanium_two_zone_markets_balance_and_respect_the_cap():
+    from critmin.simulation.elements.single import simulate_single
+
+    allowed = np.ones(12)
+    allowed[4:] = 0.3
+    for el in ("Ga", "Ge"):
+        free = simulate_single(el, np.ones(12))
+        assert np.abs(free.price - 1).max() < 1e-9
+        res = simulate_single(el, allowed)
+        assert np.abs(res.balance).max() < 1e-9 * res.output.max()
+        assert np.all(res.exports[4:] <= 0.3 * res.base_exports + 1e-9)
+        assert np.all(res.price[4:, 1] > res.price[4:, 0])
