@@ -6,6 +6,10 @@ under 60 s on the 2-core machine) and 5 allies x 10 materials x 200 scenarios x 
 for 3-12 months from a random start, at 5-60 % of a monthly use of 10-1,000 t; prices
 10,000-500,000 USD/t. The problem is the same size as with engine scenarios.
 
+Each case also solves every ally alone (no transfers) in the same process, the baseline of
+the printed ratio (joint build + solve time / the allies' alone build + solve times): a
+ratio is comparable across machines and loads where absolute seconds are not.
+
 Run: ``python benchmarks/bench_stockpile.py`` (``--small`` for a quick 2 x 3 x 50 check).
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +28,7 @@ from critmin.optimisation.stockpile import (
     make_scenarios,
     parse_config,
 )
+from critmin.optimisation.stockpile.arrangements import coalition
 
 ALLIES = ["USA", "JPN", "AUS", "KOR", "DEU"]
 TARGET_S = 60.0
@@ -53,20 +59,37 @@ def case(
     return config, make_scenarios(values, None, ALLIES[:allies], names)
 
 
-def run(allies: int, materials: int, scenarios: int) -> float:
-    config, sc = case(allies, materials, scenarios)
+def timed(config: StockpileConfig, sc: ScenarioSet, transfers: bool) -> tuple[Any, float, float]:
+    """Build and solve one model: (model, build seconds, solve seconds)."""
     started = time.perf_counter()
-    model = build_model(config, sc, transfers=True)
+    model = build_model(config, sc, transfers=transfers)
     built = time.perf_counter() - started
     started = time.perf_counter()
-    solution = model.solve()
-    solved = time.perf_counter() - started
+    model.solve()
+    return model, built, time.perf_counter() - started
+
+
+def run(allies: int, materials: int, scenarios: int) -> float:
+    config, sc = case(allies, materials, scenarios)
+    model, built, solved = timed(config, sc, transfers=True)
     m = model.model
     print(
         f"{allies} allies x {materials} materials x {scenarios} scenarios x 24 months: "
         f"{m.nvars:,} variables, {m.ncons:,} constraints; build {built:.1f} s, "
         f"solve {solved:.1f} s, total {built + solved:.1f} s; "
-        f"objective {solution.objective_usd:,.0f} USD"
+        f"objective {model.model.objective.value:,.0f} USD",
+        flush=True,
+    )
+    alone_build = alone_solve = 0.0
+    for ally in config.allies:
+        sub_config, sub_sc = coalition(config, sc, [ally])
+        _, b, s = timed(sub_config, sub_sc, transfers=False)
+        alone_build, alone_solve = alone_build + b, alone_solve + s
+    ratio = (built + solved) / (alone_build + alone_solve)
+    print(
+        f"  baseline, each ally alone in the same process: build {alone_build:.1f} s, "
+        f"solve {alone_solve:.1f} s; joint / alone time ratio {ratio:.2f}",
+        flush=True,
     )
     return built + solved
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 
@@ -116,3 +118,32 @@ def test_bad_input_is_one_line_exit_2(args: list[str], needle: str) -> None:
 def test_validate_passes_on_the_shipped_data() -> None:
     result = runner.invoke(app, ["data", "validate"])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["metrics", "--commodity", "unobtainium"],
+        ["simulate"],
+        ["simulate", "examples/scenarios/myanmar_mining_outage.yaml", "--samples", "many"],
+        ["data", "show", "production", "--commodity", "zz"],
+        ["--no-such-option"],
+        ["no-such-command"],
+        ["report", "--out", "report.txt"],
+    ],
+)
+def test_every_error_is_one_line_with_a_hint(args: list[str]) -> None:
+    """Errors of our own and usage errors alike: one line, where to look, exit code 2."""
+    done = subprocess.run(
+        [sys.executable, "-m", "critmin", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "COLUMNS": "300"},
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ")
+    assert re.search(r"\(see `critmin[a-z -]* --help`\)$", lines[0])

@@ -263,7 +263,17 @@ def test_infeasible_model_reports_highs_diagnosis() -> None:
     sc = make_scenarios(np.full((1, 1, 1, 1), 5.0), None, ["JPN"], ["ox"])
     model = build_model(cfg, sc)
     model.model.add_constraints(model.holding >= 100.0, name="user_minimum")
-    with pytest.raises(InfeasibleError, match="infeasible"):
+    with pytest.raises(InfeasibleError, match=r"infeasible.*check floors"):
+        model.solve()
+
+
+def test_unbounded_model_reports_highs_diagnosis() -> None:
+    cfg = config(["JPN"], {"ox": {"price_usd_per_t": 1000.0}})
+    sc = make_scenarios(np.full((1, 1, 1, 1), 5.0), None, ["JPN"], ["ox"])
+    model = build_model(cfg, sc)
+    free = model.model.add_variables(lower=-np.inf, name="user_free")
+    model.model.objective = model.model.objective + free  # a cost term without a bound
+    with pytest.raises(InfeasibleError, match=r"model status 'Unbounded'.*without limit"):
         model.solve()
 
 
@@ -316,9 +326,13 @@ def test_sensitivity_to_k_ends_at_the_full_ensemble(tmp_path: Path) -> None:
     path.write_text(text)
     cfg = load_config(path)
     rows = sensitivity_to_k(cfg, [2, 24])
-    assert [r["kept"] for r in rows] == [2.0, 24.0]
+    assert list(rows["kept"]) == [2.0, 24.0]
     full = build_model(cfg, scenarios_from_config(cfg, k=24)).solve()
-    assert rows[-1]["objective"] == pytest.approx(full.objective_usd)
+    assert rows["joint_cost_usd"].iloc[-1] == pytest.approx(full.objective_usd)
+    assert (rows["value_of_cooperation_usd"] >= -1e-6 * rows["alone_cost_usd"]).all()
+    assert rows["holding_JPN_magnet_t"].iloc[-1] == pytest.approx(
+        float(full.holdings.sel(ally="JPN", material="magnet")), rel=1e-6, abs=1e-6
+    )
 
 
 def test_example_config_solves_with_engine_scenarios() -> None:

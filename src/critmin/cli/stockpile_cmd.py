@@ -8,18 +8,40 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 import typer
+import xarray as xr
 
 import critmin
 from critmin.cli.output import Format, render, staged_folder
 from critmin.data import tables
 from critmin.errors import InputError
-from critmin.optimisation.stockpile.arrangements import ArrangementReport, compare_arrangements
-from critmin.optimisation.stockpile.config import StockpileConfig, load_config
-from critmin.optimisation.stockpile.scenarios import scenarios_from_config
+from critmin.optimisation.stockpile.api import run_stockpile
+from critmin.optimisation.stockpile.arrangements import ArrangementReport
+from critmin.optimisation.stockpile.config import EngineScenarios, StockpileConfig, load_config
+from critmin.optimisation.stockpile.results import cvar
 
 ARRANGEMENTS = ("alone", "joint", "rule")
+
+
+def _alone_tails(report: ArrangementReport) -> dict[str, Any]:
+    """CVaR of the allies' summed second-stage cost and shortfall when each holds alone."""
+    solutions = list(report.alone.values())
+    p = solutions[0].probability.values
+    alpha = solutions[0].cvar_alpha
+    loss = sum(s.loss_usd.sum("ally").values for s in solutions)
+    per_material = sum(
+        s.unmet.sum(["month", "ally"]).transpose("scenario", "material") for s in solutions
+    )
+    assert isinstance(per_material, xr.DataArray)
+    return {
+        "cvar_loss": cvar(np.asarray(loss), p, alpha),
+        "cvar_shortfall": {
+            str(m): cvar(per_material.sel(material=m).values, p, alpha)
+            for m in per_material["material"].values
+        },
+    }
 
 
 def headline(report: ArrangementReport, arrangement: str) -> dict[str, Any]:
@@ -28,10 +50,17 @@ def headline(report: ArrangementReport, arrangement: str) -> dict[str, Any]:
         parts = {a: s.to_dict() for a, s in report.alone.items()}
         chosen: dict[str, Any] = {
             key: {a: part[key][a] for a, part in parts.items()}
-            for key in ("holdings", "holdings_days", "expected_shortfall", "cost_by_ally")
+            for key in (
+                "holdings",
+                "holdings_days",
+                "expected_shortfall",
+                "expected_shortfall_by_sector",
+                "cost_by_ally",
+            )
         }
         chosen["total_cost"] = sum(part["total_cost"] for part in parts.values())
         chosen["objective"] = report.alone_cost
+        chosen.update(_alone_tails(report))
     elif arrangement == "rule":
         if report.rule is None:
             raise InputError("--arrangement rule: the rule of thumb was not solved")
@@ -44,6 +73,9 @@ def headline(report: ArrangementReport, arrangement: str) -> dict[str, Any]:
         **{k: chosen[k] for k in ("holdings", "holdings_days", "total_cost", "objective")},
         "cost_by_ally": chosen["cost_by_ally"],
         "expected_shortfall": chosen["expected_shortfall"],
+        "expected_shortfall_by_sector": chosen["expected_shortfall_by_sector"],
+        "cvar_shortfall": chosen["cvar_shortfall"],
+        "cvar_loss": chosen["cvar_loss"],
         "arrangements": {
             "alone": report.alone_cost,
             "joint": report.joint.objective_usd,
@@ -61,6 +93,26 @@ def headline(report: ArrangementReport, arrangement: str) -> dict[str, Any]:
             )
         },
     }
+
+
+def _k_values(text: str, spec: StockpileConfig) -> list[int]:
+    """``--k-sweep`` values: integers >= 1, ``all`` = every sample of the engine source."""
+    if not isinstance(spec.scenarios, EngineScenarios):
+        raise InputError("--k-sweep: the config's scenarios are explicit; K applies to engine ones")
+    values = []
+    for part in text.split(","):
+        part = part.strip()
+        if part == "all":
+            values.append(spec.scenarios.samples)
+            continue
+        try:
+            value = int(part)
+        except ValueError:
+            raise InputError(f"--k-sweep {text!r}: {part!r} is not an integer or 'all'") from None
+        if value < 1:
+            raise InputError(f"--k-sweep {text!r}: {value} < 1; at least one scenario is kept")
+        values.append(value)
+    return values
 
 
 def manifest(spec: StockpileConfig) -> dict[str, Any]:
@@ -114,6 +166,13 @@ def stockpile_command(
     k: Annotated[
         int | None, typer.Option("--k", help="Representative scenarios kept (engine source).")
     ] = None,
+    k_sweep: Annotated[
+        str | None,
+        typer.Option(
+            "--k-sweep",
+            help="Effect of K: comma-separated K values (and/or 'all'), e.g. 5,10,20,all.",
+        ),
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder for stockpile.json + holdings.csv.")
@@ -137,8 +196,9 @@ def stockpile_command(
         raise InputError(f"--k {k}: at least one scenario must be kept")
     if risk:
         spec = spec.model_copy(update={"risk": spec.risk.model_copy(update=risk)})
-    scenarios = scenarios_from_config(spec, k=k)
-    report = compare_arrangements(spec, scenarios)
+    ks = _k_values(k_sweep, spec) if k_sweep is not None else None
+    run = run_stockpile(spec, k=k, k_sweep=ks)
+    scenarios, report = run.scenarios, run.report
     document = {
         "name": spec.name,
         "manifest": manifest(spec),
@@ -147,6 +207,8 @@ def stockpile_command(
         "risk": spec.risk.model_dump(),
         "units": "holdings and shortfalls in t of the stage unit; costs USD over the horizon",
     }
+    if run.k_sensitivity is not None:
+        document["k_sensitivity"] = run.k_sensitivity.to_dict(orient="records")
     if out is not None:
         _write(document, out)
     if fmt is Format.json:
@@ -168,3 +230,5 @@ def stockpile_command(
         "notes": "; ".join(document["notes"]),
     }
     render(_frame(document), fmt, title=f"{spec.name}: {chosen} arrangement", meta=meta)
+    if run.k_sensitivity is not None and fmt is Format.table:
+        render(run.k_sensitivity, fmt, title="effect of K (joint and alone optima, USD; t)")

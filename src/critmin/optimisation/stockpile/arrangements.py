@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from critmin.data.tables import curated
@@ -57,6 +58,13 @@ def existing_holdings_note(allies: Sequence[str]) -> str:
     return f"existing holdings: {len(known)} curated rows; set them in existing_t"
 
 
+def joint_basis(config: StockpileConfig, scenarios: ScenarioSet) -> list[str]:
+    """Where each damage per tonne comes from (one line per material and sector used)."""
+    from critmin.optimisation.stockpile.sectors import resolve_sectors
+
+    return resolve_sectors(config, scenarios).basis
+
+
 def coalition(
     config: StockpileConfig, scenarios: ScenarioSet, members: Sequence[str]
 ) -> tuple[StockpileConfig, ScenarioSet]:
@@ -66,10 +74,12 @@ def coalition(
         raise InputError(f"coalition: {unknown} are not allies")
     sub_config = config.model_copy(update={"allies": {a: config.allies[a] for a in members}})
     consumption = scenarios.consumption_t_per_year
+    share = scenarios.sector_share
     sub_scenarios = replace(
         scenarios,
         shortfall=scenarios.shortfall.sel(ally=list(members)),
         consumption_t_per_year=None if consumption is None else consumption.sel(ally=list(members)),
+        sector_share=None if share is None else share.sel(ally=list(members)),
     )
     return sub_config, sub_scenarios
 
@@ -166,6 +176,72 @@ class ArrangementReport:
         """Stochastic optimum minus the wait-and-see cost (holdings chosen per scenario)."""
         return self.joint.objective_usd - self.perfect_information.objective_usd
 
+    def arrangements(self) -> dict[str, list[StockpileSolution]]:
+        """Each arrangement's solutions (alone: one per ally)."""
+        out = {"alone": list(self.alone.values()), "joint": [self.joint]}
+        if self.rule is not None:
+            out["rule"] = [self.rule]
+        return out
+
+    def holdings_frame(self) -> pd.DataFrame:
+        """One row per arrangement x ally x material: ``holding_t``, ``holding_days`` (of
+        base consumption), ``expected_shortfall_t`` (over the horizon)."""
+        rows = []
+        for name, solutions in self.arrangements().items():
+            for solution in solutions:
+                days = solution.holdings_days
+                short = solution.expected_shortfall_t
+                for a in solution.holdings["ally"].values:
+                    for m in solution.holdings["material"].values:
+                        rows.append(
+                            {
+                                "arrangement": name,
+                                "ally": str(a),
+                                "material": str(m),
+                                "holding_t": float(solution.holdings.sel(ally=a, material=m)),
+                                "holding_days": float(days.sel(ally=a, material=m)),
+                                "expected_shortfall_t": float(short.sel(ally=a, material=m)),
+                            }
+                        )
+        return pd.DataFrame(rows)
+
+    def costs_frame(self) -> pd.DataFrame:
+        """One row per ally (USD over the horizon): cost alone, cost in the joint and rule
+        arrangements (holding + expected damage + freight of inflows) and its share of the
+        joint cost under the proportional and Shapley splits."""
+        joint = self.joint.cost_by_ally_usd
+        rule = None if self.rule is None else self.rule.cost_by_ally_usd
+        rows = []
+        for a, solution in self.alone.items():
+            rows.append(
+                {
+                    "ally": a,
+                    "alone_cost_usd": solution.objective_usd,
+                    "joint_cost_usd": float(joint.sel(ally=a)),
+                    "rule_cost_usd": None if rule is None else float(rule.sel(ally=a)),
+                    "split_proportional_usd": self.proportional_split[a],
+                    "split_shapley_usd": (
+                        None if self.shapley_split is None else self.shapley_split[a]
+                    ),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def summary(self) -> dict[str, float | None]:
+        """The comparisons (USD over the horizon): objective of each arrangement, value of
+        cooperation, VSS, EVPI, expected and CVaR second-stage cost of the joint plan."""
+        return {
+            "alone_cost_usd": self.alone_cost,
+            "joint_cost_usd": self.joint.objective_usd,
+            "rule_cost_usd": None if self.rule is None else self.rule.objective_usd,
+            "value_of_cooperation_usd": self.value_of_cooperation,
+            "value_of_stochastic_solution_usd": self.value_of_stochastic_solution,
+            "expected_value_of_perfect_information_usd": (
+                self.expected_value_of_perfect_information
+            ),
+            "joint_cvar_loss_usd": self.joint.cvar_loss_usd,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "joint": self.joint.to_dict(),
@@ -208,7 +284,7 @@ def compare_arrangements(
         config, scenarios, transfers=True, fixed_holdings=mean_plan.holdings
     ).solve()
     waitsee = build_model(config, scenarios, transfers=True, perfect_information=True).solve()
-    notes = [existing_holdings_note(allies)]
+    notes = [existing_holdings_note(allies), *joint_basis(config, scenarios)]
     rule_solution = None
     if rule:
         held = rule_holdings(config, scenarios)
@@ -219,21 +295,34 @@ def compare_arrangements(
     return ArrangementReport(alone, joint, rule_solution, priced_mean, waitsee, split, notes)
 
 
-def sensitivity_to_k(config: StockpileConfig, ks: Sequence[int]) -> list[dict[str, float]]:
-    """Joint optimum for each number K of reduced scenarios (engine configs): K, the
-    scenarios kept, objective (USD) and total holdings per material (t)."""
-    from critmin.optimisation.stockpile.scenarios import scenarios_from_config
+def sensitivity_to_k(
+    config: StockpileConfig, ks: Sequence[int], full: ScenarioSet | None = None
+) -> pd.DataFrame:
+    """Effect of K: the joint and alone optima with the ensemble reduced to each K.
 
+    One row per K (a K at or above the ensemble's size keeps every scenario): ``k``,
+    ``kept``, ``joint_cost_usd``, ``alone_cost_usd``, ``value_of_cooperation_usd`` and the
+    joint holdings ``holding_<ally>_<material>_t`` (t). Every K reduces the same ensemble
+    (``full``, default: the config's, sampled once)."""
+    from critmin.optimisation.stockpile.scenarios import full_scenarios, reduce_for_config
+
+    ensemble = full if full is not None else full_scenarios(config)
     rows = []
     for k in ks:
-        reduced = scenarios_from_config(config, k=k)
-        solution = build_model(config, reduced, transfers=True).solve()
-        row = {
+        if k < 1:
+            raise InputError(f"k = {k}: at least one scenario must be kept")
+        reduced = reduce_for_config(config, ensemble, k)
+        joint = build_model(config, reduced, transfers=True).solve()
+        alone = sum(solve_coalition(config, reduced, [a]).objective_usd for a in config.allies)
+        row: dict[str, float] = {
             "k": float(k),
             "kept": float(reduced.n_scenarios),
-            "objective": solution.objective_usd,
+            "joint_cost_usd": joint.objective_usd,
+            "alone_cost_usd": alone,
+            "value_of_cooperation_usd": alone - joint.objective_usd,
         }
-        for m, value in solution.holdings.sum("ally").to_series().items():
-            row[f"holding_{m}_t"] = float(value)
+        for a in joint.holdings["ally"].values:
+            for m in joint.holdings["material"].values:
+                row[f"holding_{a}_{m}_t"] = float(joint.holdings.sel(ally=a, material=m))
         rows.append(row)
-    return rows
+    return pd.DataFrame(rows)

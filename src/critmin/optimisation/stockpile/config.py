@@ -29,12 +29,34 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SectorConfig(_Strict):
+    """One sector using a material: its share of the material's shortfall (explicit scenarios;
+    engine scenarios take the market's split unless given) and its damage per tonne unmet."""
+
+    share: float | None = Field(default=None, ge=0, le=1)
+    damage_usd_per_t: float | None = Field(default=None, gt=0)
+
+
 class MaterialConfig(_Strict):
-    """One stockpiled material. ``stage`` is its stage in the simulation engine's chain."""
+    """One stockpiled material. ``stage`` is its stage in the simulation engine's chain.
+
+    ``damage_usd_per_t`` applies to every sector; ``sectors`` sets shares and damages per
+    sector (USD per tonne unmet)."""
 
     stage: str | None = None
     price_usd_per_t: float | None = Field(default=None, gt=0)
     damage_usd_per_t: float | None = Field(default=None, gt=0)
+    sectors: dict[str, SectorConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _shares(self) -> MaterialConfig:
+        shares = [s.share for s in self.sectors.values()]
+        given = [s for s in shares if s is not None]
+        if given and len(given) != len(shares):
+            raise ValueError("sectors: give a share for every sector or for none")
+        if given and abs(sum(given) - 1.0) > 1e-6:
+            raise ValueError(f"sectors: shares sum to {sum(given):.6f}, not 1")
+        return self
 
 
 class AllyConfig(_Strict):

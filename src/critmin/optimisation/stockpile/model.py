@@ -25,6 +25,7 @@ from critmin.errors import InfeasibleError, InputError
 from critmin.optimisation.stockpile.config import StockpileConfig
 from critmin.optimisation.stockpile.results import StockpileSolution
 from critmin.optimisation.stockpile.scenarios import ScenarioSet
+from critmin.optimisation.stockpile.sectors import _prices, resolve_sectors
 
 
 @contextlib.contextmanager
@@ -53,7 +54,9 @@ class Inputs:
     allies: list[str]
     materials: list[str]
     price_usd_per_t: xr.DataArray  # [material]
-    damage_usd_per_t: xr.DataArray  # [material]
+    damage_usd_per_t: xr.DataArray  # [material, sector]
+    sector_share: xr.DataArray  # [ally, material, sector], sums to 1 over sectors
+    damage_basis: list[str]  # one line per (material, sector) used
     annual_cost_usd_per_t: xr.DataArray  # [material] capital + holding, per year
     floor_t: xr.DataArray  # [ally, material]
     cap_t: xr.DataArray  # [ally, material], inf where none
@@ -70,12 +73,19 @@ class Inputs:
     def horizon_years(self) -> float:
         return self.months / 12.0
 
+    def sector_bounds(self, shortfall: xr.DataArray) -> xr.DataArray:
+        """Shortfall split by sector [scenario, month, ally, material, sector] (t/month)."""
+        return (shortfall * self.sector_share).transpose(
+            "scenario", "month", "ally", "material", "sector"
+        )
+
 
 def resolve_inputs(config: StockpileConfig, scenarios: ScenarioSet) -> Inputs:
     """Parameters of ``config`` on the allies and materials of ``scenarios``.
 
     A price missing from the config is the engine's base price of the stage; a material with
-    neither raises :class:`InputError`. Damage defaults to ``damage_multiple x price``."""
+    neither raises :class:`InputError`. Sector shares and damages per tonne come from
+    :func:`~critmin.optimisation.stockpile.sectors.resolve_sectors`."""
     allies, materials = list(config.allies), list(config.materials)
     if list(scenarios.shortfall["ally"].values) != allies:
         raise InputError(
@@ -83,24 +93,10 @@ def resolve_inputs(config: StockpileConfig, scenarios: ScenarioSet) -> Inputs:
         )
     if list(scenarios.shortfall["material"].values) != materials:
         raise InputError("scenarios: materials differ from the config's materials")
-    prices = []
-    for m, spec in config.materials.items():
-        if spec.price_usd_per_t is not None:
-            prices.append(spec.price_usd_per_t)
-        elif scenarios.price_usd_per_t is not None:
-            prices.append(float(scenarios.price_usd_per_t.sel(material=m)))
-        else:
-            raise InputError(f"materials.{m}.price_usd_per_t: required (no engine base price)")
+    sectors = resolve_sectors(config, scenarios)
+    prices = _prices(config, scenarios)
     price = xr.DataArray(np.array(prices), dims="material", coords={"material": materials})
     costs = config.costs
-    damage = xr.DataArray(
-        [
-            spec.damage_usd_per_t or costs.damage_multiple * float(p)
-            for spec, p in zip(config.materials.values(), prices, strict=True)
-        ],
-        dims="material",
-        coords={"material": materials},
-    )
     shape = (len(allies), len(materials))
     floor, cap, consumption = np.zeros(shape), np.full(shape, np.inf), np.full(shape, np.nan)
     if scenarios.consumption_t_per_year is not None:
@@ -120,7 +116,9 @@ def resolve_inputs(config: StockpileConfig, scenarios: ScenarioSet) -> Inputs:
         allies=allies,
         materials=materials,
         price_usd_per_t=price,
-        damage_usd_per_t=damage,
+        damage_usd_per_t=sectors.damage_usd_per_t,
+        sector_share=sectors.share,
+        damage_basis=sectors.basis,
         annual_cost_usd_per_t=price * (costs.capital_cost_rate + costs.holding_cost_rate),
         floor_t=xr.DataArray(floor, dims=("ally", "material"), coords=coords),
         cap_t=xr.DataArray(cap, dims=("ally", "material"), coords=coords),
@@ -161,12 +159,33 @@ class StockpileModel:
         except Exception as exc:  # linopy raises several types when HiGHS returns no solution
             raise InfeasibleError(f"stockpile model: HiGHS failed ({exc})") from exc
         if status != "ok":
-            raise InfeasibleError(
-                f"stockpile model: no optimal solution (HiGHS status {status!r}, termination "
-                f"condition {condition!r}); check floors (existing_t) against caps and budgets, "
-                "and any constraint added by hand"
-            )
+            raise InfeasibleError(self._diagnosis(str(status), str(condition)))
         return StockpileSolution.from_model(self)
+
+    def _diagnosis(self, status: str, condition: str) -> str:
+        """One line: HiGHS's status and model status, and what to check for that outcome."""
+        model_status = condition
+        solver = getattr(self.model, "solver_model", None)
+        if solver is not None:
+            with contextlib.suppress(Exception):
+                model_status = solver.modelStatusToString(solver.getModelStatus())
+        lowered = f"{condition} {model_status}".lower()
+        if "unbounded" in lowered:
+            hint = (
+                "the objective falls without limit: a variable or cost term added by hand "
+                "has no bound (the model as built is bounded below by 0)"
+            )
+        elif "infeasible" in lowered:
+            hint = (
+                "no plan meets every constraint: check floors (existing_t) against caps "
+                "(max_t) and acquisition budgets, and any constraint added by hand"
+            )
+        else:
+            hint = "HiGHS stopped before an optimum (time or iteration limit, numerical trouble)"
+        return (
+            f"stockpile model: no optimal solution (HiGHS status {status!r}, termination "
+            f"condition {condition!r}, model status {model_status!r}); {hint}"
+        )
 
 
 def _index(name: str, values: Any) -> pd.Index:
@@ -202,12 +221,16 @@ def build_model(
     first_coords = [scenario, ally, material] if perfect_information else [ally, material]
     holding = _add_holdings(m, inputs, first_coords)
     release = m.add_variables(lower=0, coords=[scenario, month, ally, material], name="release")
-    unmet = m.add_variables(lower=0, coords=[scenario, month, ally, material], name="unmet")
+    sector = _index("sector", inputs.sector_share["sector"].values)
+    unmet_coords = [scenario, month, ally, material, sector]
+    bounds = inputs.sector_bounds(scenarios.shortfall)
+    # a sector that does not use a material has the bound 0 (HiGHS's presolve drops it)
+    unmet = m.add_variables(lower=0, upper=bounds, coords=unmet_coords, name="unmet")
     m.add_constraints(release - inputs.release_rate * holding <= 0, name="release_rate")
     m.add_constraints(release.sum("month") - holding <= 0, name="stock_balance")
 
     used: linopy.Variable | linopy.LinearExpression = release
-    transfer_cost: linopy.LinearExpression | int = 0
+    transfer_cost: linopy.LinearExpression | None = None
     if allow:
         off_diagonal = xr.DataArray(
             ~np.eye(len(ally), dtype=bool), coords=[ally, partner]
@@ -234,14 +257,16 @@ def build_model(
         m.add_constraints(outflow - release <= 0, name="ship_only_released")
         used = release - outflow + inflow
         transfer_cost = inputs.transfer_cost_usd_per_t * inflow
-    m.add_constraints(unmet + used >= scenarios.shortfall, name="unmet_need")
+    m.add_constraints(unmet.sum("sector") + used >= scenarios.shortfall, name="unmet_need")
 
     if perfect_information:
         holding_cost = (inputs.annual_cost_usd_per_t * inputs.horizon_years * holding * p).sum()
     else:
         holding_cost = (inputs.annual_cost_usd_per_t * inputs.horizon_years * holding).sum()
     damage = inputs.damage_usd_per_t * unmet
-    loss = (damage + transfer_cost).sum(["month", "ally", "material"])  # [scenario] USD
+    loss = damage.sum(["month", "ally", "material", "sector"])  # [scenario] USD
+    if transfer_cost is not None:
+        loss = loss + transfer_cost.sum(["month", "ally", "material"])
     objective = holding_cost + (p * loss).sum()
     if inputs.risk_weight > 0:
         var = m.add_variables(name="value_at_risk")

@@ -30,7 +30,8 @@ class StockpileSolution:
     """The optimum of one model.
 
     ``holdings`` [ally, material] t (with a ``scenario`` dim under perfect information);
-    ``unmet``, ``release`` [scenario, month, ally, material] t/month; ``transfer`` [scenario,
+    ``unmet``, ``release`` [scenario, month, ally, material] t/month; ``unmet_by_sector``
+    [scenario, month, ally, material, sector] t/month; ``transfer`` [scenario,
     month, ally (from), partner (to), material] t/month or None; ``loss_usd`` [scenario, ally]
     damage plus freight of inflows; ``holding_cost_usd`` [ally]; ``objective_usd`` the LP's
     objective (with the CVaR term when risk-weighted).
@@ -38,12 +39,14 @@ class StockpileSolution:
 
     holdings: xr.DataArray
     unmet: xr.DataArray
+    unmet_by_sector: xr.DataArray
     release: xr.DataArray
     transfer: xr.DataArray | None
     loss_usd: xr.DataArray
     holding_cost_usd: xr.DataArray
     probability: xr.DataArray
     consumption_t_per_year: xr.DataArray
+    sector_share: xr.DataArray
     objective_usd: float
     cvar_alpha: float
 
@@ -53,10 +56,11 @@ class StockpileSolution:
         solution = built.model.solution
         p = built.scenarios.probability
         holdings = solution["holding"].clip(min=0.0)
-        unmet = solution["unmet"]
+        by_sector = solution["unmet"].fillna(0.0)
+        unmet = by_sector.sum("sector")
         release = solution["release"]
         transfer = solution["transfer"].fillna(0.0) if built.transfers_allowed else None
-        loss = (inputs.damage_usd_per_t * unmet).sum(["month", "material"])
+        loss = (inputs.damage_usd_per_t * by_sector).sum(["month", "material", "sector"])
         if transfer is not None:
             inflow = transfer.sum(["month", "ally"]).rename(partner="ally")
             loss = loss + (inputs.transfer_cost_usd_per_t * inflow).sum("material")
@@ -66,12 +70,14 @@ class StockpileSolution:
         return cls(
             holdings=holdings,
             unmet=unmet,
+            unmet_by_sector=by_sector,
             release=release,
             transfer=transfer,
             loss_usd=loss.transpose("scenario", "ally"),
             holding_cost_usd=yearly.sum("material"),
             probability=p,
             consumption_t_per_year=inputs.consumption_t_per_year,
+            sector_share=inputs.sector_share,
             objective_usd=float(built.model.objective.value or 0.0),
             cvar_alpha=inputs.cvar_alpha,
         )
@@ -85,6 +91,11 @@ class StockpileSolution:
     def expected_cost_usd(self) -> float:
         """Holding cost + expected second-stage cost, all allies (USD; no CVaR term)."""
         return float(self.cost_by_ally_usd.sum())
+
+    @property
+    def expected_shortfall_by_sector_t(self) -> xr.DataArray:
+        """Expected unmet need over the horizon [ally, material, sector] (t)."""
+        return (self.unmet_by_sector.sum("month") * self.probability).sum("scenario")
 
     @property
     def cvar_loss_usd(self) -> float:
@@ -114,6 +125,21 @@ class StockpileSolution:
         daily = self.consumption_t_per_year / 365.0
         return self.holdings / daily.where(daily > 0)
 
+    def _by_sector(self) -> dict[str, dict[str, dict[str, float]]]:
+        """ally -> material -> sector -> expected unmet need (t), sectors using it only."""
+        table = self.expected_shortfall_by_sector_t
+        used = self.sector_share > 0
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        for a in table["ally"].values:
+            out[str(a)] = {}
+            for m in table["material"].values:
+                out[str(a)][str(m)] = {
+                    str(k): float(table.sel(ally=a, material=m, sector=k))
+                    for k in table["sector"].values
+                    if bool(used.sel(ally=a, material=m, sector=k))
+                }
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (see ``docs/methods/stockpile.md``, section Output)."""
         holdings = self.holdings
@@ -141,6 +167,7 @@ class StockpileSolution:
                 str(k): float(v) for k, v in self.cost_by_ally_usd.to_series().items()
             },
             "expected_shortfall": nested(self.expected_shortfall_t),
+            "expected_shortfall_by_sector": self._by_sector(),
             "cvar_shortfall": {
                 str(k): float(v) for k, v in self.cvar_shortfall_t.to_series().items()
             },

@@ -36,7 +36,10 @@ class ScenarioSet:
     ``shortfall``: DataArray [scenario, month, ally, material], t per month of final use that
     the market leaves unmet before any stockpile release. ``probability``: [scenario], sums
     to 1. ``consumption_t_per_year`` [ally, material] and ``price_usd_per_t`` [material] are
-    the engine's base values when the scenarios come from it (else None).
+    the engine's base values when the scenarios come from it (else None). ``sector_share``
+    [ally, material, sector] splits each shortfall by sector (shares of final use, summing to
+    1 over sectors; the engine's base split) and ``commodity`` names the engine's chain; both
+    None for explicit cases.
     """
 
     shortfall: xr.DataArray
@@ -44,6 +47,8 @@ class ScenarioSet:
     consumption_t_per_year: xr.DataArray | None = None
     price_usd_per_t: xr.DataArray | None = None
     source: str = "explicit"
+    sector_share: xr.DataArray | None = None
+    commodity: str | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -155,6 +160,9 @@ def engine_scenarios(
     values = np.transpose(values, (0, 1, 3, 2))
     materials = list(stages)
     consumption = market.final_demand[np.ix_(stage_ix, region)].T * 12.0  # [ally, material]
+    # final use of every sector moves along one demand curve in the engine, so each month's
+    # shortfall splits by sector as the (shocked) reference use does; the base split is used
+    split = np.transpose(market.sector_split[np.ix_(stage_ix, region)], (1, 0, 2))
     return make_scenarios(
         values,
         None,
@@ -169,6 +177,12 @@ def engine_scenarios(
             market.base_price[stage_ix], dims="material", coords={"material": materials}
         ),
         source=f"engine:{scenario.name}:samples={samples}:seed={seed}",
+        sector_share=xr.DataArray(
+            split,
+            dims=("ally", "material", "sector"),
+            coords={"ally": list(allies), "material": materials, "sector": market.sectors},
+        ),
+        commodity=scenario.commodity,
     )
 
 
@@ -234,21 +248,33 @@ def mean_scenario(scenarios: ScenarioSet) -> ScenarioSet:
     )
 
 
-def scenarios_from_config(config: StockpileConfig, k: int | None = None) -> ScenarioSet:
-    """The config's scenarios, sampled and reduced to ``k`` (default: the config's ``k``)."""
+def full_scenarios(config: StockpileConfig) -> ScenarioSet:
+    """The config's scenarios before reduction: every engine sample, or the explicit cases."""
     spec = config.scenarios
     if isinstance(spec, ExplicitScenarios):
         return explicit_scenarios(config)
     assert isinstance(spec, EngineScenarios)
     scenario = load_scenario(spec.file)
     stages = {m: (cfg.stage or m) for m, cfg in config.materials.items()}
-    full = engine_scenarios(scenario, list(config.allies), stages, spec.samples, spec.seed)
-    price = full.price_usd_per_t
-    assert price is not None
-    damage = np.array(
-        [
-            cfg.damage_usd_per_t or config.costs.damage_multiple * (cfg.price_usd_per_t or p)
-            for (_, cfg), p in zip(config.materials.items(), price.values, strict=True)
-        ]
-    )
-    return reduce_kmedoids(full, k if k is not None else spec.k, weights=damage)
+    return engine_scenarios(scenario, list(config.allies), stages, spec.samples, spec.seed)
+
+
+def reduce_for_config(config: StockpileConfig, full: ScenarioSet, k: int) -> ScenarioSet:
+    """``full`` reduced to ``k`` scenarios by k-medoids, the distance in USD: each material's
+    tonnes at its mean damage per tonne over the allies' sector mix."""
+    from critmin.optimisation.stockpile.sectors import resolve_sectors
+
+    sectors = resolve_sectors(config, full)
+    weights = (sectors.share * sectors.damage_usd_per_t).sum("sector").mean("ally")
+    return reduce_kmedoids(full, k, weights=weights.values)
+
+
+def scenarios_from_config(config: StockpileConfig, k: int | None = None) -> ScenarioSet:
+    """The config's scenarios, sampled and reduced to ``k`` (default: the config's ``k``);
+    explicit cases are returned as given."""
+    full = full_scenarios(config)
+    spec = config.scenarios
+    if isinstance(spec, ExplicitScenarios):
+        return full
+    assert isinstance(spec, EngineScenarios)
+    return reduce_for_config(config, full, k if k is not None else spec.k)

@@ -1,0 +1,72 @@
+"""One call for the whole comparison: ``run_stockpile(config)`` loads (or takes) a config,
+samples and reduces its scenarios, solves every arrangement and, on request, the effect of K.
+The report (``critmin.report``) and the CLI use it; results are dataclasses with pandas
+frames (``ArrangementReport.holdings_frame()``, ``costs_frame()``, ``summary()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from critmin.errors import InputError
+from critmin.optimisation.stockpile.arrangements import (
+    ArrangementReport,
+    compare_arrangements,
+    sensitivity_to_k,
+)
+from critmin.optimisation.stockpile.config import (
+    EngineScenarios,
+    StockpileConfig,
+    load_config,
+)
+from critmin.optimisation.stockpile.scenarios import (
+    ScenarioSet,
+    full_scenarios,
+    reduce_for_config,
+)
+
+
+@dataclass
+class StockpileRun:
+    """A solved comparison: the config, the scenarios used, every arrangement and, when
+    asked, the effect of K (``k_sensitivity``: one row per K, see ``sensitivity_to_k``)."""
+
+    config: StockpileConfig
+    scenarios: ScenarioSet
+    report: ArrangementReport
+    k_sensitivity: pd.DataFrame | None = None
+
+
+def run_stockpile(
+    config: StockpileConfig | Path | str,
+    k: int | None = None,
+    k_sweep: Sequence[int] | None = None,
+    rule: bool = True,
+) -> StockpileRun:
+    """Compare alone, joint and the rule of thumb for ``config`` (a file or a parsed config).
+
+    ``k`` overrides the config's number of representative scenarios; ``k_sweep`` adds the
+    joint and alone optima for each K in it, all reduced from the same engine ensemble."""
+    spec = config if isinstance(config, StockpileConfig) else load_config(config)
+    if k is not None and k < 1:
+        raise InputError(f"k = {k}: at least one scenario must be kept")
+    full = full_scenarios(spec)
+    engine = isinstance(spec.scenarios, EngineScenarios)
+    if engine:
+        assert isinstance(spec.scenarios, EngineScenarios)
+        scenarios = reduce_for_config(spec, full, k if k is not None else spec.scenarios.k)
+    else:
+        scenarios = full
+    report = compare_arrangements(spec, scenarios, rule=rule)
+    sweep = None
+    if k_sweep:
+        if not engine:
+            raise InputError(
+                "k_sweep: explicit scenarios are not reduced; K applies to engine ones"
+            )
+        sweep = sensitivity_to_k(spec, list(k_sweep), full=full)
+    return StockpileRun(spec, scenarios, report, sweep)
