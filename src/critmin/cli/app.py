@@ -9,9 +9,11 @@ import typer
 from rich.console import Console
 
 from critmin.cli import (
+    backtest_cmd,
     data_cmd,
     metrics_cmd,
     report_cmd,
+    rules_cmd,
     serve_cmd,
     simulate_cmd,
     stockpile_cmd,
@@ -31,6 +33,8 @@ app.command("report")(report_cmd.report)
 app.command("simulate")(simulate_cmd.simulate_command)
 serve_cmd.register(app)
 app.command("stockpile")(stockpile_cmd.stockpile_command)
+app.add_typer(rules_cmd.app, name="rules")
+app.command("backtest")(backtest_cmd.backtest_command)
 
 EXIT_USER_ERROR = 2
 
