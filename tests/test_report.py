@@ -31,6 +31,7 @@ SECTIONS = (
     "GeoPolRisk of each ally",
     "Gaps: allied demand against allied capacity",
     "Disruption scenarios",
+    "Stockpile: alone versus complementary",
     "Data sources",
     "Run",
 )
@@ -44,7 +45,7 @@ def test_self_contained(report: Path) -> None:
         assert f"<h2>{heading}</h2>" in text
     scenarios = len(list(Path("examples/scenarios").glob("*.yaml")))
     assert scenarios >= 2
-    assert text.count('class="plotly-graph-div"') == 4 + scenarios
+    assert text.count('class="plotly-graph-div"') == 5 + scenarios
 
 
 def test_results_folder_holds_every_table(report: Path) -> None:
@@ -152,3 +153,44 @@ def test_report_renders_in_chromium_without_network(report: Path) -> None:
     assert errors == []
     assert requests == []
     assert (ARTIFACTS / "report.png").stat().st_size > 50_000
+
+
+def test_report_figures_match_the_engines(report: Path) -> None:
+    """A sample of the numbers in the results folder, recomputed by other routes."""
+    import critmin
+    from critmin.simulation import load_scenario, simulate
+
+    folder = results_folder(report)
+    # concentration: HHI from the network's shares (attributed countries; ROW is not one)
+    conc = pd.read_csv(folder / "concentration.csv")
+    for commodity in ("rare_earths", "lithium"):
+        net = critmin.load_network(commodity, year=2024)
+        for row in conc[conc["commodity"] == commodity].itertuples():
+            shares = net.shares(str(row.stage)).drop("ROW", errors="ignore")
+            assert row.hhi == pytest.approx(float(((100 * shares) ** 2).sum()), rel=1e-9)
+    # disruption: a scenario without distributions has one outcome, so every quantile of the
+    # ensemble paths equals the central run month by month
+    paths = pd.read_csv(folder / "disruption_paths.csv")
+    ban = paths[(paths["scenario"] == "china-ree-ban-usa-jpn") & (paths["stage"] == "magnet")]
+    central = simulate(load_scenario(Path("examples/scenarios/china_ree_ban_usa_jpn.yaml")))
+    engine = central.timeseries["price_index"].sel(stage="magnet").to_pandas()
+    for row in ban[ban["country"].isin(["USA", "JPN", "CHN"])].itertuples():
+        assert row.price_index == pytest.approx(engine.loc[row.month, row.country], rel=1e-9)
+    # stockpile: the value of cooperation is alone minus joint, and days are tonnes over use
+    summary = pd.read_csv(folder / "stockpile_summary.csv").iloc[0]
+    assert summary["value_of_cooperation_usd"] == pytest.approx(
+        summary["alone_cost_usd"] - summary["joint_cost_usd"], rel=1e-9
+    )
+    costs = pd.read_csv(folder / "stockpile_costs.csv")
+    assert costs["joint_cost_usd"].sum() == pytest.approx(summary["joint_cost_usd"], rel=1e-6)
+    assert (costs["split_shapley_usd"] <= costs["alone_cost_usd"] + 1e-6).all()
+
+
+def test_every_table_has_its_source(report: Path) -> None:
+    folder = results_folder(report)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    tables = {Path(name).stem for name in manifest["files"]}
+    assert tables == set(manifest["table_sources"])
+    for name, source in manifest["table_sources"].items():
+        assert source["method"], name
+        assert source["computed_by"].startswith("critmin."), name

@@ -9,10 +9,12 @@ import typer
 from rich.console import Console
 
 from critmin.cli import (
+    backtest_cmd,
     data_cmd,
     lng_cmd,
     metrics_cmd,
     report_cmd,
+    rules_cmd,
     serve_cmd,
     simulate_cmd,
     stockpile_cmd,
@@ -32,6 +34,8 @@ app.command("report")(report_cmd.report)
 app.command("simulate")(simulate_cmd.simulate_command)
 serve_cmd.register(app)
 app.command("stockpile")(stockpile_cmd.stockpile_command)
+app.add_typer(rules_cmd.app, name="rules")
+app.command("backtest")(backtest_cmd.backtest_command)
 app.command("lng")(lng_cmd.lng_command)
 
 EXIT_USER_ERROR = 2

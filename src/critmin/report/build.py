@@ -14,7 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from critmin.errors import InputError
 from critmin.report.config import ReportConfig
 from critmin.report.document import render_html
-from critmin.report.results import ReportResults, compute
+from critmin.report.results import TABLE_SOURCES, ReportResults, compute
 
 
 def results_folder(out: Path) -> Path:
@@ -48,6 +48,7 @@ def write_results(results: ReportResults, folder: Path) -> dict[str, object]:
         "settings": json.loads(results.config.model_dump_json()),
         "members": list(results.members),
         "files": files,
+        "table_sources": {name: TABLE_SOURCES[name] for name in results.tables},
     }
     _write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2).encode())
     return manifest

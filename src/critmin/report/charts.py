@@ -174,3 +174,30 @@ def disruption_fan(data: xr.Dataset, alliance: str, stage: str, title: str) -> g
     figure.update_yaxes(title="price / base price", row=1, col=2)
     figure.update_layout(margin={"l": 60, "r": 20, "t": 70, "b": 60})
     return _layout(figure, title, 380).update_layout(margin={"l": 60})
+
+
+def stockpile_holdings(holdings: pd.DataFrame) -> go.Figure:
+    """Holdings in days of each ally's consumption, per material, alone / joint / rule."""
+    arrangements = [a for a in ("alone", "joint", "rule") if a in set(holdings["arrangement"])]
+    labels = {"alone": "each ally alone", "joint": "complementary (joint)", "rule": "60 days"}
+    shapes = {"alone": "", "joint": ".", "rule": "/"}
+    shades = {"alone": "#999999", "joint": colour("alliance"), "rule": "#56B4E9"}
+    figure = go.Figure()
+    for name in arrangements:
+        part = holdings[holdings["arrangement"] == name]
+        figure.add_bar(
+            x=[f"{a} · {m}" for a, m in zip(part["ally"], part["material"], strict=True)],
+            y=part["holding_days"],
+            name=labels[name],
+            marker={"color": shades[name], "pattern": {"shape": shapes[name]}},
+            text=[f"{d:.0f} d" for d in part["holding_days"]],
+            textposition="outside",
+            customdata=part[["holding_t"]].to_numpy(),
+            hovertemplate="%{x}: %{y:.1f} days of consumption (%{customdata[0]:,.0f} t)"
+            "<extra>" + labels[name] + "</extra>",
+        )
+    figure.update_layout(barmode="group")
+    figure.update_yaxes(title="holding (days of the ally's consumption)", gridcolor="#e5e5e5")
+    figure = _layout(figure, "Stockpile holdings: alone, complementary, rule of thumb", 420)
+    figure.update_layout(margin={"l": 70})
+    return figure

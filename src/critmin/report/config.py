@@ -26,6 +26,11 @@ class ReportConfig(BaseModel):
         None, description="scenario files to simulate (default: the shipped examples)"
     )
     samples: int = Field(200, ge=1, le=5000, description="ensemble draws per scenario")
+    stockpile: Path | None = Field(
+        None,
+        description="stockpile config (critmin stockpile format; default: the shipped "
+        "examples/stockpile/us_japan_targeted_bans.yaml)",
+    )
     seed: int = Field(0, ge=0, description="ensemble seed (same seed, same report)")
 
 

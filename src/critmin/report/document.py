@@ -71,6 +71,52 @@ def _disruption_section(results: ReportResults) -> list[str]:
     return parts
 
 
+def _usd(value: float | None) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{value / 1e6:,.2f} M USD"
+
+
+def _stockpile_section(results: ReportResults) -> list[str]:
+    summary = results.tables["stockpile_summary"].iloc[0]
+    holdings = results.tables["stockpile_holdings"]
+    costs = results.tables["stockpile_costs"]
+    return [
+        "<h2>Stockpile: alone versus complementary</h2>",
+        f"<p>Two-stage stochastic program (linopy + HiGHS, docs/methods/stockpile.md) on "
+        f"<code>{html.escape(str(summary['config']))}</code>: holdings chosen before a "
+        f"disruption, released and shared between allies month by month in "
+        f"{summary['scenarios_kept']} representative shortfall scenarios from the simulation "
+        f"engine. Cost over the horizon: each ally alone {_usd(summary['alone_cost_usd'])}, "
+        f"complementary {_usd(summary['joint_cost_usd'])}, 60 days of consumption "
+        f"{_usd(summary['rule_cost_usd'])}. Value of cooperation "
+        f"{_usd(summary['value_of_cooperation_usd'])}; value of the stochastic solution "
+        f"{_usd(summary['value_of_stochastic_solution_usd'])}; expected value of perfect "
+        f"information {_usd(summary['expected_value_of_perfect_information_usd'])}.</p>",
+        _figure(charts.stockpile_holdings(holdings), "chart-stockpile"),
+        _table(
+            holdings,
+            [
+                "arrangement",
+                "ally",
+                "material",
+                "holding_t",
+                "holding_days",
+                "expected_shortfall_t",
+            ],
+        ),
+        _table(
+            costs,
+            [
+                "ally",
+                "alone_cost_usd",
+                "joint_cost_usd",
+                "rule_cost_usd",
+                "split_proportional_usd",
+                "split_shapley_usd",
+            ],
+        ),
+    ]
+
+
 def render_html(results: ReportResults) -> str:
     """The whole report as one HTML string (deterministic: fixed chart ids, no timestamps)."""
     config = results.config
@@ -156,6 +202,7 @@ def render_html(results: ReportResults) -> str:
             ],
         ),
         *_disruption_section(results),
+        *_stockpile_section(results),
         "<h2>Data sources</h2>",
         _table(sources, ["dataset", "title", "publisher", "version", "licence", "url"]),
         "<h2>Run</h2>",

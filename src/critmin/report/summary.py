@@ -17,11 +17,18 @@ def key_findings(results: ReportResults) -> list[str]:
             f"{row.stage} ({config.year}; HHI {row.hhi:,.0f})."
         )
     gaps = results.tables["gaps"]
-    for row in gaps[gaps["bottleneck"]].sort_values("gap_pct", ascending=False).itertuples():
+    bottlenecks = gaps[gaps["bottleneck"]].sort_values("gap_pct", ascending=False)
+    remaining = bottlenecks["gap_with_projects_pct"].astype(float).tolist()
+    for row, left in zip(bottlenecks.itertuples(), remaining, strict=True):
+        pipeline = (
+            f"pipeline projects by {config.horizon} would close it ({-left:.0f}% to spare)"
+            if left <= 0
+            else f"pipeline projects by {config.horizon} leave {left:.0f}%"
+        )
         findings.append(
             f"{str(row.commodity).replace('_', ' ').capitalize()}: the bottleneck is {row.stage}, "
             f"short by {row.gap:,.0f} {row.unit}/yr ({row.gap_pct:.0f}% of allied demand); "
-            f"pipeline projects by {config.horizon} leave {row.gap_with_projects_pct:.0f}%."
+            f"{pipeline}."
         )
     scenarios = results.tables.get("disruption_summary")
     if scenarios is not None and not scenarios.empty:
@@ -31,6 +38,16 @@ def key_findings(results: ReportResults) -> list[str]:
             f"peak shortfall of {worst['peak_shortfall_share_p50']:.0%} of {worst['stage']} use "
             f"and prices up to {worst['peak_price_index_p50']:.1f}x base (China's "
             f"{worst['china_price_index_p50_min']:.2f}x)."
+        )
+    stockpile = results.tables.get("stockpile_summary")
+    if stockpile is not None and not stockpile.empty:
+        plan = stockpile.iloc[0]
+        findings.append(
+            f"Stockpiling together rather than alone saves "
+            f"{plan['value_of_cooperation_usd'] / 1e6:,.2f} M USD over the horizon "
+            f"({plan['config']}); the 60-days rule of thumb costs "
+            f"{(plan['rule_cost_usd'] - plan['joint_cost_usd']) / 1e6:,.1f} M USD more than the "
+            "optimised complementary plan."
         )
     gpr = results.tables["geopolrisk"]
     latest = gpr[gpr["year"] == config.year]

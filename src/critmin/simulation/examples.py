@@ -1,4 +1,4 @@
-"""The example scenarios shipped with a source checkout (``examples/scenarios/*.yaml``)."""
+"""The examples shipped with a source checkout (``examples/``: scenarios, stockpile configs)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,32 @@ from pathlib import Path
 
 from critmin.errors import InputError
 
-REPO_EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "scenarios"
+REPO_EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+
+def examples_dir() -> Path | None:
+    """The ``examples/`` folder of the checkout (or of the working directory), if any."""
+    for folder in (REPO_EXAMPLES, Path.cwd() / "examples"):
+        if (folder / "scenarios").is_dir():
+            return folder
+    return None
+
+
+def shipped_example(relative: str) -> Path:
+    """The shipped example file ``examples/<relative>``."""
+    folder = examples_dir()
+    if folder is None or not (folder / relative).is_file():
+        raise InputError(
+            f"example file examples/{relative}: not found (critmin installed without its "
+            "examples: give the file explicitly)"
+        )
+    return folder / relative
 
 
 def shipped_scenarios() -> tuple[Path, ...]:
     """Example scenario files, sorted by name (empty when critmin is installed without them)."""
-    for folder in (REPO_EXAMPLES, Path.cwd() / "examples" / "scenarios"):
-        if folder.is_dir():
-            return tuple(sorted(folder.glob("*.yaml")))
-    return ()
+    folder = examples_dir()
+    return tuple(sorted((folder / "scenarios").glob("*.yaml"))) if folder is not None else ()
 
 
 def shipped_scenario(name: str) -> Path:
