@@ -20,6 +20,7 @@ from critmin.optimisation.portfolio.model import (
     objective_value,
 )
 
+TIES = 1e-9  # relative: objective values this close are ties (broken by least cost)
 MARGINAL_STEP = 0.01  # finite difference: +1 % of every party's budget
 UNITS = {
     "shortfall": "USD of expected allied shortfall avoided (higher is better)",
@@ -222,8 +223,9 @@ def solve_portfolio(
 def brute_force(config: PortfolioConfig, inputs: PortfolioInputs) -> tuple[list[str], float]:
     """Exact optimum by enumerating every subset of candidates (tests; <= ~16 projects).
 
-    Subsets are ranked by their exact objective; the first one whose financing is feasible
-    (an LP on the amounts, solved with scipy's HiGHS) and within the country limits wins.
+    Subsets are ranked by their exact objective; among those with the best value whose
+    financing is feasible (an LP on the amounts, scipy's HiGHS) and within the country limits,
+    the one of least scored cost wins (the MILP breaks ties the same way).
     """
     from itertools import combinations
 
@@ -231,17 +233,57 @@ def brute_force(config: PortfolioConfig, inputs: PortfolioInputs) -> tuple[list[
 
     ids = list(inputs.candidates.index)
     subsets = [list(s) for r in range(len(ids) + 1) for s in combinations(ids, r)]
-    values = np.array([objective_value(config, inputs, s) for s in subsets])
+    member = np.zeros((len(subsets), len(ids)))
+    position = {p: i for i, p in enumerate(ids)}
+    for k, subset in enumerate(subsets):
+        member[k, [position[p] for p in subset]] = 1.0
+    values = _subset_values(config, inputs, member)
     order = np.argsort(-values if config.objective == "shortfall" else values, kind="stable")
     opts = inputs.options
+    best: tuple[list[str], float, float] | None = None  # subset, value, scored cost
     for i in order:
-        chosen = subsets[i]
-        if not _country_ok(config, inputs, chosen) or not _financeable(
-            inputs, chosen, opts, linprog
-        ):
+        chosen, value = subsets[i], float(values[i])
+        if best is not None and abs(value - best[1]) > TIES * max(1.0, abs(best[1])):
+            break  # past the optimal value: among ties, the cheapest has been kept
+        if not _country_ok(config, inputs, chosen):
             continue
-        return chosen, float(values[i])
-    return [], objective_value(config, inputs, [])
+        cost = _min_cost(inputs, chosen, opts, linprog)
+        if cost is None:
+            continue
+        if best is None or cost < best[2] - 1e-6 * max(1.0, best[2]):
+            best = (chosen, value, cost)
+    if best is None:
+        return [], objective_value(config, inputs, [])
+    return best[0], best[1]
+
+
+def _subset_values(config: PortfolioConfig, inputs: PortfolioInputs, member: np.ndarray) -> np.ndarray:
+    """Exact objective of every subset (rows of the 0/1 ``member`` matrix), vectorised."""
+    c = inputs.candidates
+    if config.objective == "shortfall":
+        months = inputs.gaps["horizon_months"].to_numpy(float) / 12.0
+        cap = member @ inputs.contribution.to_numpy(float) * months  # [subset, gap]
+        closed = np.minimum(inputs.shortfall[None, :, :], cap[:, :, None])
+        value = inputs.gaps["value_usd_per_t"].to_numpy(float)
+        return np.asarray((closed * value[None, :, None]).sum(axis=1) @ inputs.weights)
+    total = np.zeros(member.shape[0])
+    for t in config.targets:
+        key = (t.commodity, t.stage)
+        base = inputs.baseline[key]
+        countries = sorted(set(base.index) | set(c["country"]))
+        q = np.array([float(base.get(k, 0.0)) for k in countries])
+        add = np.zeros((len(c), len(countries)))
+        for i, (pid, row) in enumerate(c.iterrows()):
+            if (row["commodity"], row["stage"]) == key:
+                add[i, countries.index(row["country"])] = row["expected_t"]
+        vol = q[None, :] + member @ add
+        shares = vol / vol.sum(axis=1, keepdims=True)
+        if config.objective == "china_share":
+            total += t.weight * shares[:, countries.index("CHN")] if "CHN" in countries else 0.0
+        else:
+            named = np.array([k != "ROW" for k in countries])
+            total += (shares[:, named] ** 2).sum(axis=1)
+    return total
 
 
 def _country_ok(config: PortfolioConfig, inputs: PortfolioInputs, chosen: list[str]) -> bool:
@@ -264,12 +306,13 @@ def _country_ok(config: PortfolioConfig, inputs: PortfolioInputs, chosen: list[s
     return True
 
 
-def _financeable(inputs: PortfolioInputs, chosen: list[str], opts: pd.DataFrame, linprog: Any) -> bool:
+def _min_cost(inputs: PortfolioInputs, chosen: list[str], opts: pd.DataFrame, linprog: Any) -> float | None:
+    """Least scored cost (USD) of financing ``chosen`` within budgets; None if infeasible."""
     if not chosen:
-        return True
+        return 0.0
     need = inputs.candidates.loc[chosen, "need_usd"].to_numpy(float)
     n, m = len(chosen), len(opts)
-    share = opts["max_share_of_need"].to_numpy(float)
+    cap = opts["max_share_of_need"].to_numpy(float)
     cost = opts["fiscal_cost_per_usd"].to_numpy(float)
     a_eq = np.zeros((n, n * m))
     for p in range(n):
@@ -279,9 +322,10 @@ def _financeable(inputs: PortfolioInputs, chosen: list[str], opts: pd.DataFrame,
     for j, party in enumerate(parties):
         mask = (opts["party"] == party).to_numpy()
         for p in range(n):
-            a_ub[j, p * m : (p + 1) * m] = cost * mask
-    bounds = [(0.0, share[o] * need[p]) for p in range(n) for o in range(m)]
-    b_ub = np.array([inputs.budgets[p] for p in parties])
-    res = linprog(np.zeros(n * m), A_ub=a_ub, b_ub=b_ub * (1 + 1e-9) + 1e-6, A_eq=a_eq,
-                  b_eq=need, bounds=bounds, method="highs")  # fmt: skip
-    return bool(res.status == 0)
+            a_ub[j, p * m : (p + 1) * m] = cost * mask * need[p]
+    budgets = np.array([inputs.budgets[p] for p in parties])
+    bounds = [(0.0, cap[o]) for _ in range(n) for o in range(m)]
+    objective = np.concatenate([cost * need[p] for p in range(n)])
+    res = linprog(objective, A_ub=a_ub, b_ub=budgets * (1 + 1e-9), A_eq=a_eq, b_eq=np.ones(n),
+                  bounds=bounds, method="highs")  # fmt: skip
+    return float(res.fun) if res.status == 0 else None
