@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 
 import numpy as np
@@ -25,7 +26,9 @@ from critmin.errors import InputError
 
 
 @pytest.mark.parametrize(("s0", "floor", "sigma"), [(69.0, 110.0, 0.4), (100.0, 90.0, 0.25)])
-def test_gbm_monte_carlo_matches_black_scholes_put_strip(s0: float, floor: float, sigma: float) -> None:
+def test_gbm_monte_carlo_matches_black_scholes_put_strip(
+    s0: float, floor: float, sigma: float
+) -> None:
     rate = 0.04
     terms = FloorTerms(floor=floor, years=5, volume_tpa=1000)
     result = value_floor(PriceProcess.gbm(s0, rate, sigma), terms, paths=60_000, seed=3, rate=rate)
@@ -40,7 +43,7 @@ def test_higher_floor_never_costs_less() -> None:
     for floor in (60.0, 80.0, 100.0, 110.0, 130.0):
         r = value_floor(process, FloorTerms(floor, 10, 1000), paths=20_000, seed=7)
         costs.append((r.expected_cost, r.p95_cost, r.present_value))
-    for lower, higher in zip(costs, costs[1:], strict=False):
+    for lower, higher in itertools.pairwise(costs):
         assert all(h >= lo for h, lo in zip(higher, lower, strict=True))
 
 

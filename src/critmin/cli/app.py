@@ -11,6 +11,8 @@ from rich.console import Console
 from critmin.cli import (
     data_cmd,
     metrics_cmd,
+    portfolio_cmd,
+    pricefloor_cmd,
     report_cmd,
     serve_cmd,
     simulate_cmd,
@@ -31,6 +33,8 @@ app.command("report")(report_cmd.report)
 app.command("simulate")(simulate_cmd.simulate_command)
 serve_cmd.register(app)
 app.command("stockpile")(stockpile_cmd.stockpile_command)
+app.command("portfolio")(portfolio_cmd.portfolio_command)
+app.command("pricefloor")(pricefloor_cmd.pricefloor_command)
 
 EXIT_USER_ERROR = 2
 

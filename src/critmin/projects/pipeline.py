@@ -30,13 +30,32 @@ def _row_error(origin: str, index: int, raw: dict[str, Any], exc: Exception) -> 
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "row"
-        message = str(first["msg"]).removeprefix("Value error, ")
+        message = _plain_message(str(first["msg"]))
         if first["type"] == "missing":
             return InputError(f"{where}: {field}: required field is missing")
         value = first.get("input")
-        shown = "" if isinstance(value, dict | list) or not first["loc"] else f" = {value!r}"
+        shown = "" if isinstance(value, dict | list) or not first["loc"] else f" = {_shown(value)}"
         return InputError(f"{where}: {field}{shown}: {message}")
     return InputError(f"{where}: {exc}")
+
+
+def _plain_message(message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    for words, sign in (("greater than or equal to", ">="), ("less than or equal to", "<="),
+                        ("greater than", ">"), ("less than", "<")):  # fmt: skip
+        message = message.replace(f"Input should be {words}", f"must be {sign}")
+    return message
+
+
+def _shown(value: Any) -> str:
+    """A cell as the user wrote it: numbers bare, other text quoted."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return repr(value)
+        return value
+    return repr(value)
 
 
 def validate_rows(rows: list[dict[str, Any]], origin: str, as_of: date) -> list[Project]:
@@ -74,7 +93,7 @@ def _embedded() -> pd.DataFrame:
     path = files("critmin.projects") / "data" / "projects.csv"
     with path.open("r", encoding="utf-8") as handle:
         raw = pd.read_csv(handle, dtype=str, keep_default_na=False)
-    rows = raw.to_dict(orient="records")
+    rows: list[dict[str, Any]] = raw.to_dict(orient="records")  # type: ignore[assignment]
     return to_frame(validate_rows(rows, "embedded projects.csv", EMBEDDED_AS_OF))
 
 

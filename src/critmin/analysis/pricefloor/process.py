@@ -165,7 +165,7 @@ def estimate(commodity: str, s0: float | None = None, dumping: Dumping = Dumping
                             dumping=dumping, estimated_from=label)  # fmt: skip
     sigma = float(np.std(np.diff(x), ddof=1))
     return PriceProcess(s0=start, kappa=0.0, theta=math.log(start), sigma=sigma,
-                        dumping=dumping, estimated_from=label + " (no mean reversion: random walk)")  # fmt: skip
+                        dumping=dumping, estimated_from=label + " (random walk)")  # fmt: skip
 
 
 def _ar1(x: np.ndarray) -> tuple[float, float, np.ndarray]:

@@ -112,7 +112,12 @@ def _blocks(paths: int) -> list[tuple[int, int]]:
 
 
 def _block(
-    process: PriceProcess, terms: FloorTerms, seed: int, block: int, n: int, disc: np.ndarray,
+    process: PriceProcess,
+    terms: FloorTerms,
+    seed: int,
+    block: int,
+    n: int,
+    disc: np.ndarray,
     with_project: bool,
 ) -> dict[str, np.ndarray]:
     """Simulate block ``block`` (``n`` paths) and reduce it: per-path yearly payouts and
@@ -133,7 +138,9 @@ def _block(
         out["upside"] = np.zeros(1)
         net = pay
     if with_project:
-        out["revenue_floor"] = out["revenue_market"] + (net.reshape(years, 12, n).sum(axis=1) * q).sum(axis=1)
+        out["revenue_floor"] = out["revenue_market"] + (
+            net.reshape(years, 12, n).sum(axis=1) * q
+        ).sum(axis=1)
     out["by_year"] = pay.reshape(years, 12, n).sum(axis=1) * q  # [years, n]
     out["pv"] = (net * disc[:, None]).sum(axis=0) * q  # [n]
     return out

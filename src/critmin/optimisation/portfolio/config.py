@@ -19,6 +19,7 @@ from critmin.errors import ScenarioError, scenario_error
 from critmin.projects.schema import INSTRUMENTS, STAGES
 
 Objective = Literal["shortfall", "china_share", "hhi"]
+Instrument = Literal["grant", "loan", "equity", "offtake", "price_floor"]
 FRAMEWORK_DATE = date(2025, 10, 28)  # US-Japan framework signed in Tokyo
 
 # Assumptions (see docs/methods/portfolio.md): scoring of each instrument against a budget.
@@ -51,14 +52,7 @@ class PartySpec(_Strict):
     """A financing party (e.g. ``USA``, ``JPN``): its budget (USD) and the instruments it uses."""
 
     budget_usd: float = Field(ge=0)
-    instruments: list[str] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _known(self) -> PartySpec:
-        for name in self.instruments:
-            if name not in INSTRUMENTS:
-                raise ValueError(f"unknown instrument {name!r}; valid: {', '.join(INSTRUMENTS)}")
-        return self
+    instruments: list[Instrument] = Field(min_length=1)
 
 
 class Target(_Strict):

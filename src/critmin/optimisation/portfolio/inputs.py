@@ -8,6 +8,7 @@ money in USD. Everything here is plain data (pandas/numpy); the MILP is built in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,12 @@ class PortfolioInputs:
     @property
     def keys(self) -> list[tuple[str, str]]:
         """(commodity, stage) pairs that candidates add capacity to."""
-        return sorted({(r.commodity, r.stage) for r in self.candidates.itertuples()})
+        return _keys(self.candidates)
+
+
+def _keys(cands: pd.DataFrame) -> list[tuple[str, str]]:
+    pairs = zip(cands["commodity"].astype(str), cands["stage"].astype(str), strict=True)
+    return sorted(set(pairs))
 
 
 def stage_capacity(commodity: str, stage: str, capacity: float, unit: str | None) -> float:
@@ -66,45 +72,49 @@ def _candidates(config: PortfolioConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
         projects = projects[projects["project_id"].isin(config.projects)]
     a = config.assumptions
     decision_year = config.decision_date.year
-    rows, excluded = [], []
-    for p in projects.itertuples():
+    rows: list[dict[str, Any]] = []
+    excluded: list[dict[str, Any]] = []
+    for p in projects.to_dict(orient="records"):
         reason = None
-        if p.status not in FUNDABLE:
-            reason = f"status {p.status}: not a candidate for new support"
-        elif p.country == CHINA:
+        if p["status"] not in FUNDABLE:
+            reason = f"status {p['status']}: not a candidate for new support"
+        elif p["country"] == CHINA:
             reason = "in China"
-        elif pd.isna(p.capacity):
+        elif pd.isna(p["capacity"]):
             reason = "capacity unknown"
-        elif pd.isna(p.capex):
+        elif pd.isna(p["capex"]):
             reason = "capex unknown: financing need cannot be sized"
-        elif p.capex_currency not in a.fx_usd_per_unit:
-            reason = f"no exchange rate for {p.capex_currency}"
+        elif p["capex_currency"] not in a.fx_usd_per_unit:
+            reason = f"no exchange rate for {p['capex_currency']}"
         if reason:
-            excluded.append({"project_id": p.project_id, "reason": reason})
+            excluded.append({"project_id": p["project_id"], "reason": reason})
             continue
-        lead = a.lead_time_years.get(p.status, max(a.lead_time_years.values(), default=3))
+        status = str(p["status"])
+        lead = a.lead_time_years.get(status, max(a.lead_time_years.values(), default=3))
         start = decision_year + lead
-        online = max(int(p.expected_start), start) if not pd.isna(p.expected_start) else start
+        first = p["expected_start"]
+        online = start if pd.isna(first) else max(int(first), start)
         ramp = float(np.clip((config.target_year - online + 1) / a.ramp_up_years, 0.0, 1.0))
-        success = a.probability_of_success.get(p.status, 0.5)
-        capacity = stage_capacity(p.commodity, p.stage, float(p.capacity), p.capacity_unit)
+        success = a.probability_of_success.get(status, 0.5)
+        unit = None if pd.isna(p["capacity_unit"]) else str(p["capacity_unit"])
+        capacity = stage_capacity(str(p["commodity"]), str(p["stage"]), float(p["capacity"]), unit)
         rows.append(
             {
-                "project_id": p.project_id,
-                "project": p.project,
-                "country": p.country,
-                "commodity": p.commodity,
-                "stage": p.stage,
-                "status": p.status,
+                "project_id": p["project_id"],
+                "project": p["project"],
+                "country": p["country"],
+                "commodity": p["commodity"],
+                "stage": p["stage"],
+                "status": status,
                 "capacity_t": capacity,
                 "online_year": online,
                 "ramp": ramp,
                 "probability_of_success": success,
                 "expected_t": success * ramp * capacity,
                 "need_usd": a.need_share_of_capex
-                * float(p.capex)
-                * a.fx_usd_per_unit[p.capex_currency],
-                "basket": parse_products(p.products),
+                * float(p["capex"])
+                * a.fx_usd_per_unit[str(p["capex_currency"])],
+                "basket": parse_products(p["products"]),
             }
         )
     cands = pd.DataFrame(rows).set_index("project_id") if rows else pd.DataFrame()
@@ -221,7 +231,7 @@ def build_inputs(config: PortfolioConfig) -> PortfolioInputs:
             columns=["commodity", "stage", "product", "value_usd_per_t", "horizon_months"]
         )
         short, weights = np.zeros((0, 1)), np.ones(1)
-    keys = sorted({(r.commodity, r.stage) for r in cands.itertuples()})
+    keys = _keys(cands)
     keys += [(t.commodity, t.stage) for t in config.targets if (t.commodity, t.stage) not in keys]
     baseline = {k: baseline_supply(k[0], k[1], config.base_year) for k in keys}
     notes = [

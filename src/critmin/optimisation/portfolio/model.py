@@ -1,9 +1,10 @@
 """The portfolio MILP (linopy + HiGHS): which projects to support, with which instruments.
 
-Variables: ``y[project]`` binary (supported or not), ``share[project, option]`` >= 0, the share of
-the project's financing need each option (a party's instrument) covers. Constraints: the support covers the project's
-financing need exactly; one option covers at most its share of the need; each party's scored
-cost (``fiscal_cost_per_usd x amount``) stays within its budget; no country exceeds
+Variables: ``y[project]`` binary (supported or not), ``share[project, option]`` >= 0, the
+share of the project's financing need each option (a party's instrument) covers. Constraints:
+the support covers the project's financing need exactly; one option covers at most its share
+of the need; each party's scored cost (``fiscal_cost_per_usd x amount``) stays within its
+budget; no country exceeds
 ``max_country_share`` of a stage's supply after the additions. Objectives (formulation in
 ``docs/methods/portfolio.md``): expected shortfall value avoided (LP-exact linearisation of
 ``min``), weighted China share (convex, secant piecewise-linear, exact at breakpoints), HHI
@@ -50,10 +51,11 @@ def after(inputs: PortfolioInputs, key: tuple[str, str], chosen: list[str]) -> p
     """Output by country at ``key`` with the chosen projects' expected capacity added."""
     vol = inputs.baseline[key].copy()
     c = inputs.candidates
+    records: dict[str, dict[str, Any]] = c.to_dict(orient="index")  # type: ignore[assignment]
     for pid in chosen:
-        row = c.loc[pid]
+        row = records[pid]
         if (row["commodity"], row["stage"]) == key:
-            vol[row["country"]] = vol.get(row["country"], 0.0) + row["expected_t"]
+            vol[row["country"]] = float(vol.get(row["country"], 0.0)) + row["expected_t"]
     return vol
 
 
@@ -184,7 +186,9 @@ class PortfolioModel:
         self.model.add_constraints(closed - (contrib * self.y).sum("project") <= 0, name="closes")
         value = xr.DataArray(inp.gaps["value_usd_per_t"].to_numpy(float), coords=[gaps])
         weight = xr.DataArray(inp.weights, coords=[scen])
-        scale = max(float((inp.shortfall * inp.gaps["value_usd_per_t"].to_numpy()[:, None]).max()), 1.0)
+        scale = max(
+            float((inp.shortfall * inp.gaps["value_usd_per_t"].to_numpy()[:, None]).max()), 1.0
+        )
         self._scale = scale
         self.model.add_objective(-(closed * (value * weight / scale)).sum() + self._tie_breaker())
 
@@ -257,10 +261,16 @@ class PortfolioModel:
         d0 = total**2
         lin = (2 * q * e + e**2 - lam * (2 * total * e + e**2)) / d0
         const = (float((named**2).sum()) - lam * total**2) / d0
-        expr = (self.y.sel(project=ids) * xr.DataArray(lin, coords=[pd.Index(ids, name="project")])).sum()
+        expr = (
+            self.y.sel(project=ids) * xr.DataArray(lin, coords=[pd.Index(ids, name="project")])
+        ).sum()
         if self._w is not None:
             coef = [
-                2 * e[ids.index(p)] * e[ids.index(qq)] * (float(c.loc[p, "country"] == c.loc[qq, "country"]) - lam) / d0
+                2
+                * e[ids.index(p)]
+                * e[ids.index(qq)]
+                * (float(c.loc[p, "country"] == c.loc[qq, "country"]) - lam)
+                / d0
                 for p, qq in self._pairs
             ]
             expr = expr + (self._w * xr.DataArray(coef, coords=[self._w.indexes["pair"]])).sum()

@@ -47,7 +47,7 @@ class PortfolioResult:
 
         def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
             clean = frame.astype(object).where(frame.notna(), None)
-            return clean.to_dict(orient="records")
+            return clean.to_dict(orient="records")  # type: ignore[return-value]
 
         return {
             "name": self.config.name,
@@ -68,10 +68,11 @@ def improvement(kind: str, base: float, value: float) -> float:
 
 def _selected(config: PortfolioConfig, inputs: PortfolioInputs, solved: Solved) -> pd.DataFrame:
     rows = []
-    opts, cands = inputs.options, inputs.candidates
+    opts: dict[str, dict[str, Any]] = inputs.options.to_dict(orient="index")  # type: ignore[assignment]
+    cands: dict[str, dict[str, Any]] = inputs.candidates.to_dict(orient="index")  # type: ignore[assignment]
     for pid in solved.chosen:
-        c = cands.loc[pid]
-        for option, amount in solved.amounts.loc[pid].items():
+        c = cands[pid]
+        for option, amount in solved.amounts.loc[pid].astype(float).to_dict().items():
             if amount <= 0:
                 continue
             rows.append(
@@ -81,10 +82,10 @@ def _selected(config: PortfolioConfig, inputs: PortfolioInputs, solved: Solved) 
                     "country": c["country"],
                     "commodity": c["commodity"],
                     "stage": c["stage"],
-                    "party": opts.loc[option, "party"],
-                    "instrument": opts.loc[option, "instrument"],
+                    "party": opts[str(option)]["party"],
+                    "instrument": opts[str(option)]["instrument"],
                     "amount_usd": float(amount),
-                    "fiscal_cost_usd": float(amount * opts.loc[option, "fiscal_cost_per_usd"]),
+                    "fiscal_cost_usd": float(amount * opts[str(option)]["fiscal_cost_per_usd"]),
                     "need_usd": float(c["need_usd"]),
                     "online_year": int(c["online_year"]),
                     "expected_t_per_year": float(c["expected_t"]),
@@ -257,7 +258,9 @@ def brute_force(config: PortfolioConfig, inputs: PortfolioInputs) -> tuple[list[
     return best[0], best[1]
 
 
-def _subset_values(config: PortfolioConfig, inputs: PortfolioInputs, member: np.ndarray) -> np.ndarray:
+def _subset_values(
+    config: PortfolioConfig, inputs: PortfolioInputs, member: np.ndarray
+) -> np.ndarray:
     """Exact objective of every subset (rows of the 0/1 ``member`` matrix), vectorised."""
     c = inputs.candidates
     if config.objective == "shortfall":
@@ -273,7 +276,7 @@ def _subset_values(config: PortfolioConfig, inputs: PortfolioInputs, member: np.
         countries = sorted(set(base.index) | set(c["country"]))
         q = np.array([float(base.get(k, 0.0)) for k in countries])
         add = np.zeros((len(c), len(countries)))
-        for i, (pid, row) in enumerate(c.iterrows()):
+        for i, (_, row) in enumerate(c.iterrows()):
             if (row["commodity"], row["stage"]) == key:
                 add[i, countries.index(row["country"])] = row["expected_t"]
         vol = q[None, :] + member @ add
@@ -306,7 +309,9 @@ def _country_ok(config: PortfolioConfig, inputs: PortfolioInputs, chosen: list[s
     return True
 
 
-def _min_cost(inputs: PortfolioInputs, chosen: list[str], opts: pd.DataFrame, linprog: Any) -> float | None:
+def _min_cost(
+    inputs: PortfolioInputs, chosen: list[str], opts: pd.DataFrame, linprog: Any
+) -> float | None:
     """Least scored cost (USD) of financing ``chosen`` within budgets; None if infeasible."""
     if not chosen:
         return 0.0
