@@ -110,3 +110,14 @@ def test_reference_case_is_cited() -> None:
 def test_non_positive_floor_is_rejected(floor: float) -> None:
     with pytest.raises(InputError, match="floor"):
         FloorTerms(floor, 10, 1000)
+
+
+def test_dumping_regime_occupancy_matches_the_markov_chain() -> None:
+    """Starting calm, P(dumping at t) = pi (1 - exp(-(a + b) t)), pi = a / (a + b)."""
+    a, duration = 0.2, 2.0
+    b = 1.0 / duration
+    process = dataclasses.replace(estimate("ndpr_oxide"), dumping=dumping_preset("severe"))
+    state = process._regime(np.random.default_rng(5), 100_000, 120)
+    t = np.arange(1, 121) / 12.0
+    expected = a / (a + b) * (1 - np.exp(-(a + b) * t))
+    np.testing.assert_allclose(state.mean(axis=1), expected, atol=0.01)

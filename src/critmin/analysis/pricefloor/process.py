@@ -7,8 +7,9 @@ Monthly steps (``dt = 1/12`` year). The diffusive part ``x = ln P`` follows
 * ``kappa = 0``: arithmetic Brownian motion of the log price (geometric Brownian motion of the
   price) ``x' = x + drift dt + sigma sqrt(dt) eps``.
 
-The regime ``d`` (0 normal, 1 dumping) is a Markov chain: entry probability
-``1 - exp(-hazard dt)`` per month, exit ``1 - exp(-dt / duration)``. The price is
+The regime ``d`` (0 normal, 1 dumping) is a continuous-time Markov chain observed at month
+ends: calm spells last Exp(``hazard``) years on average ``1 / hazard``, dumping spells
+Exp with mean ``duration``; it starts calm. The price is
 ``P = exp(x) (1 - depth d)``: a dumping episode cuts the price by ``depth`` while it lasts.
 Units: prices in the commodity's unit (USD/kg or USD/t), rates per year.
 """
@@ -124,19 +125,34 @@ class PriceProcess:
             np.cumsum(x, axis=0, out=x)
         np.exp(x, out=x)
         if self.dumping.active:
-            x *= 1.0 - self.dumping.depth * self._regime(rng, n, months)
+            regime = self._regime(rng, n, months)
+            np.multiply(x, 1.0 - self.dumping.depth, out=x, where=regime)
         return x
 
     def _regime(self, rng: np.random.Generator, n: int, months: int) -> np.ndarray:
-        """0/1 dumping state per month and path, shape [months, n]."""
-        enter = 1.0 - math.exp(-self.dumping.hazard * DT)
-        leave = 1.0 - math.exp(-DT / self.dumping.duration_years)
-        u = rng.random((months, n))
-        state = np.zeros(n, dtype=bool)
-        for t in range(months):
-            state = np.where(state, u[t] >= leave, u[t] < enter)
-            u[t] = state
-        return u
+        """0/1 dumping state at each month end, shape [months, n].
+
+        A continuous-time two-state Markov chain: calm spells last Exp(hazard) years,
+        dumping spells Exp(1 / duration_years); it starts calm. Switch times are drawn spell
+        by spell (a handful per path) and turned into monthly states with one cumulative sum.
+        """
+        horizon = months * DT
+        flips = np.zeros((months + 1, n), dtype=np.int8)
+        clock = np.zeros(n)
+        dumping = False
+        alive = np.ones(n, dtype=bool)
+        while alive.any():
+            mean = self.dumping.duration_years if dumping else 1.0 / self.dumping.hazard
+            clock += rng.exponential(mean, n)
+            alive &= clock < horizon
+            # first month end at or after the switch: month index ceil(clock / DT) - 1
+            month = np.minimum(np.ceil(clock / DT).astype(np.int64) - 1, months)
+            idx = np.flatnonzero(alive)  # one switch per path per spell: no repeated index
+            flips[month[idx], idx] += -1 if dumping else 1
+            dumping = not dumping
+        for t in range(1, months):  # running sum over months (row by row: contiguous)
+            flips[t] += flips[t - 1]
+        return flips[:months].view(bool)
 
 
 def estimate(commodity: str, s0: float | None = None, dumping: Dumping = Dumping()) -> PriceProcess:
