@@ -57,7 +57,8 @@ def main() -> None:
         cpu = time.process_time() - cpu
         verdict = "meets" if seconds < TARGET_S else "MISSES"
         print(f"{PATHS:,} paths x 120 months, {workers} thread(s): {seconds:.2f} s "
-              f"({verdict} the {TARGET_S:.0f} s target; CPU {cpu:.2f} s); PV {result.present_value / 1e6:,.1f} "
+              f"({verdict} the {TARGET_S:.0f} s target; CPU {cpu:.2f} s); "
+              f"PV {result.present_value / 1e6:,.1f} "
               f"+/- {result.present_value_se / 1e6:.2f} M USD")  # fmt: skip
     start = time.perf_counter()
     naive_pv = naive(process, terms, NAIVE_PATHS, 0.04)

@@ -231,14 +231,25 @@ def build_inputs(config: PortfolioConfig) -> PortfolioInputs:
             columns=["commodity", "stage", "product", "value_usd_per_t", "horizon_months"]
         )
         short, weights = np.zeros((0, 1)), np.ones(1)
-    keys = _keys(cands)
-    keys += [(t.commodity, t.stage) for t in config.targets if (t.commodity, t.stage) not in keys]
-    baseline = {k: baseline_supply(k[0], k[1], config.base_year) for k in keys}
+    baseline: dict[tuple[str, str], pd.Series] = {}
+    missing: list[str] = []
+    for key in _keys(cands):
+        try:
+            baseline[key] = baseline_supply(key[0], key[1], config.base_year)
+        except InputError:
+            missing.append(f"{key[0]} {key[1]}")
+    for t in config.targets:  # a target must have volumes to compare against
+        baseline[(t.commodity, t.stage)] = baseline_supply(t.commodity, t.stage, config.base_year)
     notes = [
         "probability of success, lead times, ramp-up, instrument scoring and the financing "
         "need (share of capex) are assumptions set in the config",
         "capacities are expected t/yr at the target year: success x ramp x nameplate",
     ]
+    if missing:
+        notes.append(
+            f"no {config.base_year} stage output for {', '.join(missing)}: no country limit "
+            "there and no HHI / China share reported"
+        )
     return PortfolioInputs(
         candidates=cands,
         excluded=excluded,

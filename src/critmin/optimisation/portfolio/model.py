@@ -141,6 +141,8 @@ class PortfolioModel:
             return
         c = self.inputs.candidates
         for key in self.inputs.keys:
+            if key not in self.inputs.baseline:
+                continue
             base = self.inputs.baseline[key]
             total = float(base.sum())
             at_key = list(c.index[(c["commodity"] == key[0]) & (c["stage"] == key[1])])

@@ -295,6 +295,8 @@ def _country_ok(config: PortfolioConfig, inputs: PortfolioInputs, chosen: list[s
         return True
     c = inputs.candidates
     for key in inputs.keys:
+        if key not in inputs.baseline:
+            continue
         base = inputs.baseline[key]
         now = after(inputs, key, chosen)
         for country in set(c.loc[chosen, "country"]) if chosen else set():
