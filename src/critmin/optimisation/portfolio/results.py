@@ -182,6 +182,16 @@ def solve_portfolio(
     }
     n_points = config.frontier_points if points is None else points
     front = frontier(pm, n_points, base) if n_points > 0 else pd.DataFrame()
+    if len(front) >= 2:
+        last, before = front.iloc[-1], front.iloc[-2]
+        step_usd = float(last["budget_usd"] - before["budget_usd"])
+        marginal["frontier_last_step"] = {
+            "method": "slope of the frontier between its last two budget levels",
+            "step_usd": step_usd,
+            "per_usd": float(last["improvement"] - before["improvement"]) / step_usd
+            if step_usd > 0
+            else None,
+        }
     objective = {
         "kind": config.objective,
         "value": solved.objective,
