@@ -185,3 +185,28 @@ def test_unknown_instrument_is_a_one_line_error() -> None:
         parse_config({"name": "x", "parties": {"USA": {"budget_usd": 1, "instruments": ["bond"]}},
                       "gaps": {"source": "explicit", "items": [{"commodity": "rare_earths",
                       "stage": "magnet", "shortfall_t": 1}]}})  # fmt: skip
+
+
+def test_simulation_gaps_are_the_allied_shortfall_of_the_central_run() -> None:
+    from critmin.optimisation.portfolio import load_config
+    from critmin.simulation.runner import simulate
+    from critmin.simulation.scenario import load_scenario
+
+    root = Path(__file__).resolve().parents[1]
+    config = load_config(root / "examples" / "portfolio" / "us_japan_window.yaml")
+    inputs = build_inputs(config)
+    run = simulate(load_scenario(root / "examples" / "scenarios" / "china_ree_ban_usa_jpn.yaml"))
+    frame = run.summary_frame()
+    allied = frame[frame["country"].isin(["USA", "JPN"])].groupby("stage")["expected_shortfall_t"]
+    for stage, total in allied.sum().items():
+        assert inputs.shortfall[list(inputs.gaps.index).index(f"rare_earths.{stage}"), 0] == (
+            pytest.approx(total)
+        )
+    result = solve_portfolio(config, inputs, points=0)
+    closed = min(
+        inputs.shortfall[3, 0],
+        2.0 * sum(inputs.candidates.loc[p, "expected_t"] for p in result.objective["projects"]),
+    )
+    assert result.objective["value"] == pytest.approx(
+        closed * inputs.gaps["value_usd_per_t"].iloc[3]
+    )
