@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import date
 import sys
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def _project(**fields: object) -> dict[str, object]:
         "capacity_unit": "t/yr NdFeB",
         "capex": 2.0e8,
         "capex_currency": "USD",
-        "expected_start": 2029,
+        "expected_start": date.today().year + 3,
         "status": "development",
         "source_url": "https://example.org/my-plant",
         "source_title": "Company release",
