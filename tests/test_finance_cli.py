@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import date
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
