@@ -143,3 +143,16 @@ def test_non_positive_floor_exits_2(floor: str) -> None:
     line = proc.stderr.strip()
     assert "\n" not in line
     assert f"--floor {float(floor)}: must be > 0" in line
+
+
+def test_projects_command_lists_and_validates(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["projects", "--commodity", "gallium", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["rows"]
+    assert {r["project_id"] for r in rows} == {"alcoa_wagerup_gallium", "nyrstar_clarksville_ga"}
+    assert all(r["source_url"].startswith("https://") for r in rows)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump([_project(capex=-1.0)]), encoding="utf-8")
+    proc = _run("projects", "--file", str(bad))
+    assert proc.returncode == 2
+    assert "capex = -1.0: must be >= 0" in proc.stderr

@@ -13,6 +13,7 @@ from critmin.cli import (
     metrics_cmd,
     portfolio_cmd,
     pricefloor_cmd,
+    projects_cmd,
     report_cmd,
     serve_cmd,
     simulate_cmd,
@@ -35,6 +36,7 @@ serve_cmd.register(app)
 app.command("stockpile")(stockpile_cmd.stockpile_command)
 app.command("portfolio")(portfolio_cmd.portfolio_command)
 app.command("pricefloor")(pricefloor_cmd.pricefloor_command)
+app.command("projects")(projects_cmd.projects_command)
 
 EXIT_USER_ERROR = 2
 
