@@ -41,7 +41,7 @@ def document(result: PortfolioResult) -> dict[str, Any]:
 def _write(result: PortfolioResult, doc: dict[str, Any], out: Path) -> None:
     with staged_folder(out) as staging:
         (staging / "portfolio.json").write_text(
-            json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
         )
         result.selected.to_csv(staging / "selected.csv", index=False)
         result.frontier.to_csv(staging / "frontier.csv", index=False)
@@ -82,7 +82,7 @@ def portfolio_command(
     if out is not None:
         _write(result, doc, out)
     if fmt is Format.json:
-        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
         return
     obj = result.objective
     kind: Objective = spec.objective

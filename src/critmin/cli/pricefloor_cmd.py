@@ -136,11 +136,12 @@ def pricefloor_command(
     if out is not None:
         with staged_folder(out) as staging:
             (staging / "pricefloor.json").write_text(
-                json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+                json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+                encoding="utf-8",
             )
             result.annual.to_csv(staging / "annual.csv", index=False)
     if fmt is Format.json:
-        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
         return
     meta = {
         "expected total cost (USD)": f"{result.expected_cost:,.0f}",

@@ -19,7 +19,7 @@ from critmin.errors import unknown_value
 def _cases() -> pd.DataFrame:
     path = files("critmin.analysis.pricefloor") / "data" / "reference_cases.csv"
     with path.open("r", encoding="utf-8") as handle:
-        return pd.read_csv(handle, dtype=str)
+        return pd.read_csv(handle, dtype=str, keep_default_na=False)
 
 
 def reference_case(name: str = "dod_mp") -> pd.DataFrame:
