@@ -210,3 +210,23 @@ def test_simulation_gaps_are_the_allied_shortfall_of_the_central_run() -> None:
     assert result.objective["value"] == pytest.approx(
         closed * inputs.gaps["value_usd_per_t"].iloc[3]
     )
+
+
+def test_china_share_two_targets_within_the_secant_error(tmp_path: Path) -> None:
+    """With two targets the secant approximation may pick a near-optimal set: within its
+    error bound h^2/8 max f'' per target (f = C / (W + A), h = breakpoint spacing)."""
+    rng = np.random.default_rng(12)
+    rows = _projects(rng, 10, KEYS[:2])
+    targets = [{"commodity": "rare_earths", "stage": "separation"},
+               {"commodity": "rare_earths", "stage": "magnet"}]  # fmt: skip
+    config = _config(tmp_path, rows, objective="china_share", targets=targets)
+    inputs = build_inputs(config)
+    result = solve_portfolio(config, inputs)
+    _, best = brute_force(config, inputs)
+    bound = 0.0
+    for t in config.targets:
+        base = inputs.baseline[(t.commodity, t.stage)]
+        at = inputs.candidates[inputs.candidates["stage"] == t.stage]["expected_t"].sum()
+        h = at / 24
+        bound += h**2 / 8 * 2 * base.get("CHN", 0.0) / base.sum() ** 3
+    assert best - 1e-12 <= result.objective["value"] <= best + bound
