@@ -32,6 +32,8 @@ SECTIONS = (
     "Gaps: allied demand against allied capacity",
     "Disruption scenarios",
     "Stockpile: alone versus complementary",
+    "Projects to fund: portfolio and frontier",
+    "Price floor: what it costs",
     "Data sources",
     "Run",
 )
@@ -45,7 +47,7 @@ def test_self_contained(report: Path) -> None:
         assert f"<h2>{heading}</h2>" in text
     scenarios = len(list(Path("examples/scenarios").glob("*.yaml")))
     assert scenarios >= 2
-    assert text.count('class="plotly-graph-div"') == 5 + scenarios
+    assert text.count('class="plotly-graph-div"') == 7 + scenarios
 
 
 def test_results_folder_holds_every_table(report: Path) -> None:
