@@ -186,6 +186,19 @@ def test_report_figures_match_the_engines(report: Path) -> None:
     costs = pd.read_csv(folder / "stockpile_costs.csv")
     assert costs["joint_cost_usd"].sum() == pytest.approx(summary["joint_cost_usd"], rel=1e-6)
     assert (costs["split_shapley_usd"] <= costs["alone_cost_usd"] + 1e-6).all()
+    # portfolio and price floor: the same figures from the commands an analyst would run
+    shipped = "examples/portfolio/china_share_separation.yaml"
+    done = runner.invoke(app, ["portfolio", shipped, "--format", "json"])
+    assert done.exit_code == 0, done.output
+    portfolio = pd.read_csv(folder / "portfolio_summary.csv").iloc[0]
+    assert portfolio["value"] == pytest.approx(json.loads(done.output)["objective"]["value"])
+    done = runner.invoke(app, ["pricefloor", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    floor = pd.read_csv(folder / "pricefloor_summary.csv").set_index("dumping")
+    assert floor.loc["none", "expected_cost_usd"] == pytest.approx(
+        json.loads(done.output)["expected_cost"], rel=1e-12
+    )
+    assert floor["expected_cost_usd"].is_monotonic_increasing  # none, moderate, severe
 
 
 def test_every_table_has_its_source(report: Path) -> None:
