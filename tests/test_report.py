@@ -32,6 +32,8 @@ SECTIONS = (
     "Gaps: allied demand against allied capacity",
     "Disruption scenarios",
     "Stockpile: alone versus complementary",
+    "Projects to fund: portfolio and frontier",
+    "Price floor: what it costs",
     "Data sources",
     "Run",
 )
@@ -45,7 +47,7 @@ def test_self_contained(report: Path) -> None:
         assert f"<h2>{heading}</h2>" in text
     scenarios = len(list(Path("examples/scenarios").glob("*.yaml")))
     assert scenarios >= 2
-    assert text.count('class="plotly-graph-div"') == 5 + scenarios
+    assert text.count('class="plotly-graph-div"') == 7 + scenarios
 
 
 def test_results_folder_holds_every_table(report: Path) -> None:
@@ -184,6 +186,19 @@ def test_report_figures_match_the_engines(report: Path) -> None:
     costs = pd.read_csv(folder / "stockpile_costs.csv")
     assert costs["joint_cost_usd"].sum() == pytest.approx(summary["joint_cost_usd"], rel=1e-6)
     assert (costs["split_shapley_usd"] <= costs["alone_cost_usd"] + 1e-6).all()
+    # portfolio and price floor: the same figures from the commands an analyst would run
+    shipped = "examples/portfolio/china_share_separation.yaml"
+    done = runner.invoke(app, ["portfolio", shipped, "--format", "json"])
+    assert done.exit_code == 0, done.output
+    portfolio = pd.read_csv(folder / "portfolio_summary.csv").iloc[0]
+    assert portfolio["value"] == pytest.approx(json.loads(done.output)["objective"]["value"])
+    done = runner.invoke(app, ["pricefloor", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    floor = pd.read_csv(folder / "pricefloor_summary.csv").set_index("dumping")
+    assert floor.loc["none", "expected_cost_usd"] == pytest.approx(
+        json.loads(done.output)["expected_cost"], rel=1e-12
+    )
+    assert floor["expected_cost_usd"].is_monotonic_increasing  # none, moderate, severe
 
 
 def test_every_table_has_its_source(report: Path) -> None:

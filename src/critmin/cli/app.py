@@ -13,6 +13,9 @@ from critmin.cli import (
     data_cmd,
     lng_cmd,
     metrics_cmd,
+    portfolio_cmd,
+    pricefloor_cmd,
+    projects_cmd,
     report_cmd,
     rules_cmd,
     serve_cmd,
@@ -36,6 +39,9 @@ serve_cmd.register(app)
 app.command("stockpile")(stockpile_cmd.stockpile_command)
 app.add_typer(rules_cmd.app, name="rules")
 app.command("backtest")(backtest_cmd.backtest_command)
+app.command("portfolio")(portfolio_cmd.portfolio_command)
+app.command("pricefloor")(pricefloor_cmd.pricefloor_command)
+app.command("projects")(projects_cmd.projects_command)
 app.command("lng")(lng_cmd.lng_command)
 
 EXIT_USER_ERROR = 2

@@ -201,3 +201,54 @@ def stockpile_holdings(holdings: pd.DataFrame) -> go.Figure:
     figure = _layout(figure, "Stockpile holdings: alone, complementary, rule of thumb", 420)
     figure.update_layout(margin={"l": 70})
     return figure
+
+
+def portfolio_frontier(frontier: pd.DataFrame, unit: str) -> go.Figure:
+    """Cost-versus-risk frontier: the objective's improvement at each budget level."""
+    figure = go.Figure(
+        go.Scatter(
+            x=frontier["budget_usd"] / 1e6,
+            y=frontier["improvement"],
+            mode="lines+markers+text",
+            line={"color": colour("alliance"), "shape": "hv"},
+            marker={"symbol": "circle", "size": 8},
+            text=[str(n) for n in frontier["projects"]],
+            textposition="top left",
+            customdata=(frontier[["fiscal_cost_usd"]] / 1e6).to_numpy(),
+            hovertemplate="budget %{x:,.0f} M USD (spent %{customdata[0]:,.0f} M): "
+            "improvement %{y:.4f}<extra>labels: projects chosen</extra>",
+            showlegend=False,
+        )
+    )
+    figure.update_xaxes(title="budget of all parties (M USD)")
+    figure.update_yaxes(title=f"improvement ({unit})", gridcolor="#e5e5e5")
+    figure = _layout(figure, "Project portfolio: what each budget buys (labels: projects)", 400)
+    figure.update_layout(margin={"l": 80})
+    return figure
+
+
+def pricefloor_costs(annual: pd.DataFrame, unit_label: str) -> go.Figure:
+    """Expected and P95 cost of the floor per contract year, for each dumping regime."""
+    dashes = {"none": "solid", "moderate": "dash", "severe": "dot"}
+    symbols = {"none": "circle", "moderate": "square", "severe": "diamond"}
+    shades = {"none": colour("alliance"), "moderate": colour("AUS"), "severe": colour("CHN")}
+    figure = go.Figure()
+    for regime, part in annual.groupby("dumping", sort=False):
+        name = str(regime)
+        for column, label, width in (("expected_cost", "expected", 3), ("p95_cost", "P95", 1)):
+            figure.add_scatter(
+                x=part["year"],
+                y=part[column] / 1e6,
+                name=f"{label}, dumping {name}",
+                mode="lines+markers",
+                line={"color": shades.get(name, "#555555"), "dash": dashes.get(name, "solid"),
+                      "width": width},
+                marker={"symbol": symbols.get(name, "circle")},
+                hovertemplate="year %{x}: %{y:,.1f} M USD<extra>" + f"{label}, {name}"
+                + "</extra>",
+            )  # fmt: skip
+    figure.update_xaxes(title="contract year", dtick=1)
+    figure.update_yaxes(title="payout by the floor's payer (M USD per year)", gridcolor="#e5e5e5")
+    figure = _layout(figure, f"Price floor: cost per year ({unit_label})", 440)
+    figure.update_layout(margin={"l": 80})
+    return figure

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from critmin.data.commodities import KEY_COMMODITIES
 from critmin.errors import InputError
+
+
+class PriceFloorSettings(BaseModel):
+    """The price floor the report values (default: the DoD-MP Materials NdPr terms)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    commodity: Literal["ndpr_oxide", "lithium_carbonate"] = "ndpr_oxide"
+    floor: float = Field(110.0, gt=0, description="floor price (USD/kg; USD/t Li2CO3)")
+    volume_tpa: float = Field(1000.0, gt=0, description="covered volume, t/yr")
+    years: int = Field(10, ge=1, le=30, description="term, years")
+    paths: int = Field(100_000, ge=1000, le=1_000_000, description="Monte Carlo paths")
 
 
 class ReportConfig(BaseModel):
@@ -31,6 +44,15 @@ class ReportConfig(BaseModel):
         description="stockpile config (critmin stockpile format; default: the shipped "
         "examples/stockpile/us_japan_targeted_bans.yaml)",
     )
+    portfolio: Path | None = Field(
+        None,
+        description="portfolio config (critmin portfolio format; default: the shipped "
+        "examples/portfolio/china_share_separation.yaml)",
+    )
+    budgets: dict[str, float] | None = Field(
+        None, description="portfolio budget per party, USD (replaces the config's budgets)"
+    )
+    price_floor: PriceFloorSettings = Field(default_factory=PriceFloorSettings)
     seed: int = Field(0, ge=0, description="ensemble seed (same seed, same report)")
 
 

@@ -117,6 +117,89 @@ def _stockpile_section(results: ReportResults) -> list[str]:
     ]
 
 
+def _portfolio_section(results: ReportResults) -> list[str]:
+    summary = results.tables["portfolio_summary"].iloc[0]
+    esc = html.escape
+    return [
+        "<h2>Projects to fund: portfolio and frontier</h2>",
+        f"<p>Mixed-integer programme (linopy + HiGHS, docs/methods/portfolio.md) on "
+        f"<code>{esc(str(summary['config']))}</code>: projects of the cited pipeline and "
+        f"instruments (grant, loan, equity, offtake, price floor) chosen within each party's "
+        f"budget, the decision window and per-country limits, weighted by probability of "
+        f"success. Objective: {esc(str(summary['objective']))} ({esc(str(summary['unit']))}), "
+        f"from {summary['baseline']:.4f} to {summary['value']:.4f} for "
+        f"{_usd(summary['fiscal_cost_usd'])} of budget cost out of "
+        f"{_usd(summary['budget_usd'])}; optimality gap {summary['optimality_gap']:.2g}; "
+        f"marginal value of the last dollar {summary['marginal_value_per_usd']:.3g} "
+        f"({esc(str(summary['marginal_value_method']))}).</p>",
+        _figure(
+            charts.portfolio_frontier(results.tables["portfolio_frontier"], str(summary["unit"])),
+            "chart-portfolio",
+        ),
+        _table(
+            results.tables["portfolio_selected"],
+            [
+                "project",
+                "country",
+                "commodity",
+                "stage",
+                "party",
+                "instrument",
+                "amount_usd",
+                "fiscal_cost_usd",
+                "online_year",
+                "expected_t_per_year",
+                "probability_of_success",
+            ],
+        ),
+        _table(
+            results.tables["portfolio_metrics"],
+            [
+                "commodity",
+                "stage",
+                "added_t_per_year",
+                "hhi_before",
+                "hhi_after",
+                "china_share_before",
+                "china_share_after",
+                "hhi_change_per_billion_usd",
+                "china_share_change_per_billion_usd",
+            ],
+        ),
+    ]
+
+
+def _pricefloor_section(results: ReportResults) -> list[str]:
+    summary = results.tables["pricefloor_summary"]
+    first = summary.iloc[0]
+    unit = f"{first['floor']:g} {first['unit']} on {first['volume_tpa']:,.0f} t/yr for " \
+        f"{first['years']} years"  # fmt: skip
+    return [
+        "<h2>Price floor: what it costs</h2>",
+        f"<p>Monte Carlo valuation (docs/methods/pricefloor.md) of a floor of {unit} "
+        f"({html.escape(str(first['commodity']))}; the DoD-MP Materials terms by default): a "
+        "mean-reverting log price estimated from the embedded history, with and without a "
+        f"dumping regime; {first['paths']:,} paths, the same random numbers for each "
+        "regime. Lines: expected cost per year; thin lines: the 95th percentile.</p>",
+        _figure(
+            charts.pricefloor_costs(results.tables["pricefloor_annual"], unit),
+            "chart-pricefloor",
+        ),
+        _table(
+            summary,
+            [
+                "dumping",
+                "expected_cost_usd",
+                "p95_cost_usd",
+                "present_value_usd",
+                "present_value_p95_usd",
+                "probability_of_payout",
+                "reference_price_start",
+            ],
+        ),
+    ]
+
+
 def render_html(results: ReportResults) -> str:
     """The whole report as one HTML string (deterministic: fixed chart ids, no timestamps)."""
     config = results.config
@@ -203,6 +286,8 @@ def render_html(results: ReportResults) -> str:
         ),
         *_disruption_section(results),
         *_stockpile_section(results),
+        *_portfolio_section(results),
+        *_pricefloor_section(results),
         "<h2>Data sources</h2>",
         _table(sources, ["dataset", "title", "publisher", "version", "licence", "url"]),
         "<h2>Run</h2>",

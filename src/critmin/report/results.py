@@ -18,12 +18,26 @@ from critmin.report.disruption import (
     scenario_paths,
     scenario_summary,
 )
+from critmin.report.finance import portfolio_tables, pricefloor_tables
 from critmin.report.stockpile import stockpile_tables
 from critmin.simulation.examples import shipped_example, shipped_scenarios
 
 DEFAULT_STOCKPILE = "stockpile/us_japan_targeted_bans.yaml"
+DEFAULT_PORTFOLIO = "portfolio/china_share_separation.yaml"
 
 
+PORTFOLIO_SOURCE = {
+    "computed_by": "critmin.optimisation.portfolio.solve_portfolio",
+    "method": "docs/methods/portfolio.md",
+    "data": "portfolio config; project pipeline (critmin/projects/data/projects.csv, a source "
+    "per field); stage output 2024",
+}
+PRICEFLOOR_SOURCE = {
+    "computed_by": "critmin.analysis.pricefloor.value_floor",
+    "method": "docs/methods/pricefloor.md",
+    "data": "price history (critmin/analysis/pricefloor/data, checked against the curated "
+    "prices.csv); DoD-MP Materials terms (reference case)",
+}
 # where each results table comes from: the code that computes it, its method page and data
 TABLE_SOURCES: dict[str, dict[str, str]] = {
     "concentration": {
@@ -68,6 +82,12 @@ TABLE_SOURCES: dict[str, dict[str, str]] = {
         "method": "docs/methods/stockpile.md",
         "data": "as stockpile_holdings",
     },
+    "portfolio_selected": PORTFOLIO_SOURCE,
+    "portfolio_metrics": PORTFOLIO_SOURCE,
+    "portfolio_frontier": PORTFOLIO_SOURCE,
+    "portfolio_summary": PORTFOLIO_SOURCE,
+    "pricefloor_summary": PRICEFLOOR_SOURCE,
+    "pricefloor_annual": PRICEFLOOR_SOURCE,
     "sources": {
         "computed_by": "critmin.data.tables.manifest",
         "method": "docs/data.md",
@@ -113,6 +133,9 @@ def compute(config: ReportConfig) -> ReportResults:
     results.tables["disruption_paths"] = paths_frame(results.paths)
     stockpile = config.stockpile or shipped_example(DEFAULT_STOCKPILE)
     results.tables.update(stockpile_tables(stockpile))
+    portfolio = config.portfolio or shipped_example(DEFAULT_PORTFOLIO)
+    results.tables.update(portfolio_tables(portfolio, config.budgets))
+    results.tables.update(pricefloor_tables(config.price_floor, config.seed))
     results.tables["sources"] = pd.DataFrame(
         [
             {

@@ -49,6 +49,33 @@ def key_findings(results: ReportResults) -> list[str]:
             f"{(plan['rule_cost_usd'] - plan['joint_cost_usd']) / 1e6:,.1f} M USD more than the "
             "optimised complementary plan."
         )
+    portfolio = results.tables.get("portfolio_summary")
+    if portfolio is not None and not portfolio.empty:
+        chosen = portfolio.to_dict(orient="records")[0]
+        metrics = results.tables["portfolio_metrics"]
+        moved = metrics[metrics["china_share_after"] < metrics["china_share_before"] - 1e-12]
+        changes = "; ".join(
+            f"{str(r['commodity']).replace('_', ' ')} {r['stage']} "
+            f"{float(r['china_share_before']):.1%} to {float(r['china_share_after']):.1%}"
+            for r in moved.to_dict(orient="records")
+        )
+        findings.append(
+            f"Project portfolio ({chosen['config']}): "
+            f"{str(chosen['projects']).replace(',', ';')} "
+            f"for {float(chosen['fiscal_cost_usd']) / 1e6:,.0f} M USD of budget cost; China's "
+            f"share of output: {changes or 'unchanged'}."
+        )
+    floor = results.tables.get("pricefloor_summary")
+    if floor is not None and not floor.empty:
+        by = {str(r["dumping"]): r for r in floor.to_dict(orient="records")}
+        calm, severe = by["none"], by["severe"]
+        findings.append(
+            f"A {float(calm['floor']):g} {calm['unit']} floor on "
+            f"{float(calm['volume_tpa']):,.0f} t/yr for {calm['years']} years costs "
+            f"{float(calm['expected_cost_usd']) / 1e6:,.0f} M USD expected (P95 "
+            f"{float(calm['p95_cost_usd']) / 1e6:,.0f} M); under severe dumping "
+            f"{float(severe['expected_cost_usd']) / 1e6:,.0f} M USD."
+        )
     gpr = results.tables["geopolrisk"]
     latest = gpr[gpr["year"] == config.year]
     for importer, part in latest.groupby("importer", sort=False):
