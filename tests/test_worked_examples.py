@@ -14,6 +14,7 @@ EXPECTED = {
     "exposure.py": ["Concentration by stage, 2024", "GeoPolRisk, 2024", "Bottleneck stages:"],
     "magnet_ban.py": ["USA magnets:", "JPN magnets:", "5,000 sampled bans"],
     "stockpile.py": ["Holdings by arrangement", "value of cooperation", "Effect of K"],
+    "lng_sakhalin.py": ["AUS  25.14 Mt  38.1 %", "2026-01   7.9 %", "first-month gap"],
 }
 
 

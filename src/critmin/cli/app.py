@@ -11,6 +11,7 @@ from rich.console import Console
 from critmin.cli import (
     backtest_cmd,
     data_cmd,
+    lng_cmd,
     metrics_cmd,
     portfolio_cmd,
     pricefloor_cmd,
@@ -41,6 +42,7 @@ app.command("backtest")(backtest_cmd.backtest_command)
 app.command("portfolio")(portfolio_cmd.portfolio_command)
 app.command("pricefloor")(pricefloor_cmd.pricefloor_command)
 app.command("projects")(projects_cmd.projects_command)
+app.command("lng")(lng_cmd.lng_command)
 
 EXIT_USER_ERROR = 2
 

@@ -1,0 +1,156 @@
+"""LNG scenario files: a standard :class:`~critmin.simulation.scenario.Scenario` on
+``commodity: natural_gas`` plus an optional ``lng:`` section.
+
+The events are the minerals model's (``outage``, ``export_control``, ``capacity_addition``,
+``stockpile_release`` with rule ``even``, ``demand_shock``), all at stage ``liquefaction``.
+The ``lng:`` section names the importer studied, new term contracts and parameter overrides::
+
+    lng:
+      importer: JPN
+      contracts:
+        - {name: JERA Rio Grande T5, seller: USA, volume_mtpa: 2.0, start: 2030-01,
+           capacity_event: us_new_trains}
+      parameters: {storage_days: 20}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from critmin.errors import ScenarioError, scenario_error
+from critmin.lng.data import parameters
+from critmin.simulation.scenario import Month, Scenario, _location, _month, parse_scenario
+
+COMMODITY = "natural_gas"
+STAGE = "liquefaction"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Contract(_Model):
+    """A term contract added by the scenario: ``volume_mtpa`` (Mt per year) from ``seller``
+    to ``buyer`` between ``start`` and ``end`` (months; ``end`` excluded, None = open).
+    ``capacity_event`` names a ``capacity_addition`` event that serves it (deliveries are
+    capped by that event's ramped capacity); ``route`` picks a voyage in ``routes.csv``
+    (e.g. ``USA-AK``), default the seller's."""
+
+    name: str
+    seller: str
+    buyer: str = "JPN"
+    volume_mtpa: float = Field(ge=0)
+    start: Month = 1.0
+    end: Month | None = None
+    capacity_event: str | None = None
+    route: str | None = None
+    us_2030: bool = False
+
+    _s = field_validator("start")(_month)
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, value: Month | None) -> Month | None:
+        return None if value is None else _month(value)
+
+
+class LngSettings(_Model):
+    """The ``lng:`` section: importer studied, added contracts, parameter overrides."""
+
+    importer: str = "JPN"
+    contracts: list[Contract] = Field(default_factory=list)
+    parameters: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("parameters")
+    @classmethod
+    def _known(cls, value: dict[str, float]) -> dict[str, float]:
+        known = parameters()
+        for name, number in value.items():
+            if name not in known:
+                raise ValueError(f"{name}: unknown LNG parameter; valid: {', '.join(known)}")
+            if name in ("contracted_share",) and not 0.0 <= number <= 1.0:
+                raise ValueError(f"{name} = {number}: must lie in [0, 1]")
+            if name != "demand_elasticity" and number < 0:
+                raise ValueError(f"{name} = {number}: must be >= 0")
+        if value.get("demand_elasticity", -0.1) >= 0:
+            raise ValueError("demand_elasticity must be < 0")
+        return value
+
+
+class LngScenario(_Model):
+    """A scenario of the LNG market: the shared scenario plus the ``lng:`` section."""
+
+    scenario: Scenario
+    lng: LngSettings = LngSettings()
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+
+def parse_lng_scenario(raw: object, origin: str = "scenario") -> LngScenario:
+    """Validate a parsed YAML mapping; one :class:`ScenarioError` naming field and reason."""
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{origin}: expected a YAML mapping with name, commodity, events")
+    body: dict[str, Any] = dict(raw)
+    section = body.pop("lng", None) or {}
+    body.setdefault("commodity", COMMODITY)
+    scenario = parse_scenario(body, origin)
+    if scenario.commodity != COMMODITY:
+        raise ScenarioError(
+            f"{origin}: commodity = {scenario.commodity!r}: an LNG scenario is on {COMMODITY}"
+        )
+    for k, event in enumerate(scenario.events):
+        stages = getattr(event, "stages", None) or [getattr(event, "stage", STAGE)]
+        for stage in stages:
+            if stage != STAGE:
+                raise ScenarioError(
+                    f"{origin}: events[{k}].stage = {stage!r}: LNG events act on {STAGE}"
+                )
+        if getattr(event, "rule", "even") != "even":
+            raise ScenarioError(
+                f"{origin}: events[{k}].rule = 'on_price': the LNG model releases strategic "
+                "stocks with rule even only"
+            )
+    try:
+        settings = LngSettings.model_validate(section)
+    except ValidationError as exc:
+        raise scenario_error(exc, origin, lambda loc: "lng." + _location(loc)) from None
+    names = {e.name for e in scenario.events if e.name}
+    for k, c in enumerate(settings.contracts):
+        if c.capacity_event is not None and c.capacity_event not in names:
+            raise ScenarioError(
+                f"{origin}: lng.contracts[{k}].capacity_event = {c.capacity_event!r}: no event "
+                f"has that name; named events: {', '.join(sorted(names)) or 'none'}"
+            )
+    return LngScenario(scenario=scenario, lng=settings)
+
+
+def load_lng_scenario(path: Path | str) -> LngScenario:
+    """Read and validate an LNG scenario YAML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"scenario file {path}: does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ScenarioError(f"scenario file {path}: not valid YAML ({reason})") from None
+    return parse_lng_scenario(raw, str(path))
+
+
+def baseline_scenario(year: int = 2024, start: str = "2026-01", months: int = 72) -> LngScenario:
+    """No events, no added contracts: the base state held for ``months`` (to the end of 2031,
+    so that the 2030 US volumes show when added)."""
+    return parse_lng_scenario(
+        {
+            "name": "baseline",
+            "commodity": COMMODITY,
+            "year": year,
+            "horizon": {"start": start, "months": months},
+        }
+    )
