@@ -34,6 +34,7 @@ SECTIONS = (
     "Stockpile: alone versus complementary",
     "Projects to fund: portfolio and frontier",
     "Price floor: what it costs",
+    "Japan's LNG security",
     "Data sources",
     "Run",
 )
@@ -47,7 +48,7 @@ def test_self_contained(report: Path) -> None:
         assert f"<h2>{heading}</h2>" in text
     scenarios = len(list(Path("examples/scenarios").glob("*.yaml")))
     assert scenarios >= 2
-    assert text.count('class="plotly-graph-div"') == 7 + scenarios
+    assert text.count('class="plotly-graph-div"') == 9 + scenarios
 
 
 def test_results_folder_holds_every_table(report: Path) -> None:
@@ -199,6 +200,19 @@ def test_report_figures_match_the_engines(report: Path) -> None:
         json.loads(done.output)["expected_cost"], rel=1e-12
     )
     assert floor["expected_cost_usd"].is_monotonic_increasing  # none, moderate, severe
+    # LNG: the scenario table equals critmin lng; shares from BACI; US volumes shrink the gap
+    expiry = "examples/lng/sakhalin2_contract_expiry.yaml"
+    done = runner.invoke(app, ["lng", "--scenario", expiry, "--format", "json"])
+    assert done.exit_code == 0, done.output
+    command = {r["variant"]: r for r in json.loads(done.output)["rows"]}
+    lng = pd.read_csv(folder / "lng_scenarios.csv")
+    for row in lng[lng["scenario"] == "sakhalin2_contract_expiry"].itertuples():
+        assert row.gap_t == pytest.approx(command[row.variant]["gap_t"], rel=1e-12)
+        assert row.extra_cost_usd == pytest.approx(command[row.variant]["extra_cost_usd"])
+    assert command["with_us_volumes"]["gap_t"] < command["without_us_volumes"]["gap_t"]
+    suppliers = pd.read_csv(folder / "lng_suppliers.csv").set_index("source")
+    assert suppliers["share"].idxmax() == "AUS"
+    assert suppliers["share"].sum() == pytest.approx(1.0)
 
 
 def test_every_table_has_its_source(report: Path) -> None:

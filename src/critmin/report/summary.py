@@ -76,6 +76,21 @@ def key_findings(results: ReportResults) -> list[str]:
             f"{float(calm['p95_cost_usd']) / 1e6:,.0f} M); under severe dumping "
             f"{float(severe['expected_cost_usd']) / 1e6:,.0f} M USD."
         )
+    suppliers = results.tables.get("lng_suppliers")
+    lng = results.tables.get("lng_scenarios")
+    if suppliers is not None and lng is not None and not lng.empty:
+        leader = suppliers.to_dict(orient="records")[0]
+        alone = lng[lng["variant"] == "without_us_volumes"].sort_values("gap_t")
+        largest = alone.to_dict(orient="records")[-1]
+        findings.append(
+            f"Japan's LNG: {leader['source']} supplies {float(leader['share']):.0%} "
+            f"({int(leader['year'])}, supplier HHI {float(leader['supplier_hhi']):,.0f}); the "
+            f"largest gap of the shipped scenarios is {largest['scenario']}, "
+            f"{float(largest['gap_t']) / 1e6:,.1f} Mt over its horizon (peak "
+            f"{float(largest['peak_gap_share']):.0%} of demand), bridged by storage for "
+            f"{int(largest['months_bridged'])} month(s), at "
+            f"{float(largest['extra_cost_usd']) / 1e9:,.1f} bn USD extra."
+        )
     gpr = results.tables["geopolrisk"]
     latest = gpr[gpr["year"] == config.year]
     for importer, part in latest.groupby("importer", sort=False):

@@ -41,3 +41,9 @@ def shipped_scenario(name: str) -> Path:
         known = ", ".join(sorted(files)) or "none shipped with this installation"
         raise InputError(f"unknown scenario {name!r}: valid values are {known}")
     return files[name]
+
+
+def shipped_lng_scenarios() -> tuple[Path, ...]:
+    """Example LNG scenario files (``examples/lng/*.yaml``), sorted by name."""
+    folder = examples_dir()
+    return tuple(sorted((folder / "lng").glob("*.yaml"))) if folder is not None else ()
