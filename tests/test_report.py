@@ -223,3 +223,14 @@ def test_every_table_has_its_source(report: Path) -> None:
     for name, source in manifest["table_sources"].items():
         assert source["method"], name
         assert source["computed_by"].startswith("critmin."), name
+
+
+def test_budgets_setting_changes_the_portfolio() -> None:
+    from critmin.report.finance import portfolio_tables
+
+    shipped = Path("examples/portfolio/china_share_separation.yaml")
+    small = portfolio_tables(shipped, {"USA": 1.0e8, "JPN": 0.0})["portfolio_summary"].iloc[0]
+    assert small["budget_usd"] == pytest.approx(1.0e8)
+    assert small["fiscal_cost_usd"] <= 1.0e8 + 1e-6
+    with pytest.raises(InputError, match=r"budgets\.KOR"):
+        portfolio_tables(shipped, {"KOR": 1.0e8})
