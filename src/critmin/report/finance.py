@@ -9,6 +9,7 @@ import pandas as pd
 
 from critmin.analysis.pricefloor import FloorTerms, dumping_preset, estimate, value_floor
 from critmin.analysis.pricefloor.history import UNITS
+from critmin.errors import InputError
 from critmin.optimisation.portfolio.config import load_config
 from critmin.optimisation.portfolio.results import solve_portfolio
 from critmin.report.config import PriceFloorSettings
@@ -26,8 +27,6 @@ def portfolio_tables(
         parties = dict(config.parties)
         for party, budget in budgets.items():
             if party not in parties:
-                from critmin.errors import InputError
-
                 raise InputError(
                     f"budgets.{party}: not a party of {config_file.name}; valid: "
                     f"{', '.join(parties)}"
