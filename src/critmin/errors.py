@@ -59,3 +59,22 @@ def scenario_error(
     value = first.get("input")
     shown = "" if isinstance(value, dict | list) else f" = {value!r}"
     return ScenarioError(f"{origin}: {where}{shown}: {message}")
+
+
+def field_path(
+    loc: tuple[Any, ...],
+    skip: frozenset[str] = frozenset(),
+    skip_prefixes: tuple[str, ...] = ("function-",),
+    empty: str = "config",
+) -> str:
+    """The field path a user wrote (``events[0].fraction``) from a pydantic error location,
+    leaving out pydantic's own labels (union members in ``skip``, validator wrappers)."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part) in skip or (skip_prefixes and str(part).startswith(skip_prefixes)):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out or empty

@@ -18,9 +18,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from critmin.config_files import read_yaml
 from critmin.errors import ScenarioError, scenario_error
 from critmin.lng.data import parameters
 from critmin.simulation.scenario import Month, Scenario, _location, _month, parse_scenario
@@ -133,13 +133,7 @@ def parse_lng_scenario(raw: object, origin: str = "scenario") -> LngScenario:
 def load_lng_scenario(path: Path | str) -> LngScenario:
     """Read and validate an LNG scenario YAML file."""
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(f"scenario file {path}: does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ScenarioError(f"scenario file {path}: not valid YAML ({reason})") from None
+    raw = read_yaml(path, "scenario file")
     return parse_lng_scenario(raw, str(path))
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from critmin.analysis.pricefloor.reference import term
 from critmin.data.commodities import KEY_COMMODITIES
 from critmin.errors import InputError
 
@@ -18,9 +19,18 @@ class PriceFloorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     commodity: Literal["ndpr_oxide", "lithium_carbonate"] = "ndpr_oxide"
-    floor: float = Field(110.0, gt=0, description="floor price (USD/kg; USD/t Li2CO3)")
-    volume_tpa: float = Field(1000.0, gt=0, description="covered volume, t/yr")
-    years: int = Field(10, ge=1, le=30, description="term, years")
+    floor: float = Field(
+        default_factory=lambda: float(term("dod_mp", "floor")),
+        gt=0,
+        description="floor price (USD/kg; USD/t Li2CO3); default the DoD-MP floor",
+    )
+    volume_tpa: float = Field(1000.0, gt=0, description="covered volume, t/yr (illustrative)")
+    years: int = Field(
+        default_factory=lambda: int(term("dod_mp", "years")),
+        ge=1,
+        le=30,
+        description="term, years; default the DoD-MP term",
+    )
     paths: int = Field(100_000, ge=1000, le=1_000_000, description="Monte Carlo paths")
 
 

@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from critmin.errors import CritminError, ScenarioError, scenario_error
+from critmin.config_files import read_yaml
+from critmin.errors import CritminError, ScenarioError, field_path, scenario_error
 from critmin.simulation.distributions import Number, support
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -233,28 +233,30 @@ class Scenario(_Model):
         return value
 
 
+# pydantic's labels for the event and distribution union members
+_UNION_LABELS = frozenset(
+    {
+        "export_control",
+        "outage",
+        "demand_shock",
+        "capacity_addition",
+        "stockpile_release",
+        "uniform",
+        "triangular",
+        "lognormal",
+        "bernoulli",
+        "float",
+    }
+)
+
+
 def _location(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif str(part) in {
-            "export_control",
-            "outage",
-            "demand_shock",
-            "capacity_addition",
-            "stockpile_release",
-            "uniform",
-            "triangular",
-            "lognormal",
-            "bernoulli",
-            "float",
-            "function-after[_in_range(), float]",
-        } or str(part).startswith(("function-", "tagged-union", "literal")):
-            continue
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "scenario"
+    return field_path(
+        loc,
+        skip=_UNION_LABELS,
+        skip_prefixes=("function-", "tagged-union", "literal"),
+        empty="scenario",
+    )
 
 
 def parse_scenario(raw: object, origin: str = "scenario") -> Scenario:
@@ -270,13 +272,7 @@ def parse_scenario(raw: object, origin: str = "scenario") -> Scenario:
 def load_scenario(path: Path | str) -> Scenario:
     """Read and validate a scenario YAML file."""
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(f"scenario file {path}: does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ScenarioError(f"scenario file {path}: not valid YAML ({reason})") from None
+    raw = read_yaml(path, "scenario file")
     try:
         return parse_scenario(raw, str(path))
     except CritminError:

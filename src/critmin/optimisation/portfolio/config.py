@@ -12,10 +12,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from critmin.errors import ScenarioError, scenario_error
+from critmin.config_files import read_yaml
+from critmin.errors import ScenarioError, field_path, scenario_error
 from critmin.projects.schema import INSTRUMENTS, STAGES
 
 Objective = Literal["shortfall", "china_share", "hhi"]
@@ -173,15 +173,7 @@ class PortfolioConfig(_Strict):
 
 
 def _location(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif str(part) in {"explicit", "simulation"} or str(part).startswith("function-"):
-            continue
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "config"
+    return field_path(loc, skip=frozenset({"explicit", "simulation"}))
 
 
 def parse_config(raw: object, origin: str = "config") -> PortfolioConfig:
@@ -197,13 +189,7 @@ def parse_config(raw: object, origin: str = "config") -> PortfolioConfig:
 def load_config(path: Path | str) -> PortfolioConfig:
     """Read and validate a portfolio YAML file; relative paths resolve against its folder."""
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(f"portfolio config {path}: does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ScenarioError(f"portfolio config {path}: not valid YAML ({reason})") from None
+    raw = read_yaml(path, "portfolio config")
     config = parse_config(raw, str(path))
     update: dict[str, Any] = {}
     if config.extra_projects is not None and not config.extra_projects.is_absolute():

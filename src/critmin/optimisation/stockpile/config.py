@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from critmin.errors import ScenarioError, scenario_error
+from critmin.config_files import read_yaml
+from critmin.errors import ScenarioError, field_path, scenario_error
 
 Arrangement = Literal["alone", "joint", "rule"]
 
@@ -171,15 +171,7 @@ class StockpileConfig(_Strict):
 
 
 def _location(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif str(part) in {"engine", "explicit"} or str(part).startswith("function-"):
-            continue
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "config"
+    return field_path(loc, skip=frozenset({"engine", "explicit"}))
 
 
 def parse_config(raw: object, origin: str = "config") -> StockpileConfig:
@@ -196,13 +188,7 @@ def load_config(path: Path | str) -> StockpileConfig:
     """Read and validate a stockpile YAML file; a relative scenario ``file`` is resolved
     against the config's folder."""
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(f"stockpile config {path}: does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ScenarioError(f"stockpile config {path}: not valid YAML ({reason})") from None
+    raw = read_yaml(path, "stockpile config")
     config = parse_config(raw, str(path))
     if isinstance(config.scenarios, EngineScenarios) and not config.scenarios.file.is_absolute():
         resolved = (path.parent / config.scenarios.file).resolve()

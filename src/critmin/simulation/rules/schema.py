@@ -16,10 +16,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from critmin.errors import CritminError, ScenarioError, scenario_error
+from critmin.config_files import read_yaml
+from critmin.errors import CritminError, ScenarioError, field_path, scenario_error
 
 RARE_EARTHS = (
     "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu",
@@ -182,15 +182,7 @@ _OWN_PATH = re.compile(r"^[a-z_]+(\[\d+\])?(\.[a-z_]+)* = ")
 
 
 def _location(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif str(part) == "function-after":
-            continue
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(file)"
+    return field_path(loc, skip=frozenset({"function-after"}), skip_prefixes=(), empty="(file)")
 
 
 def parse_rules(raw: object, origin: str = "<rules>") -> RuleFile:
@@ -226,11 +218,7 @@ def load_rules(path: Path | str) -> RuleFile:
             raise ScenarioError(
                 f"rule file {path}: does not exist (shipped: {', '.join(shipped_rules())})"
             )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ScenarioError(f"rule file {path}: not valid YAML ({reason})") from None
+    raw = read_yaml(path, "rule file")
     try:
         return parse_rules(raw, str(path))
     except CritminError:
