@@ -159,12 +159,18 @@ def build_chain(
     params: Parameters,
     origin: Array,
     protected: frozenset[str] = frozenset(),
+    value_of_use: dict[str, float] | None = None,
     even_release: Array | None = None,
     price_release: list[tuple[int, int]] | None = None,
+    extra_active: Array | None = None,
+    new_capacity: Array | None = None,
 ) -> Chain:
     """The chain's structure for a scenario whose export controls come from ``origin``
-    [S, R] (bool), with stockpile terms where ``even_release`` [S, R] (bool) is set and one
-    term per on-price stockpile ``(stage, region)``."""
+    [S, R] (bool); sectors in ``protected`` ration at the protected price index, sectors in
+    ``value_of_use`` (USD per t) at that value over the stage's base price; stockpile terms where ``even_release`` [S, R] (bool) is set and one
+    term per on-price stockpile ``(stage, region)``; ``extra_active`` [S, R] (bool) names the
+    cells events bring into play beyond those with base activity, ``new_capacity`` [S, R]
+    those where events add capacity (their input stage must be active)."""
     n_s, n_r = len(base.stages), len(base.regions)
     p0 = base.base_price
     leak = params.reexport_leakage
@@ -188,12 +194,20 @@ def build_chain(
     trade = base.flows.copy()
     for s in range(n_s):
         np.fill_diagonal(trade[s], 0.0)
-    volume = np.maximum.reduce(
-        [supply, use_total, trade.sum(2), trade.sum(1), np.full_like(supply, 1e-9)]
-    )
-    world = np.maximum(volume.sum(1), 1e-9)
-    # a node without base activity still gets a scale: a millionth of its stage's world volume
-    volume = np.maximum(volume, VOLUME_FLOOR * world[:, None])
+    raw = np.maximum.reduce([supply, use_total, trade.sum(2), trade.sum(1), base.capacity])
+    # a region takes part at a stage where it has base activity, or an event gives it some
+    # (new capacity there or at the next stage, a stockpile); elsewhere it has no node
+    active = raw > 0
+    producing = np.maximum(base.production, base.capacity) > 0
+    if extra_active is not None:
+        active |= extra_active
+    if new_capacity is not None:
+        producing |= new_capacity
+        active |= new_capacity
+        active[:-1] |= new_capacity[1:]
+    world = np.maximum(raw.sum(1), 1e-9)
+    # a node added by an event has no base volume: it gets a millionth of the stage's world
+    volume = np.maximum(raw, VOLUME_FLOOR * world[:, None])
     split = [
         _split_flows(base.flows[s], origin[s] if controlled[s] else np.zeros(n_r, bool), leak)
         for s in range(n_s)
@@ -203,6 +217,8 @@ def build_chain(
         if controlled[s]:
             free_hub[s] = b.node(f"{base.stages[s]}|hub|free", GLOBAL, p0[s], world[s])
         for r in range(n_r):
+            if not active[s, r]:
+                continue
             label = f"{base.stages[s]}|{base.regions[r]}"
             use[s, r] = b.node(label, r, p0[s], volume[s, r])
             if controlled[s]:
@@ -230,18 +246,23 @@ def build_chain(
     for s in range(n_s):
         stage = base.stages[s]
         for r in range(n_r):
+            if not active[s, r]:
+                continue
             where = f"{stage}|{base.regions[r]}"
             u = int(use[s, r])
             out = u if (not controlled[s] or origin[s, r]) else int(free[s, r])
             z0 = base.production[s, r]
             k0 = max(base.capacity[s, r], z0)
-            coefs = {out: 1.0}
-            if s > 0:
-                coefs[int(use[s - 1, r])] = -1.0 / base.yields[s]
-            add("production", s, r, f"production|{where}", coefs, [
-                (z0, eps_c * z0 / p0[s], 0.0, z0),
-                (0.0, eps * z0 / p0[s], 0.0, k0 - z0),
-            ], cost[s])
+            if producing[s, r]:
+                coefs = {out: 1.0}
+                if s > 0:
+                    if use[s - 1, r] == NONE:
+                        raise AssertionError(f"{where}: processing without an input node")
+                    coefs[int(use[s - 1, r])] = -1.0 / base.yields[s]
+                add("production", s, r, f"production|{where}", coefs, [
+                    (z0, eps_c * z0 / p0[s], 0.0, z0),
+                    (0.0, eps * z0 / p0[s], 0.0, k0 - z0),
+                ], cost[s])
             rec = base.recycling[s, r]
             if rec > 0:
                 e_r = params.recycling_elasticity
@@ -259,6 +280,8 @@ def build_chain(
                         if sector in protected
                         else params.rationing_price_index
                     )
+                    if value_of_use and sector in value_of_use:
+                        ceiling = max(value_of_use[sector] / p0[s], 1.0 + 1e-6)
                     pieces = _demand_pieces(q, params.final_elasticity, ceiling, p0[s])
                     for j in range(len(pieces)):
                         seg_sector[first + len(segments) + j] = k

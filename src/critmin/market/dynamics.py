@@ -146,16 +146,17 @@ def assemble(
     for s in range(n_s):
         p0 = price0[s]
         for r in range(n_r):
-            z = z0[s, r] * keep[t, s, r] + added[t, s, r]
-            k = max(k0[s, r], z0[s, r]) * keep[t, s, r] + added[t, s, r] + extra[s, r]
             term = production[s, r]
-            a = seg_ptr[term]
-            alpha[a] = z
-            beta[a] = eps_c * z / p0
-            hi[a] = min(z, k)
-            alpha[a + 1] = 0.0
-            beta[a + 1] = eps * z / p0
-            hi[a + 1] = max(k - z, 0.0)
+            if term != NONE:
+                z = z0[s, r] * keep[t, s, r] + added[t, s, r]
+                k = max(k0[s, r], z0[s, r]) * keep[t, s, r] + added[t, s, r] + extra[s, r]
+                a = seg_ptr[term]
+                alpha[a] = z
+                beta[a] = eps_c * z / p0
+                hi[a] = min(z, k)
+                alpha[a + 1] = 0.0
+                beta[a + 1] = eps * z / p0
+                hi[a + 1] = max(k - z, 0.0)
             term = final_use[s, r]
             if term != NONE:
                 for g in range(seg_ptr[term], seg_ptr[term + 1]):
@@ -177,7 +178,7 @@ def assemble(
                 target = i0 * (1.0 + par[P_PHI] * max(expected[s, r], 0.0))
                 hi[g] = max(target - stock[s, r], 0.0) / par[P_REBUILD]
             term = import_c[s, r]
-            if passed[t, s, r] < 1.0:
+            if passed[t, s, r] < 1.0 and term != NONE:
                 hi[seg_ptr[term]] = passed[t, s, r] * import_base[s, r]
             term = even_term[s, r]
             if term != NONE:
@@ -220,6 +221,8 @@ def advance(
         for r in range(n_r):
             if release[s, r] != NONE:
                 stock[s, r] += q[restock[s, r]] - q[release[s, r]]
+            if use_node[s, r] == NONE:
+                continue
             price = p[use_node[s, r]]
             mean3[s, r] = (price + price_1[s, r] + price_2[s, r]) / 3.0
             price_2[s, r] = price_1[s, r]

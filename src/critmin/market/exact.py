@@ -19,17 +19,27 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from critmin.console import quiet_stdout
 from critmin.errors import InfeasibleError
 from critmin.market.problem import Structure, Values
 
 Array = np.ndarray
 INF = highspy.kHighsInf
 TOLERANCE = 1e-8
-TIME_LIMIT_S = 10.0
+TIME_LIMIT_S = 60.0
+QP_ITERATIONS_PER_ROW_AND_COLUMN = 4
 ACTIVE_TOLERANCE = 1e-7
 MAX_POLISH = 20
 KINK_TOLERANCE = 1e-12
-_VERBOSE = False
+
+
+def _highs() -> highspy.Highs:
+    """A fresh, silent HiGHS instance (its banner would corrupt JSON output; an instance's
+    clock, which its time limit reads, runs on across solves, so none is reused)."""
+    with quiet_stdout():
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    return h
 
 
 def solve_exact(structure: Structure, values: Values) -> tuple[Array, Array]:
@@ -77,9 +87,12 @@ def solve_exact(structure: Structure, values: Values) -> tuple[Array, Array]:
     lp.a_matrix_.start_ = matrix.indptr
     lp.a_matrix_.index_ = matrix.indices
     lp.a_matrix_.value_ = matrix.data
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", _VERBOSE)
+    h = _highs()
     h.setOptionValue("time_limit", TIME_LIMIT_S)
+    # HiGHS's active-set solver can cycle on degenerate months long after reaching the
+    # optimum; a deterministic iteration budget stops it, and polishing finishes the job
+    h.setOptionValue("qp_iteration_limit", QP_ITERATIONS_PER_ROW_AND_COLUMN * (n_nodes +
+                                                                              st.n_segments))
     h.setOptionValue("primal_feasibility_tolerance", TOLERANCE)
     h.setOptionValue("dual_feasibility_tolerance", TOLERANCE)
     h.setOptionValue("qp_regularization_value", 0.0)

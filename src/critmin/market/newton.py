@@ -24,7 +24,8 @@ import numpy as np
 
 Array = np.ndarray
 TOLERANCE = 1e-11
-"""Largest imbalance of any node at convergence, as a share of its volume scale."""
+"""Largest imbalance of any node at convergence, as a share of its volume scale (or of the
+gross flow through it, if larger)."""
 MAX_ITERATIONS = 200
 JITTER = 1e-13
 
@@ -262,6 +263,29 @@ def _directional(
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _balanced(
+    ex: Array,
+    q: Array,
+    volume: Array,
+    term_ptr: Array,
+    term_node: Array,
+    term_coef: Array,
+    gross: Array,
+    tol: float,
+) -> bool:
+    """Whether every node's excess is within ``tol`` of its scale: its volume, or the gross
+    flow through it if larger (rounding grows with the flows that meet at a node)."""
+    gross[:] = 0.0
+    for t in range(term_ptr.size - 1):
+        for k in range(term_ptr[t], term_ptr[t + 1]):
+            gross[term_node[k]] += abs(term_coef[k] * q[t])
+    for n in range(ex.size):
+        if abs(ex[n]) > tol * max(volume[n], gross[n]):
+            return False
+    return True
+
+
+@numba.njit(cache=True, error_model="numpy")
 def solve(
     p: Array,
     q: Array,
@@ -304,6 +328,7 @@ def solve(
     for n in range(n_nodes):
         scale[n] = 1.0 / np.sqrt(volume[n] * price0[n])
     rhs = np.empty(n_nodes)
+    gross = np.empty(n_nodes)
     step = np.empty(n_nodes)
     trial = np.empty(n_nodes)
     w_trial = np.zeros(n_terms)
@@ -312,10 +337,7 @@ def solve(
     excess(p, q, w, ex, term_ptr, term_node, term_coef, seg_ptr, price0, alpha, beta, lo, hi,
            cost)
     for it in range(MAX_ITERATIONS):
-        worst = 0.0
-        for n in range(n_nodes):
-            worst = max(worst, abs(ex[n]) / volume[n])
-        if worst <= tol:
+        if _balanced(ex, q, volume, term_ptr, term_node, term_coef, gross, tol):
             return it
         # Newton system in scaled prices z = p / scale: (D H D) z = -D g, g = P0 * excess
         for n in range(n_nodes):
@@ -364,4 +386,6 @@ def solve(
             w[t] = w_trial[t]
         for n in range(n_nodes):
             ex[n] = ex_trial[n]
+    if _balanced(ex, q, volume, term_ptr, term_node, term_coef, gross, tol):
+        return MAX_ITERATIONS
     return -1

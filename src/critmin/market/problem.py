@@ -142,7 +142,8 @@ class Builder:
         return len(self._terms) - 1
 
     def build(self) -> tuple[Structure, Values]:
-        """Freeze into arrays; a market-maker term is appended for every node."""
+        """Freeze into arrays; a market-maker term is appended for every node, in node order,
+        so the market maker of node ``n`` is term ``n_terms - n_nodes + n``."""
         for n, (label, _, price0, volume) in enumerate(self._nodes):
             slope = MARKET_MAKER_SLOPE * volume / price0
             self.term(

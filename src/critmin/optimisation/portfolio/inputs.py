@@ -165,17 +165,21 @@ def _simulation_gaps(spec: SimulationGaps) -> tuple[pd.DataFrame, np.ndarray, np
         result = run_ensemble(scenario, spec.samples, seed=spec.seed)
     else:
         result = simulate(scenario)
-    market = result.market
     allies = set(resolve_members(scenario.alliance, builtin_groups()))
-    cols = [i for i, r in enumerate(market.regions) if r in allies]
-    short = result.summary.shortfall[:, :, cols].sum(axis=2)  # [n, S]
+    totals = result.totals()
+    members = [c for c in result.countries if c in allies]
+    # allied shortfall by label: [scenario, stage]
+    short = totals["shortfall"].sel(country=members).sum("country").transpose("scenario", "stage")
+    short = short.values
+    stages = result.stages
+    base_price = result.data["base_price"].values
     gaps = pd.DataFrame(
         {
-            "gap": [f"{scenario.commodity}.{s}" for s in market.stages],
+            "gap": [f"{scenario.commodity}.{s}" for s in stages],
             "commodity": scenario.commodity,
-            "stage": list(market.stages),
+            "stage": stages,
             "product": None,
-            "value_usd_per_t": [float(v) for v in market.base_price],
+            "value_usd_per_t": [float(v) for v in base_price],
             "horizon_months": scenario.horizon.months,
         }
     ).set_index("gap")
