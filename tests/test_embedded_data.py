@@ -96,12 +96,14 @@ def test_manifest_lists_every_dataset_with_licence_and_checksums() -> None:
         "commodities",
         "countries",
         "curated",
+        "chains",
     }
     for name, entry in manifest["datasets"].items():
         for key in ("title", "publisher", "version", "licence", "url"):
             assert entry[key], (name, key)
         assert entry["inputs"], name
     assert set(manifest["datasets"]["curated"]["tables"]) == set(tables.CURATED_TABLES)
+    assert set(manifest["datasets"]["chains"]["tables"]) == set(tables.CHAIN_TABLES)
 
 
 def test_shipped_data_stays_small() -> None:

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from critmin.data.build import curation, geopolrisk_source
+from critmin.data.build import chains, curation, geopolrisk_source
 from critmin.data.build.countries import baci_code_to_iso3, country_table, names_to_iso3
 from critmin.data.build.geopolrisk_source import SourceFiles, sha256_of
 from critmin.data.commodities import catalog, hs_stage_table
@@ -150,8 +150,8 @@ def build_curated(reference: Path) -> dict[str, pd.DataFrame]:
 def _input_hashes(reference: Path) -> dict[str, str]:
     names = [f"{n}.csv" for n in curation.REFERENCE_FILES]
     hashes = {f"shared/reference/{n}": sha256_of(reference / n) for n in names}
-    for path in sorted(CATALOG_DIR.glob("*")):
-        hashes[f"critmin/data/catalog/{path.name}"] = sha256_of(path)
+    for path in sorted(p for p in CATALOG_DIR.rglob("*") if p.is_file()):
+        hashes[f"critmin/data/catalog/{path.relative_to(CATALOG_DIR).as_posix()}"] = sha256_of(path)
     return hashes
 
 
@@ -183,6 +183,11 @@ def build(source: Path | None, reference: Path, out: Path = EMBEDDED_DIR) -> dic
         names = dict(
             zip(baci_countries["country_iso3"], baci_countries["country_name"], strict=False)
         )
+        chain_tables = chains.build_chain_tables()
+        figures, flows = chain_tables["figures"], chain_tables["flows"]
+        codes |= (set(figures["country"]) | set(flows["exporter"]) | set(flows["importer"])) - {
+            "WLD"
+        }
         tables["countries"] = country_table(codes, names, code_to_iso)
         curated = build_curated(reference)
 
@@ -212,6 +217,23 @@ def build(source: Path | None, reference: Path, out: Path = EMBEDDED_DIR) -> dic
             "tables": curated_files,
             "inputs": _input_hashes(reference),
         }
+        (scratch / "chains").mkdir()
+        chain_files = {}
+        for name, frame in chain_tables.items():
+            path = scratch / "chains" / f"{name}.csv"
+            frame.to_csv(path, index=False, lineterminator="\n")
+            chain_files[name] = {
+                "file": f"chains/{name}.csv",
+                "rows": len(frame),
+                "sha256": sha256_of(path),
+            }
+        datasets["chains"] = {
+            **static["chains"],
+            "tables": chain_files,
+            "inputs": {
+                k: v for k, v in _input_hashes(reference).items() if "/catalog/chains/" in k
+            },
+        }
 
         fingerprint = hashlib.sha256(
             json.dumps(datasets, sort_keys=True).encode("utf-8")
@@ -226,7 +248,8 @@ def build(source: Path | None, reference: Path, out: Path = EMBEDDED_DIR) -> dic
         out.mkdir(parents=True, exist_ok=True)
         for old in [*out.glob("*.parquet"), out / MANIFEST_NAME]:
             old.unlink(missing_ok=True)
-        shutil.rmtree(out / "curated", ignore_errors=True)
+        for folder in ("curated", "chains"):
+            shutil.rmtree(out / folder, ignore_errors=True)
         for item in scratch.iterdir():
             shutil.move(str(item), out / item.name)
     log.info("built %d datasets into %s", len(datasets), out)
