@@ -49,6 +49,8 @@ def build_production(files: SourceFiles) -> pd.DataFrame:
     """WMD production by commodity, country and year at each commodity's WMD stage."""
     frames = []
     for item in catalog().values():
+        if item.wmd_sheet is None:
+            continue  # a manufactured product: no World Mining Data sheet
         sheet = geopolrisk_source.read_wmd_sheet(files, item.wmd_sheet)
         iso = sheet["wmd_iso"].where(sheet["wmd_iso"].str.fullmatch(r"[A-Z]{3}").fillna(False))
         fixed = names_to_iso3(sheet["country_name"])
