@@ -185,7 +185,7 @@ def build(source: Path | None, reference: Path, out: Path = EMBEDDED_DIR) -> dic
         names = dict(
             zip(baci_countries["country_iso3"], baci_countries["country_name"], strict=False)
         )
-        chain_tables = chains.build_chain_tables()
+        chain_tables = chains.build_chain_tables(trade=trade)
         figures, flows = chain_tables["figures"], chain_tables["flows"]
         codes |= (set(figures["country"]) | set(flows["exporter"]) | set(flows["importer"])) - {
             "WLD"
