@@ -250,7 +250,8 @@ def _shares(table: pd.DataFrame) -> pd.DataFrame:
         total = float(base["value"])
         out.loc[index, "unit"] = base["unit"]
         if np.isnan(row["value"]) or np.isnan(total):
-            out.loc[index, ["value", "grade"]] = [np.nan, ""]
+            out.loc[index, "value"] = np.nan
+            out.loc[index, "grade"] = ""
             if not np.isnan(row["value"]):
                 out.loc[index, "note"] = _join_note(
                     row["note"], f"share {row['value']:g} % known; world volume unknown"
