@@ -40,32 +40,12 @@ WORLD_EXCESS = 0.02
 #: end-use shares of one split may sum to this much over 1 (rounded source shares)
 SPLIT_ROUNDING = 0.005
 
-FIGURE_COLUMNS = (
-    "commodity",
-    "stage",
-    "country",
-    "variable",
-    "year",
-    "value",
-    "unit",
-    "source_id",
-    "grade",
-    "note",
-)
+#: every fact row ends with these columns (after its dimensions)
+_FACT = ("value", "unit", "source_id", "grade", "note")
+FIGURE_COLUMNS = ("commodity", "stage", "country", "variable", "year", *_FACT)
 SOURCE_COLUMNS = ("source_id", "publisher", "title", "year", "url", "licence", "accessed")
 CONVERSION_COLUMNS = ("commodity", "from_unit", "to_unit", "factor", "source_id", "grade", "note")
-RECIPE_COLUMNS = (
-    "commodity",
-    "stage",
-    "in_commodity",
-    "in_stage",
-    "year",
-    "value",
-    "unit",
-    "source_id",
-    "grade",
-    "note",
-)
+RECIPE_COLUMNS = ("commodity", "stage", "in_commodity", "in_stage", "year", *_FACT)
 FLOW_COLUMNS = (
     "commodity",
     "stage",
@@ -74,27 +54,12 @@ FLOW_COLUMNS = (
     "variable",
     "year",
     "month",
-    "value",
-    "unit",
-    "source_id",
-    "grade",
-    "note",
+    *_FACT,
 )
+SECTOR_COLUMNS = ("commodity", "stage", "country", "sector", "year", *_FACT)
 BACI_PRICE_COLUMNS = ("commodity", "stage", "hs", "stage_units_per_t", "grade", "note")
 #: years for which BACI unit values become stage prices
 BACI_PRICE_YEARS = (2020, 2021, 2022, 2023, 2024)
-SECTOR_COLUMNS = (
-    "commodity",
-    "stage",
-    "country",
-    "sector",
-    "year",
-    "value",
-    "unit",
-    "source_id",
-    "grade",
-    "note",
-)
 
 
 def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -196,6 +161,17 @@ def converters(folder: Path = CHAINS_DIR, sources: set[str] | None = None) -> di
         factors[row["commodity"]][key] = base
         factors[row["commodity"]][(key[1], key[0])] = 1.0 / base
     return {c: Converter(c, f) for c, f in factors.items()}
+
+
+def _known(folder: Path, sources: set[str] | None) -> set[str]:
+    return sources if sources is not None else set(read_sources(folder)["source_id"])
+
+
+def _unique(table: pd.DataFrame, keys: list[str], field: str, what: str) -> None:
+    """One row per key: else an error naming the first repeated row."""
+    repeated = table[table.duplicated(keys)]
+    if not repeated.empty:
+        raise _fail(repeated.iloc[0], field, f"{what} is given twice")
 
 
 def _join_note(*parts: str) -> str:
@@ -343,7 +319,7 @@ def build_figures(
     source_id, grade, note; values in the stage unit (prices in USD per stage unit).
     With ``trade`` (BACI flows: year, hs, value_kusd, quantity_t), the prices of
     ``baci_prices.csv`` are added."""
-    known = sources if sources is not None else set(read_sources(folder)["source_id"])
+    known = _known(folder, sources)
     files = sorted((folder / "figures").glob("*.csv"))
     if not files:
         raise DataError(f"chains: no figure tables in {folder / 'figures'}")
@@ -379,7 +355,7 @@ def build_figures(
 
 def build_recipes(folder: Path = CHAINS_DIR, sources: set[str] | None = None) -> pd.DataFrame:
     """Inputs per unit of output of multi-input stages, in the input and output stage units."""
-    known = sources if sources is not None else set(read_sources(folder)["source_id"])
+    known = _known(folder, sources)
     table = _read(folder / "recipes.csv", RECIPE_COLUMNS)
     convert = converters(folder, known)
     values, units = [], []
@@ -396,15 +372,13 @@ def build_recipes(folder: Path = CHAINS_DIR, sources: set[str] | None = None) ->
         units.append(f"{in_unit} per {out_unit}")
     out = table.assign(value=values, unit=units, year=table["year"].astype(int))
     keys = ["commodity", "stage", "in_commodity", "in_stage", "year"]
-    if out.duplicated(keys).any():
-        first = out[out.duplicated(keys)].iloc[0]
-        raise _fail(first, "in_stage", "this input is given twice for the same stage and year")
+    _unique(out, keys, "in_stage", "this input of the same stage and year")
     return out[list(RECIPE_COLUMNS)].sort_values(keys, ignore_index=True)
 
 
 def build_flows(folder: Path = CHAINS_DIR, sources: set[str] | None = None) -> pd.DataFrame:
     """Cited bilateral flows: quantities in the stage unit, values in USD; month 0 = year."""
-    known = sources if sources is not None else set(read_sources(folder)["source_id"])
+    known = _known(folder, sources)
     table = _read(folder / "flows.csv", FLOW_COLUMNS)
     convert = converters(folder, known)
     values, units, months = [], [], []
@@ -429,15 +403,13 @@ def build_flows(folder: Path = CHAINS_DIR, sources: set[str] | None = None) -> p
         months.append(int(row["month"]) if row["month"] else 0)
     out = table.assign(value=values, unit=units, month=months, year=table["year"].astype(int))
     keys = ["commodity", "stage", "exporter", "importer", "variable", "year", "month"]
-    if out.duplicated(keys).any():
-        first = out[out.duplicated(keys)].iloc[0]
-        raise _fail(first, "importer", "this flow is given twice for the same period")
+    _unique(out, keys, "importer", "this flow of the same period")
     return out[list(FLOW_COLUMNS)].sort_values(keys, ignore_index=True)
 
 
 def build_sectors(folder: Path = CHAINS_DIR, sources: set[str] | None = None) -> pd.DataFrame:
     """End-use splits as fractions (0-1) of a stage's use, world (WLD) or one country."""
-    known = sources if sources is not None else set(read_sources(folder)["source_id"])
+    known = _known(folder, sources)
     table = _read(folder / "sectors.csv", SECTOR_COLUMNS)
     values = []
     for _, row in table.iterrows():
@@ -457,9 +429,7 @@ def build_sectors(folder: Path = CHAINS_DIR, sources: set[str] | None = None) ->
     if not over.empty:
         where = "/".join(map(str, over.index[0]))
         raise DataError(f"sectors.csv: {where}: shares sum to {over.iloc[0]:.3f} > 1")
-    if out.duplicated([*keys, "sector"]).any():
-        first = out[out.duplicated([*keys, "sector"])].iloc[0]
-        raise _fail(first, "sector", "given twice for the same stage, country and year")
+    _unique(out, [*keys, "sector"], "sector", "this sector of the same stage, country and year")
     return out[list(SECTOR_COLUMNS)].sort_values([*keys, "sector"], ignore_index=True)
 
 
