@@ -29,7 +29,7 @@ import numpy as np
 import yaml
 
 from critmin.optimisation.portfolio import brute_force, build_inputs, parse_config, solve_portfolio
-from critmin.optimisation.portfolio.model import PortfolioModel
+from critmin.optimisation.portfolio.model import PortfolioModel, highs_options
 from critmin.optimisation.portfolio.results import frontier
 
 KEYS = [("rare_earths", "separation"), ("rare_earths", "magnet"), ("lithium", "refining"),
@@ -102,8 +102,8 @@ def resend_frontier(pm: PortfolioModel, points: int) -> list[float]:
     values = [objective_value(pm.config, pm.inputs, [])]
     for k in range(1, points + 1):
         pm.set_budget_scale(k / points)
-        pm.model.solve(solver_name="highs", io_api="direct", progress=False, output_flag=False,
-                       mip_rel_gap=pm.config.mip_rel_gap, mip_abs_gap=1e-10)  # fmt: skip
+        pm.model.solve(solver_name="highs", io_api="direct", progress=False,
+                       **highs_options(pm.config))  # fmt: skip
         y = pm.y.solution.to_series()
         values.append(objective_value(pm.config, pm.inputs, [str(p) for p in y.index[y > 0.5]]))
     pm.set_budget_scale(1.0)

@@ -65,6 +65,13 @@ def after(inputs: PortfolioInputs, key: tuple[str, str], chosen: list[str]) -> p
     return vol
 
 
+def highs_options(config: PortfolioConfig) -> dict[str, Any]:
+    """HiGHS settings: the configured relative MIP gap, and integrality tight enough
+    (1e-9) that the cost tie-breaker (scored cost x 1e-5 / budget) is not lost in it."""
+    return {"output_flag": False, "mip_rel_gap": config.mip_rel_gap, "mip_abs_gap": 1e-10,
+            "mip_feasibility_tolerance": 1e-9}  # fmt: skip
+
+
 @dataclass
 class Solved:
     """The raw outcome of one solve: chosen ids, amounts [project, option], objective, gap."""
@@ -327,11 +334,10 @@ class PortfolioModel:
         try:
             with quiet_stdout():
                 if self._solver is None:
-                    options = {"output_flag": False, "mip_rel_gap": self.config.mip_rel_gap,
-                               "mip_abs_gap": 1e-10}  # fmt: skip
                     self._solver = Solver.from_name(
-                        "highs", self.model, io_api="direct", options=options, track_updates=True
-                    )
+                        "highs", self.model, io_api="direct",
+                        options=highs_options(self.config), track_updates=True,
+                    )  # fmt: skip
                     result = self._solver.solve()
                 else:
                     result = self._solver.solve(self.model)
