@@ -10,6 +10,7 @@ on their success and timing.
 from critmin.projects.financing import (
     COUNTED_DEFAULT,
     FINANCING_STATUSES,
+    FinancingStatus,
     additionality,
     load_financing,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "FINANCING_STATUSES",
     "INSTRUMENTS",
     "STATUSES",
+    "FinancingStatus",
     "Project",
     "additionality",
     "load_financing",

@@ -11,22 +11,22 @@ without and with support (with an interval) and the delay without support, with 
 
 from __future__ import annotations
 
-import math
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import Literal, get_args
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError
 
 from critmin.errors import DataError
-from critmin.projects.schema import INSTRUMENTS, STATUSES
+from critmin.projects.schema import STATUSES, BlankIsNone
 
-FINANCING_STATUSES = ("committed", "conditional", "non_binding", "contingent")
+FinancingStatus = Literal["committed", "conditional", "non_binding", "contingent"]
+FINANCING_STATUSES: tuple[str, ...] = get_args(FinancingStatus)
 COUNTED_DEFAULT = ("committed", "conditional")  # counted against a project's capex
 
 
-class Financing(BaseModel):
+class Financing(BlankIsNone):
     """One financing commitment to one project."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -34,36 +34,16 @@ class Financing(BaseModel):
     project_id: str = Field(pattern=r"^[a-z0-9_]+$")
     provider: str = Field(min_length=1)
     provider_country: str = Field(pattern=r"^[A-Z]{3}$")
-    instrument: str
+    instrument: Literal["grant", "loan", "equity", "offtake", "price_floor"]
     amount: float | None = Field(default=None, ge=0)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    status: str
+    status: FinancingStatus
     year: int = Field(ge=1990, le=2100)
     source_url: str = Field(pattern=r"^https?://")
     source_title: str = Field(min_length=1)
     grade: str
     note: str | None = None
 
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _blank(cls, value: Any) -> Any:
-        if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
-            return None
-        return value
-
-    @field_validator("instrument")
-    @classmethod
-    def _instrument(cls, value: str) -> str:
-        if value not in INSTRUMENTS:
-            raise ValueError(f"unknown instrument; valid: {', '.join(INSTRUMENTS)}")
-        return value
-
-    @field_validator("status")
-    @classmethod
-    def _status(cls, value: str) -> str:
-        if value not in FINANCING_STATUSES:
-            raise ValueError(f"unknown status; valid: {', '.join(FINANCING_STATUSES)}")
-        return value
 
 
 def _read(name: str) -> pd.DataFrame:

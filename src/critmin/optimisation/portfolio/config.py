@@ -16,11 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from critmin.config_files import read_yaml
 from critmin.errors import ScenarioError, field_path, scenario_error
-from critmin.projects import COUNTED_DEFAULT, additionality
+from critmin.projects import COUNTED_DEFAULT, FinancingStatus, additionality
 from critmin.projects.schema import INSTRUMENTS, STAGES
 
 Objective = Literal["shortfall", "china_share", "hhi"]
-FinancingStatus = Literal["committed", "conditional", "non_binding", "contingent"]
 Instrument = Literal["grant", "loan", "equity", "offtake", "price_floor"]
 FRAMEWORK_DATE = date(2025, 10, 28)  # US-Japan framework signed in Tokyo
 
