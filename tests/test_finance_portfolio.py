@@ -153,3 +153,15 @@ def test_portfolio_command_reports_the_engine_runs() -> None:
     assert set(engine["allied_shortfall_value_usd"]) == {"without_support", "with_support"}
     assert engine["samples"] == 12
     assert any(r["project_id"] == "iluka_eneabba" for r in doc["pipeline"])
+
+
+def test_projects_command_lists_the_financing() -> None:
+    result = CliRunner().invoke(app, ["projects", "--commodity", "rare_earths", "--financing",
+                                      "--format", "json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["rows"]
+    eneabba = [r for r in rows if r["project_id"] == "iluka_eneabba"]
+    assert {r["provider_country"] for r in eneabba} == {"AUS"}
+    assert sum(r["amount"] for r in eneabba if r["instrument"] == "loan"
+               and r["status"] != "contingent") == 1.65e9  # fmt: skip
+    assert all(r["source_url"].startswith("http") for r in rows)
