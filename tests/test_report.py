@@ -193,7 +193,8 @@ def test_report_figures_match_the_engines(report: Path) -> None:
     assert done.exit_code == 0, done.output
     portfolio = pd.read_csv(folder / "portfolio_summary.csv").iloc[0]
     assert portfolio["value"] == pytest.approx(json.loads(done.output)["objective"]["value"])
-    done = runner.invoke(app, ["pricefloor", "--format", "json"])
+    done = runner.invoke(app, ["pricefloor", "--case", "none", "--floor", "110", "--years", "10",
+                               "--volume-tpa", "1000", "--no-uncertainty", "--format", "json"])
     assert done.exit_code == 0, done.output
     floor = pd.read_csv(folder / "pricefloor_summary.csv").set_index("dumping")
     assert floor.loc["none", "expected_cost_usd"] == pytest.approx(
