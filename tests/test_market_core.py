@@ -15,11 +15,7 @@ AGREE = 1e-9  # measured: 8e-12 (prices) and 5e-11 (activities) over 200 random 
 def compiled(st: Structure, v: Values, start: np.ndarray | None = None) -> tuple:
     p = np.ones(st.n_nodes) if start is None else start.copy()
     q = np.zeros(st.n_terms)
-    steps = newton.solve(
-        p, q, st.term_ptr, st.term_node, st.term_coef, st.seg_ptr, st.term_group, st.price0,
-        st.volume, st.group_ptr, st.group_nodes, st.global_nodes, st.local, st.group,
-        v.alpha, v.beta, v.lo, v.hi, v.cost, newton.TOLERANCE,
-    )
+    steps = newton.clear(st, v, p, q)
     assert steps >= 0, "compiled back-end did not converge"
     return p, q
 

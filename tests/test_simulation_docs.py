@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from critmin.simulation.params import default_parameters, parameter_table
+from critmin.market.params import default_parameters, parameter_table
 
 DOC = Path(__file__).parents[1] / "docs" / "methods" / "simulation.md"
 

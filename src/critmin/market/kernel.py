@@ -19,7 +19,7 @@ import numpy as np
 from critmin.market.accounts import final_use_accounts
 from critmin.market.chain import NONE
 from critmin.market.dynamics import advance, assemble, extra_capacity
-from critmin.market.newton import excess, solve
+from critmin.market.newton import TOLERANCE, solve, workspace
 
 Array = np.ndarray
 SHORT_TOLERANCE = 0.01
@@ -176,8 +176,8 @@ def run_chunk(
     cost = cost0.copy()
     p = np.ones(n_nodes)
     q = np.zeros(n_terms)
-    w = np.zeros(n_terms)
-    ex = np.zeros(n_nodes)
+    work = workspace(n_nodes, n_terms, group_ptr, global_nodes.size)
+    info = work[-1]
     stock = np.empty((n_s, n_r))
     used = np.zeros(n_e)
     price_1 = np.ones((n_s, n_r))
@@ -255,15 +255,12 @@ def run_chunk(
                          stock, used, expected, extra, (alpha, beta, lo, hi, cost))
                 steps = solve(p, q, term_ptr, term_node, term_coef, seg_ptr, term_group,
                               price0, volume, group_ptr, group_nodes, global_nodes, local,
-                              node_group, alpha, beta, lo, hi, cost, 1e-11)
+                              node_group, alpha, beta, lo, hi, cost, TOLERANCE, work)
                 if steps < 0:
                     steps_max = -1
                 elif steps_max >= 0:
                     steps_max = max(steps_max, steps)
-                excess(p, q, w, ex, term_ptr, term_node, term_coef, seg_ptr, price0, alpha,
-                       beta, lo, hi, cost)
-                for i in range(n_nodes):
-                    s_balance[j] = max(s_balance[j], abs(ex[i]) / volume[i])
+                s_balance[j] = max(s_balance[j], info[0])
             account_month(j, t, months, p, seg_ptr, alpha, beta, lo, hi, final_use, use_node,
                           sector_reference, demand, stage_price, seg_info, acc, ref_k,
                           short_month, summary, paths)

@@ -69,6 +69,7 @@ def run_scenario(chain: Chain, drivers: Drivers, backend: Backend = "compiled") 
     values: list[Values] = []
     p = np.ones(st.n_nodes)
     q = np.zeros(st.n_terms)
+    work = newton.workspace(st.n_nodes, st.n_terms, st.group_ptr, st.global_nodes.size)
     for t in range(months):
         v = v0.copy()
         extra_capacity(t, capacity, state.restart_at, state.expand_at, par, extra)
@@ -80,11 +81,7 @@ def run_scenario(chain: Chain, drivers: Drivers, backend: Backend = "compiled") 
             p, q = solve_exact(st, v)
             steps[t] = 0
         else:
-            steps[t] = newton.solve(
-                p, q, st.term_ptr, st.term_node, st.term_coef, st.seg_ptr, st.term_group,
-                st.price0, st.volume, st.group_ptr, st.group_nodes, st.global_nodes, st.local,
-                st.group, v.alpha, v.beta, v.lo, v.hi, v.cost, newton.TOLERANCE,
-            )
+            steps[t] = newton.clear(st, v, p, q, work)
             if steps[t] < 0:
                 raise InfeasibleError(f"compiled back-end: month {t + 1} did not converge")
         advance(t, q, p, terms, lay.price_release, lay.use_node, capacity, par, state.stock,
