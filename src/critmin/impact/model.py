@@ -12,8 +12,10 @@ Three steps (equations and references in ``docs/methods/impact.md``):
    hit industries exogenous (a mixed model): backward, their suppliers lose sales,
    ``dx_n = (I - A_nn)^-1 A_nc d_c`` (demand-driven Leontief); forward, their domestic
    buyers lose inputs, ``dx_n' = d_c' B_cn (I - B_nn)^-1`` (supply-driven Ghosh, losses only).
-   An industry hit both ways loses the larger of the two (its output is bound by the tighter
-   of demand and supply), never more than its output.
+   An industry's output is bound by the tightest of its constraints, so of its direct,
+   backward and forward losses the largest counts (they do not add), never more than its
+   output; the directly hit industries' totals are iterated with the others' to a fixed
+   point.
 3. **Value added**: ``v * dx`` plus the price channel; the change in GDP is their sum.
 
 Everything is per scenario; scenarios carry probabilities, and expected values weight them.
@@ -46,12 +48,30 @@ VARIABLES = {
 }
 
 
+ITERATIONS = 200
+TOLERANCE = 1e-12  # relative to the largest direct change
+
+
 def _groups(direct: np.ndarray) -> dict[bytes, np.ndarray]:
     """Scenarios (rows of ``direct``) grouped by which industries are exogenous."""
     groups: dict[bytes, list[int]] = {}
     for s, row in enumerate(direct):
         groups.setdefault((row != 0.0).tobytes(), []).append(s)
     return {key: np.array(rows, dtype=int) for key, rows in groups.items()}
+
+
+def _backward_operator(A: np.ndarray, c: np.ndarray) -> np.ndarray:  # noqa: N803
+    """``(I - A_nn)^-1 A_nc``: endogenous output per unit of exogenous output change."""
+    n = ~c
+    return np.linalg.solve(np.eye(int(n.sum())) - A[np.ix_(n, n)], A[np.ix_(n, c)])
+
+
+def _forward_operator(B: np.ndarray, c: np.ndarray) -> np.ndarray:  # noqa: N803
+    """``B_cn (I - B_nn)^-1``: endogenous output per unit of exogenous delivery change."""
+    n = ~c
+    solved = np.linalg.solve((np.eye(int(n.sum())) - B[np.ix_(n, n)]).T, B[np.ix_(c, n)].T)
+    result: np.ndarray = solved.T
+    return result
 
 
 def mixed_backward(A: np.ndarray, d: np.ndarray) -> np.ndarray:  # noqa: N803
@@ -62,11 +82,8 @@ def mixed_backward(A: np.ndarray, d: np.ndarray) -> np.ndarray:  # noqa: N803
     out = np.zeros_like(d)
     for key, rows in _groups(d).items():
         c = np.frombuffer(key, dtype=bool)
-        n = ~c
-        if not c.any() or not n.any():
-            continue
-        rhs = A[np.ix_(n, c)] @ d[np.ix_(rows, c)].T
-        out[np.ix_(rows, n)] = np.linalg.solve(np.eye(int(n.sum())) - A[np.ix_(n, n)], rhs).T
+        if c.any() and not c.all():
+            out[np.ix_(rows, ~c)] = d[np.ix_(rows, c)] @ _backward_operator(A, c).T
     return out
 
 
@@ -75,27 +92,27 @@ def mixed_forward(B: np.ndarray, d: np.ndarray) -> np.ndarray:  # noqa: N803
     ``min(d, 0)`` less: ``d_c' B_cn (I - B_nn)^-1`` (the supply-driven model with exogenous
     outputs); rows of ``d`` are scenarios."""
     out = np.zeros_like(d)
-    loss = np.minimum(d, 0.0)
     for key, rows in _groups(d).items():
         c = np.frombuffer(key, dtype=bool)
-        n = ~c
-        if not c.any() or not n.any():
-            continue
-        rhs = B[np.ix_(c, n)].T @ loss[np.ix_(rows, c)].T
-        solved = np.linalg.solve((np.eye(int(n.sum())) - B[np.ix_(n, n)]).T, rhs)
-        out[np.ix_(rows, n)] = solved.T
+        if c.any() and not c.all():
+            loss = np.minimum(d[np.ix_(rows, c)], 0.0)
+            out[np.ix_(rows, ~c)] = loss @ _forward_operator(B, c)
     return out
 
 
 def combine(
     direct: np.ndarray, backward: np.ndarray, forward: np.ndarray, ceiling: np.ndarray
 ) -> np.ndarray:
-    """Total output change: ``direct`` where it is set; elsewhere gains from the backward
-    effect plus the larger of the backward and forward losses; losses capped at ``ceiling``."""
+    """Total output change. Output is bound by the tightest of its constraints (Leontief
+    complementarity): the direct loss, the demand left by the other industries (backward)
+    and the inputs they still deliver (forward), so losses do not add up: the largest one
+    counts. Gains add: a direct gain (more domestic production of the material) and, for
+    industries without a direct effect, more demand from the others. Losses are capped at
+    the output of the period (``ceiling``)."""
     exogenous = direct != 0.0
-    losses = np.minimum(np.minimum(backward, 0.0), forward)
-    total = np.where(exogenous, direct, np.maximum(backward, 0.0) + losses)
-    result: np.ndarray = np.maximum(total, -ceiling)
+    gains = np.maximum(direct, 0.0) + np.where(exogenous, 0.0, np.maximum(backward, 0.0))
+    losses = np.minimum(np.minimum(np.minimum(direct, 0.0), backward), forward)
+    result: np.ndarray = gains + np.maximum(losses, -ceiling)
     return result
 
 
@@ -103,12 +120,50 @@ def propagate(
     table: IOTable, direct: np.ndarray, months: np.ndarray, forward: bool = True
 ) -> dict[str, np.ndarray]:
     """Backward, forward and total output changes (USD over ``months``) of ``direct``
-    ([scenario, industry])."""
-    back = mixed_backward(table.A, direct)
-    fwd = mixed_forward(table.B, direct) if forward else np.zeros_like(direct)
+    ([scenario, industry]).
+
+    The mixed models give the effects on the industries without a direct effect (n) of the
+    total change ``t_c`` of those with one (c); these in turn see the others' changes,
+    demand ``sum_(j != i) A_ij dx_j`` and deliveries ``sum_(j != i) dx_j^- B_ji``, and
+    their total is :func:`combine` of the three. ``t_c`` starts at the direct change and is
+    iterated to its fixed point (losses only grow, bounded by output, so it converges)."""
+    A, B = table.A, table.B  # noqa: N806
     ceiling = table.x[None, :] * np.asarray(months, dtype=float)[:, None] / MONTHS_PER_YEAR
-    total = combine(direct, back, fwd, ceiling)
-    return {"backward": back, "forward": fwd, "total": total}
+    back = np.zeros_like(direct)
+    fwd = np.zeros_like(direct)
+    for key, rows in _groups(direct).items():
+        c = np.frombuffer(key, dtype=bool)
+        n = ~c
+        if not c.any():
+            continue
+        d = direct[np.ix_(rows, c)]
+        to_n = _backward_operator(A, c) if n.any() else np.zeros((0, int(c.sum())))
+        fwd_n_op = _forward_operator(B, c) if n.any() and forward else None
+        own_a = A[np.ix_(c, c)] - np.diag(np.diag(A[np.ix_(c, c)]))
+        own_b = B[np.ix_(c, c)] - np.diag(np.diag(B[np.ix_(c, c)]))
+        total = d.copy()
+        scale = max(float(np.abs(d).max()), 1.0)
+        for _ in range(ITERATIONS):
+            bn = total @ to_n.T
+            bc = total @ own_a.T + bn @ A[np.ix_(c, n)].T
+            loss = np.minimum(total, 0.0)
+            if fwd_n_op is not None:
+                fn = loss @ fwd_n_op
+                fc = loss @ own_b + fn @ B[np.ix_(n, c)]
+            else:
+                fn = np.zeros_like(bn)
+                fc = np.zeros_like(bc) if not forward else loss @ own_b
+            new = combine(d, bc, fc, ceiling[np.ix_(rows, c)])
+            done = float(np.abs(new - total).max()) <= TOLERANCE * scale
+            total = new
+            if done:
+                break
+        back[np.ix_(rows, c)] = bc
+        back[np.ix_(rows, n)] = bn
+        fwd[np.ix_(rows, c)] = fc
+        fwd[np.ix_(rows, n)] = fn
+    total_all = combine(direct, back, fwd, ceiling)
+    return {"backward": back, "forward": fwd, "total": total_all}
 
 
 @dataclass(frozen=True)
@@ -128,9 +183,12 @@ def _next_stage(commodity: str, stage: str) -> str | None:
     return ids[k + 1] if k + 1 < len(ids) else None
 
 
-def direct_effects(inputs: MarketInputs, country: str, table: IOTable) -> DirectEffects:
-    """The direct quantity and price effects of ``inputs`` on ``table``'s industries."""
-    links = resolve(bridges(), table)
+def direct_effects(
+    inputs: MarketInputs, country: str, table: IOTable, links: pd.DataFrame | None = None
+) -> DirectEffects:
+    """The direct quantity and price effects of ``inputs`` on ``table``'s industries through
+    ``links`` (default: the embedded bridges)."""
+    links = resolve(bridges() if links is None else links, table)
     scenarios = list(inputs.weights.index)
     where = pd.Series(np.arange(len(scenarios)), index=scenarios)
     quantity = np.zeros((len(scenarios), table.n))
@@ -253,8 +311,11 @@ def impacts(
     country: str,
     table: IOTable | None = None,
     forward: bool = True,
+    links: pd.DataFrame | None = None,
 ) -> ImpactResult:
-    """Output and value-added changes in ``country`` for every scenario of ``inputs``."""
+    """Output and value-added changes in ``country`` for every scenario of ``inputs``
+    (``table``: default the country's embedded table; ``links``: default the embedded
+    bridges)."""
     if country not in inputs.countries():
         raise InputError(
             f"country {country!r}: not a region of this market ({', '.join(inputs.countries())})"
@@ -262,7 +323,7 @@ def impacts(
     table = table if table is not None else io_table(country)
     if table.economy != country:
         raise InputError(f"country {country!r}: the table {table.id} is {table.economy}'s")
-    effects = direct_effects(inputs, country, table)
+    effects = direct_effects(inputs, country, table, links)
     scenarios = list(inputs.weights.index)
     moved = propagate(table, effects.quantity, effects.months, forward=forward)
     va_quantity = table.v[None, :] * moved["total"]
