@@ -11,6 +11,7 @@ from rich.console import Console
 from critmin.cli import (
     backtest_cmd,
     data_cmd,
+    impact_cmd,
     lng_cmd,
     metrics_cmd,
     portfolio_cmd,
@@ -43,6 +44,7 @@ app.command("portfolio")(portfolio_cmd.portfolio_command)
 app.command("pricefloor")(pricefloor_cmd.pricefloor_command)
 app.command("projects")(projects_cmd.projects_command)
 app.command("lng")(lng_cmd.lng_command)
+app.command("impact")(impact_cmd.impact_command)
 
 EXIT_USER_ERROR = 2
 
