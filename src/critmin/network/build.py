@@ -12,7 +12,7 @@ import xarray as xr
 
 from critmin.data import tables
 from critmin.data.commodities import STAGE_ORDER, Commodity, commodity
-from critmin.errors import InputError
+from critmin.errors import DataError, InputError
 from critmin.network.groups import load_groups, resolve_members
 from critmin.network.stages import StageFigures, chain_figures, stage_yields
 from critmin.network.supply_network import SupplyNetwork
@@ -131,6 +131,11 @@ def load_network(
 
     figures = {item.id: chain_figures(item, year) for item in items}
     stage_frame = _figures_frame(figures)
+    if stage_frame.empty:
+        raise DataError(
+            f"{', '.join(ids)}: no stage output by country for {year} in the network's tables "
+            "(the chain tables are not wired into the network yet)"
+        )
     trade = _trade(items, year)
 
     stage_labels = [s for s in STAGE_ORDER if any(s in [x.id for x in i.stages] for i in items)]
