@@ -284,3 +284,19 @@ def test_china_ban_regression_figures() -> None:
     for key, value in expected["peak_price_index"].items():
         country, stage = key.split("/")
         assert frame.loc[(country, stage), "peak_price_index"] == pytest.approx(value, rel=1e-9)
+
+
+def test_a_group_holder_shares_its_stockpile_by_use() -> None:
+    """A stockpile held by US-JP is released by its members in proportion to their base use
+    at the stage (the same rule as the LNG model's)."""
+    release = {"type": "stockpile_release", "holder": "US-JP", "commodity": "rare_earths",
+               "stage": "magnet", "tonnes": 1200, "rule": "even", "start": 1, "duration": 2}
+    scenario = _scenario([release], months=3)
+    market = scenario_model(scenario).market
+    d = simulate(scenario).data["stockpile_release"].sel(stage="magnet").sum("month")
+    s = market.stage_index("magnet")
+    use = {c: market.final_demand[s, market.regions.index(c)] for c in ALLIES}
+    total = sum(use.values())
+    for c in ALLIES:
+        assert float(d.sel(country=c)) == pytest.approx(1200 * use[c] / total, rel=1e-12)
+    assert float(d.sum()) == pytest.approx(1200, rel=1e-12)
