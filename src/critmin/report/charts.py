@@ -21,7 +21,8 @@ from critmin.report.style import FONT, colour, pattern
 
 HHI_MODERATE, HHI_HIGH = 1500.0, 2500.0  # US DOJ/FTC 2010 merger guidelines thresholds
 ROW_PX = 34  # height of one bar row (two-line tick labels fit)
-FAINT = {"solidity": 0.15, "fgopacity": 0.45}  # fill patterns that leave labels readable
+# fill patterns drawn over the bar's colour, faint enough to leave its labels readable
+FAINT = {"fillmode": "overlay", "fgcolor": "#ffffff", "fgopacity": 0.4, "solidity": 0.2}
 Figure = dict[str, Any]
 
 
@@ -268,7 +269,7 @@ def stockpile_holdings(holdings: pd.DataFrame) -> Figure:
                       for a, s in zip(part["ally"], part["stage"], strict=True)],
                 "x": _values(days),
                 "name": names[name],
-                "marker": {"color": shades[name], "pattern": {"shape": shapes[name]}},
+                "marker": {"color": shades[name], "pattern": {"shape": shapes[name], **FAINT}},
                 "text": [f"{labels.number(d, 2)} d" for d in days],
                 "textposition": "outside",
                 "cliponaxis": False,

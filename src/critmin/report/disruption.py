@@ -122,9 +122,19 @@ def scenario_title(spec: dict[str, Any]) -> str:
     return words[:1].upper() + words[1:] if words else "No events (the base market)"
 
 
+def sampled(value: Any) -> bool:
+    """Whether a scenario mapping has a random input (a ``dist`` anywhere in it)."""
+    if isinstance(value, dict):
+        return "dist" in value or any(sampled(v) for v in value.values())
+    if isinstance(value, list):
+        return any(sampled(v) for v in value)
+    return False
+
+
 def run_scenarios(config: ReportConfig, members: tuple[str, ...]) -> list[ScenarioRun]:
     """Every scenario of the settings (default: the shipped examples, adapted to the
-    alliance and year), sampled ``config.samples`` times."""
+    alliance and year), sampled ``config.samples`` times (run once when nothing in it is
+    random: every draw would be the same)."""
     shipped = config.scenarios is None
     files = engines.shipped_scenarios() if shipped else tuple(config.scenarios or ())
     runs = []
@@ -142,8 +152,9 @@ def run_scenarios(config: ReportConfig, members: tuple[str, ...]) -> list[Scenar
             adapted = run.spec.get("events") != raw.get("events")
             if adapted or not run.title:  # the file's description no longer fits
                 run.title = scenario_title(run.spec)
+            draws = config.samples if sampled(run.spec) else 1  # one outcome: one run
             run.paths = engines.scenario_paths(
-                run.spec, config.samples, config.seed, {config.alliance: members}
+                run.spec, draws, config.seed, {config.alliance: members}
             )
         except NotForAlliance as exc:
             run.reason = f"not run for {config.alliance}: {exc}"

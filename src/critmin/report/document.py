@@ -52,6 +52,7 @@ th, td { padding: .3rem .55rem; border-bottom: 1px solid #e8e8e8; vertical-align
 th { background: #f4f4f4; font-weight: 600; }
 th.num, td.num { text-align: right; white-space: nowrap; }
 th.words, td.words { text-align: left; min-width: 7rem; }
+th.long, td.long { min-width: 16rem; }
 th.num { white-space: normal; min-width: 5.5rem; }
 figure.chart { margin: .5rem 0 1rem; width: 100%; }
 .plotly-graph-div { width: 100%; }

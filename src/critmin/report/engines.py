@@ -22,7 +22,6 @@ import yaml
 
 from critmin.analysis import concentration, gap_analysis, geopolrisk, stage_output
 from critmin.analysis.geopolrisk import covered_commodities
-from critmin.analysis.panel import production_years
 from critmin.analysis.pricefloor import FloorTerms, dumping_preset, estimate, value_floor
 from critmin.analysis.pricefloor.history import UNITS
 from critmin.config_files import read_yaml
@@ -57,7 +56,6 @@ __all__ = [
     "members_of",
     "portfolio",
     "pricefloor",
-    "production_years",
     "read_mapping",
     "scenario_paths",
     "shipped_example",

@@ -140,7 +140,9 @@ def percent(value: Any, reason: str = "", signed: bool = False) -> str:
         return "0%"
     if abs(x) >= 10:
         return f"{sign}{x:,.0f}%"
-    return f"{sign}{x:.1f}%" if abs(x) >= 0.1 else f"{sign}{x:.2f}%"
+    if abs(x) < 0.05:
+        return "<0.1%" if x > 0 else ">-0.1%"
+    return f"{sign}{x:.1f}%"
 
 
 def usd(value: Any, reason: str = "") -> str:

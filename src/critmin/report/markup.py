@@ -30,26 +30,28 @@ def esc(text: Any) -> str:
 
 @dataclass(frozen=True)
 class Col:
-    """A table column: header (with unit), the cell of a row (text, or :class:`Html`), and
-    whether it holds words (left-aligned, wrapping) rather than a number."""
+    """A table column: header (with unit), the cell of a row (text, or :class:`Html`),
+    whether it holds words (left-aligned, wrapping) rather than a number, and whether those
+    words are sentences (a wider column)."""
 
     header: str
     cell: Callable[[dict[str, Any]], str]
     words: bool = False
+    long: bool = False  # sentences: a wider column, so rows stay short
 
 
 def table(frame: pd.DataFrame, columns: Sequence[Col], caption: str = "") -> str:
     """A table in a horizontally scrolling container (no page overflow at any width)."""
+    kinds = [("words long" if c.long else "words") if c.words else "num" for c in columns]
     head = "".join(
-        f"<th scope='col' class='{'words' if c.words else 'num'}'>{esc(c.header)}</th>"
-        for c in columns
+        f"<th scope='col' class='{k}'>{esc(c.header)}</th>"
+        for c, k in zip(columns, kinds, strict=True)
     )
     body = []
     for record in frame.to_dict(orient="records"):
         row = {str(k): v for k, v in record.items()}
         cells = "".join(
-            f"<td class='{'words' if c.words else 'num'}'>{esc(c.cell(row))}</td>"
-            for c in columns
+            f"<td class='{k}'>{esc(c.cell(row))}</td>" for c, k in zip(columns, kinds, strict=True)
         )
         body.append(f"<tr>{cells}</tr>")
     if not body:

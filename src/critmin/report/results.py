@@ -189,8 +189,8 @@ def compute(config: ReportConfig, step: Callable[[str], None] | None = None) -> 
         output, {"CHN": ("CHN",), config.alliance: members}
     )
     scored = [c for c in ids if c in set(engines.covered_commodities())]
-    years = list(engines.production_years())
-    gpr = engines.geopolrisk(scored, list(members), years, groups={config.alliance: members})
+    gpr = engines.geopolrisk(scored, list(members), [config.year],
+                             groups={config.alliance: members})  # fmt: skip
     results.tables["geopolrisk"] = gpr[gpr["importer"].isin([*members, config.alliance])]
     results.tables["gaps"] = engines.gap_analysis(
         members, partners, config.year, config.horizon, ids

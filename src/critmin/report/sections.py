@@ -77,7 +77,7 @@ def concentration(results: ReportResults) -> list[str]:
         Col("World output", lambda r: labels.quantity(r.get("world"), str(r.get("unit", "")))),
         Col("Basis", lambda r: flag_cell(
             results.stage_flags.get((str(r["commodity"]), str(r["stage"])), []),
-            "as reported by the source"), True),
+            "as reported by the source"), True, True),
     ]  # fmt: skip
     return [
         heading("concentration"),
@@ -156,9 +156,9 @@ def gaps(results: ReportResults) -> list[str]:
         Col("Gap with projects", lambda r: _gap_pct({**r, "gap_pct": r.get(
             "gap_with_projects_pct")})),
         Col("Projects", lambda r: "none" if labels.missing(r.get("projects"))
-            else str(r["projects"]), True),
+            else str(r["projects"]), True, True),
         Col("Basis of demand", lambda r: labels.number(None, reason="no trade data")
-            if labels.missing(r.get("demand_basis")) else str(r["demand_basis"]), True),
+            if labels.missing(r.get("demand_basis")) else str(r["demand_basis"]), True, True),
     ]  # fmt: skip
     return [
         heading("gaps"),
@@ -180,8 +180,9 @@ def disruption(results: ReportResults) -> list[str]:
     parts = [
         heading("disruption"),
         paragraph(
-            f"Each scenario is sampled {config.samples} times (seed {config.seed}) and run month "
-            "by month through the market-clearing engine for the members of "
+            f"Each scenario with random inputs is sampled {config.samples} times (seed "
+            f"{config.seed}; one run when nothing is random) and run month by month through "
+            "the market-clearing engine for the members of "
             f"{config.alliance}, from the {config.year} base year (docs/methods/simulation.md). "
             "Bands: 5th-95th percentile across draws; lines: medians. Shortfall is final use "
             "unmet at base prices; price is the index against the base price; China's price is "
@@ -211,7 +212,7 @@ def disruption(results: ReportResults) -> list[str]:
                             f"Shortfall and price: {run.title}"))  # fmt: skip
     done = summary[summary["computed"].astype(bool)]
     columns = [
-        Col("Scenario", lambda r: str(r["title"]), True),
+        Col("Scenario", lambda r: str(r["title"]), True, True),
         Col("Most affected stage", _stage, True),
         Col("Peak shortfall, median", _get("peak_shortfall_share_p50", labels.percent)),
         Col("Peak shortfall, P95", _get("peak_shortfall_share_p95", labels.percent)),
@@ -443,7 +444,7 @@ def energy(results: ReportResults) -> list[str]:
                             f"LNG gap: {title}"))  # fmt: skip
     variant = {"without_us_volumes": "without US volumes", "with_us_volumes": "with US volumes"}
     parts.append(table(scenarios, [
-        Col("Scenario", lambda r: str(r["title"]), True),
+        Col("Scenario", lambda r: str(r["title"]), True, True),
         Col("Variant", lambda r: variant.get(str(r["variant"]), str(r["variant"])), True),
         Col("Gap over the horizon", lambda r: labels.quantity(r["gap_t"], "t")),
         Col("Peak gap", _get("peak_gap_share", labels.percent)),
@@ -469,7 +470,7 @@ def sources(results: ReportResults) -> list[str]:
         ),
         table(frame, [
             Col("Dataset", lambda r: str(r["dataset"]).replace("_", " "), True),
-            Col("Title", lambda r: str(r["title"]), True),
+            Col("Title", lambda r: str(r["title"]), True, True),
             Col("Publisher", lambda r: str(r["publisher"]), True),
             Col("Version", lambda r: str(r["version"]), True),
             Col("Licence", lambda r: str(r["licence"]), True),
