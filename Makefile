@@ -19,8 +19,8 @@ $(BIN)/python:
 
 # The report needs the runtime dependencies only (no test, docs or registry-server tools).
 $(DEMO_STAMP): pyproject.toml | $(BIN)/python
-	@echo "[critmin] installing critmin and its runtime dependencies (about a minute with a warm pip cache)"
-	$(PIP) install -e . 2>&1 | grep --line-buffered -vE "^ *(Using cached|Downloading|Requirement already|Obtaining|Preparing|Checking|Getting|Building|Created|Stored|Attempting|Found existing|Uninstalling|Successfully uninstalled)"
+	@echo "[critmin] installing critmin and its runtime dependencies (about a minute with a warm pip cache; one line per package)"
+	$(PIP) install -e . 2>&1 | grep --line-buffered -E "^(Collecting|Installing collected|Successfully installed|ERROR|error)"
 	$(BIN)/critmin --version
 	touch $@
 
@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(DEMO_STAMP)
 
 demo: $(DEMO_STAMP)
-	@echo "[critmin] writing the US-JP 2024 report (progress below; about 15-30 s)"
+	@echo "[critmin] writing the US-JP 2024 report (about 10 s of CPU; progress below)"
 	$(BIN)/critmin report --alliance US-JP --year 2024 --out report.html
 
 lint: $(STAMP)

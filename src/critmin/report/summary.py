@@ -50,7 +50,7 @@ def _concentration(results: ReportResults) -> list[Finding]:
             f"{labels.product(str(row.commodity), str(row.stage))} "
             f"({year}; HHI {labels.number(row.hhi)}).",
             results.stage_flags.get((str(row.commodity), str(row.stage)), []),
-            "official production statistics (World Mining Data) or a cited share",
+            "official production statistics (World Mining Data)",
         )
         for row in conc.itertuples()
     ]
