@@ -146,7 +146,8 @@ def pricefloor_tables(
             }
         )
         annual.append(valued.annual.assign(dumping=regime))
-    flags = [Flag("derived", f"price dynamics estimated from {estimated_from}"),
+    basis = estimated_from.replace("_", " ")  # "series nd_oxide" -> "series nd oxide"
+    flags = [Flag("derived", f"price dynamics estimated from {basis}"),
              Flag("assumption", "the dumping regimes are the method's presets "
                   "(docs/methods/pricefloor.md), not estimates")]  # fmt: skip
     if "volume_tpa" not in settings.model_fields_set:
