@@ -42,7 +42,7 @@ def main() -> None:
     python = sys.executable
     critmin = [python, "-m", "critmin"]
     root = Path(__file__).resolve().parents[1]
-    print(f"load average {os.getloadavg()[0]:.2f} (CPU time does not depend on it)")
+    print(f"load average {os.getloadavg()[0]:.2f} (CPU time depends on it far less than wall time)")
     with tempfile.TemporaryDirectory() as folder:
         cases: list[tuple[str, list[str], float | None, int]] = [
             ("python -c pass (baseline)", [python, "-c", "pass"], None, REPEATS),

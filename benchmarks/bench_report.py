@@ -24,7 +24,7 @@ TARGET_CPU_S = 10.0
 
 def main() -> None:
     profile = cProfile.Profile() if "--profile" in sys.argv else None
-    print(f"load average {os.getloadavg()[0]:.2f} (CPU time does not depend on it)")
+    print(f"load average {os.getloadavg()[0]:.2f} (CPU time depends on it far less than wall time)")
     cpu, wall = time.process_time(), time.perf_counter()
     if profile is not None:
         profile.enable()
