@@ -37,7 +37,14 @@ print(risk[["commodity", "importer", "hhi", "import_risk", "geopolrisk_score"]].
 # 3. Gaps: allied demand against own capacity plus the friends' surplus, and 2030 projects
 gaps = gap_analysis(ALLIANCE, ("AUS",), year=2024, horizon=2030, commodities=COMMODITIES)
 print("\nGaps (demand minus own capacity and Australia's surplus)")
-print(gaps[["commodity", "stage", "demand", "gap", "gap_pct", "bottleneck"]].round(2))
+columns = ["commodity", "stage", "demand", "gap", "gap_pct", "bottleneck"]
+table = gaps[columns].round(2)
+print(table.astype(object).where(table.notna(), "no data"))  # unknown, not zero
+unknown = gaps[gaps["demand"].isna()]
+if not unknown.empty:
+    cases = ", ".join(f"{r.commodity}/{r.stage}" for r in unknown.itertuples())
+    print(f"no data: allied demand unknown for {cases} (no trade data for that stage, so "
+          "apparent consumption cannot be computed)")  # fmt: skip
 bottlenecks = gaps[gaps["bottleneck"]].itertuples()
 named = [f"{r.commodity}/{r.stage} ({r.gap_pct:.0f}% short)" for r in bottlenecks]
 print("\nBottleneck stages: " + ", ".join(named))

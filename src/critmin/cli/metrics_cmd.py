@@ -237,10 +237,3 @@ def supply_risk_command(
     title = f"Supply risk: {', '.join(labels)}" + ("" if sweep_all else f" {year}")
     render(table, fmt, title, _meta(None if sweep_all else year))
 
-
-def register(app: typer.Typer) -> None:
-    """Add the metric commands to the main app."""
-    app.command("metrics")(metrics)
-    app.command("geopolrisk")(geopolrisk_command)
-    app.command("gaps")(gaps)
-    app.command("supply-risk")(supply_risk_command)

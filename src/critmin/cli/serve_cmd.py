@@ -1,4 +1,4 @@
-"""``critmin serve``: run the registry's API and dashboard (and register ``critmin db``)."""
+"""``critmin serve``: run the registry's API and dashboard."""
 
 from __future__ import annotations
 
@@ -24,8 +24,3 @@ def serve(
     upgrade(engine)
     uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="warning")
 
-
-def register(app: typer.Typer) -> None:
-    """Add ``serve`` and the ``db`` group to the main app."""
-    app.command("serve")(serve)
-    app.add_typer(db_cmd.app, name="db")

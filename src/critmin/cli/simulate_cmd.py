@@ -55,7 +55,18 @@ def simulate_command(
         Path | None, typer.Option("--out", "-o", help="Folder for Parquet/CSV + manifest.json.")
     ] = None,
 ) -> None:
-    """Simulate SCENARIO: shortfall, prices and value at risk per country and stage."""
+    """Simulate SCENARIO: shortfall, prices and value at risk per country and stage.
+
+    SCENARIO is a YAML file: name, commodity (e.g. rare_earths), year, alliance,
+    horizon {start: YYYY-MM, months}, and a list of events, each with a type:
+    export_control (origin, stages, destinations, fraction, start, duration, licensing),
+    outage (country, stage, fraction, start, duration), demand_shock (country, sector,
+    change, start), capacity_addition (country, stage, tonnes_per_year, online) or
+    stockpile_release (holder, stage, tonnes, rule). Any number can be a distribution
+    ({dist: uniform, low, high} ...), sampled with --samples. Every field, with its
+    default: docs/methods/simulation.md, section 1 "Scenario files"; examples:
+    examples/scenarios/.
+    """
     spec = load_scenario(scenario)
     if engine not in ENGINES:
         raise InputError(f"--engine {engine!r}: valid engines are {', '.join(ENGINES)}")
