@@ -22,9 +22,9 @@ def test_deterministic_scenario_paths_equal_the_central_run() -> None:
     for q in (0.05, 0.5, 0.95):
         got = paths["price_index"].sel(quantile=q, country="JPN", stage="magnet").to_numpy()
         assert np.allclose(got, price)
-    demand = (
-        central["reference_demand"].sel(country=["USA", "JPN"], stage="magnet").sum(["country", "sector"])
-    )
+    allies = ["USA", "JPN"]
+    demand = central["reference_demand"].sel(country=allies, stage="magnet")
+    demand = demand.sum(["country", "sector"])
     short = (
         central["shortfall"].sel(country=["USA", "JPN"], stage="magnet").sum(["country", "sector"])
     )

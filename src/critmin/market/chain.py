@@ -167,10 +167,11 @@ def build_chain(
 ) -> Chain:
     """The chain's structure for a scenario whose export controls come from ``origin``
     [S, R] (bool); sectors in ``protected`` ration at the protected price index, sectors in
-    ``value_of_use`` (USD per t) at that value over the stage's base price; stockpile terms where ``even_release`` [S, R] (bool) is set and one
-    term per on-price stockpile ``(stage, region)``; ``extra_active`` [S, R] (bool) names the
-    cells events bring into play beyond those with base activity, ``new_capacity`` [S, R]
-    those where events add capacity (their input stage must be active)."""
+    ``value_of_use`` (USD per t) at that value over the stage's base price; stockpile terms
+    where ``even_release`` [S, R] (bool) is set and one term per on-price stockpile
+    ``(stage, region)``; ``extra_active`` [S, R] (bool) names the cells events bring into
+    play beyond those with base activity, ``new_capacity`` [S, R] those where events add
+    capacity (their input stage must be active)."""
     n_s, n_r = len(base.stages), len(base.regions)
     p0 = base.base_price
     leak = params.reexport_leakage

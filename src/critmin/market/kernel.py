@@ -147,9 +147,9 @@ def run_chunk(
     (term_ptr, term_node, term_coef, seg_ptr, term_group, price0, volume, group_ptr,
      group_nodes, global_nodes, local, node_group) = st
     alpha0, beta0, lo0, hi0, cost0 = base_values
-    _, final_use, release, restock, import_c, even_term, _ = terms
+    final_use = terms[1]
     seg_sector = seg_info[0]
-    z0, k0, inventory, import_base, stage_price = chain_arrays
+    z0, k0, inventory, _, stage_price = chain_arrays
     (values, keep_ptr, keep_rows, passed_ptr, passed_rows, demand_ptr, demand_rows,
      added_ptr, added_rows, even_ptr, even_rows, held_all, trigger) = shocks
     s_balance, s_steps = summary[10], summary[11]

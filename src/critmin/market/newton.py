@@ -110,9 +110,9 @@ def evaluate(
 
 
 @numba.njit(cache=True)
-def workspace(  # type: ignore[type-arg]
+def workspace(
     n_nodes: int, n_terms: int, group_ptr: Array, n_glob: int
-) -> tuple:
+) -> tuple:  # type: ignore[type-arg]
     """Scratch for :func:`solve`: a tuple of arrays sized for the structure."""
     n_groups = group_ptr.size - 1
     kmax = 1

@@ -163,8 +163,9 @@ class MarketResult:
             top = s.sort_values("expected_shortfall_t", ascending=False).head(5)
             for row in top.itertuples():
                 lines.append(
-                    f"  {row.country:>4} {row.stage:<12} shortfall {row.expected_shortfall_t:>12,.0f} "
-                    f"{row.unit} ({row.shortfall_share:6.1%})  peak price x{row.peak_price_index:.2f}"
+                    f"  {row.country:>4} {row.stage:<12} shortfall "
+                    f"{row.expected_shortfall_t:>12,.0f} {row.unit} "
+                    f"({row.shortfall_share:6.1%})  peak price x{row.peak_price_index:.2f}"
                 )
         return lines
 

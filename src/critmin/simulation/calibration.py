@@ -109,7 +109,7 @@ def _eol_rir(commodity: str) -> float:
 
 def calibrate(
     network: SupplyNetwork,
-    regions: int,
+    n_regions: int,
     utilisation: float,
     inventory_months: float,
     keep: Sequence[str] = (),
@@ -167,7 +167,7 @@ def calibrate(
     order = [countries[i] for i in np.argsort(-score, kind="stable") if countries[i] != ROW]
     chosen: list[str] = []
     for c in [*forced, *order]:
-        if c not in chosen and (c in forced or len(chosen) < regions - 1):
+        if c not in chosen and (c in forced or len(chosen) < n_regions - 1):
             chosen.append(c)
     regions = [*sorted(chosen), ROW]
     index = np.array([regions.index(c) if c in regions else len(regions) - 1 for c in countries])

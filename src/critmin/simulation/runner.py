@@ -110,7 +110,7 @@ def run_shocks(
         # imported here: importing critmin does not load numba
         from critmin.market.kernel import run_chunk as compiled_chunk
 
-        compiled_chunk(*kernel_inputs(model, shocks), out.fields(), paths)
+        compiled_chunk(*kernel_inputs(model, shocks), out.fields(), paths)  # type: ignore[call-arg]
         if (out.steps < 0).any():
             bad = int(np.flatnonzero(out.steps < 0)[0])
             raise InfeasibleError(f"compiled back-end: scenario {bad} of the chunk did not clear")

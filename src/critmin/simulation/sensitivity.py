@@ -40,7 +40,7 @@ def sensitivity(
     rows = [{"parameter": "(defaults)", "setting": "default", "value": float("nan"), **run({})}]
     for name in chosen:
         for setting in ("low", "high"):
-            value = float(table.loc[name, setting])
+            value = float(str(table.loc[name, setting]))
             rows.append({"parameter": name, "setting": setting, "value": value,
                          **run({name: value})})
     return pd.DataFrame(rows)

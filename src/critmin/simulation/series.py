@@ -63,7 +63,7 @@ def central_dataset(
     exports = _term_sum(q, lay.export_c) + _term_sum(q, lay.export_f)
     stock_change = _term_sum(q, lay.restock) - _term_sum(q, lay.release)
     stockpile = _term_sum(q, lay.even_release)
-    for e, term in enumerate(lay.price_release):
+    for term in lay.price_release:
         node = st.term_node[st.term_ptr[term]]
         s, r = np.argwhere(lay.use_node == node)[0]
         stockpile[:, s, r] += q[:, term]

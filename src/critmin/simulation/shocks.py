@@ -332,14 +332,14 @@ def build_shocks(
             regions = _regions(market, event.holder, f"{where}.holder")
             tonnes, start, duration = num(event.tonnes), month(event.start), num(event.duration)
             tonnes = np.where(occurs, tonnes, 0.0)
-            for r, share in holder_shares(market, s, regions, f"{where}.holder"):
+            for r, part in holder_shares(market, s, regions, f"{where}.holder"):
                 if event.rule == "even":
                     window = _window(start, np.maximum(duration, 1.0), months)
-                    per_month = share * tonnes / np.maximum(np.rint(duration), 1.0)
+                    per_month = part * tonnes / np.maximum(np.rint(duration), 1.0)
                     terms.add(RELEASE, [s], [r], np.where(window, per_month[:, None], 0.0))
                 else:
                     held = t_axis >= np.rint(start)[:, None]
-                    stock_rows.append(np.where(held, share * tonnes[:, None], 0.0))
+                    stock_rows.append(np.where(held, part * tonnes[:, None], 0.0))
                     stock_meta.append((s, r, event.trigger))
     price_stock = np.stack(stock_rows, axis=1) if stock_rows else np.zeros((n, 0, months))
     values = np.stack(terms.rows) if terms.rows else np.zeros((0, n, months))

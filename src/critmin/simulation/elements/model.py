@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from critmin.simulation.elements.chain import ZONES, Base, calibrate
-from critmin.simulation.elements.market import Zone, ZoneResult, clear
 from critmin.market.params import default_parameters
-from critmin.simulation.elements.chain import chain_data
+from critmin.simulation.elements.chain import ZONES, Base, calibrate, chain_data
+from critmin.simulation.elements.market import Zone, ZoneResult, clear
 
 MAGNET = "magnet"
 """Key of the magnet stage in control arrays: (``MAGNET``, ``MAGNET``)."""
