@@ -24,7 +24,6 @@ from critmin.optimisation.stockpile.arrangements import (
     solve_coalition,
 )
 from critmin.optimisation.stockpile.config import load_config
-from critmin.optimisation.stockpile.decomposed import decomposed_solve
 from critmin.optimisation.stockpile.scenarios import (
     engine_scenarios,
     reduce_kmedoids,
@@ -407,29 +406,6 @@ def test_cli_bad_config_is_one_line_naming_the_field(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "costs.release_rate = 2" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-# --- confidential mode ----------------------------------------------------------------------
-
-
-def test_confidential_mode_reaches_the_central_cost_exchanging_only_flows_and_prices() -> None:
-    cfg, sc = asymmetric_case(["USA", "JPN"])
-    central = build_model(cfg, sc, transfers=True).solve().objective_usd
-    alone = sum(solve_coalition(cfg, sc, [a]).objective_usd for a in ("USA", "JPN"))
-    result = decomposed_solve(cfg, sc, tolerance=1e-3)
-    assert central <= result.cost_usd + 1e-6 * central  # a consistent plan: never below
-    assert result.cost_usd <= 1.01 * central
-    assert result.cost_usd < alone  # and it captures the value of cooperation
-    flow_shape = (sc.n_scenarios, sc.shortfall.sizes["month"], 1, 1)
-    assert {kind for _, kind, _ in result.messages} == {"prices", "flows"}
-    assert {shape for _, _, shape in result.messages} == {flow_shape}
-
-
-def test_confidential_mode_refuses_a_risk_weight() -> None:
-    cfg, sc = asymmetric_case(["USA", "JPN"])
-    risky = cfg.model_copy(update={"risk": cfg.risk.model_copy(update={"risk_weight": 1.0})})
-    with pytest.raises(InputError, match="risk_weight"):
-        decomposed_solve(risky, sc)
 
 
 def test_worked_example_of_the_docs_reproduces_its_numbers() -> None:
