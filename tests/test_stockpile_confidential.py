@@ -222,3 +222,49 @@ def test_reused_model_gives_the_results_of_a_model_built_for_each_arrangement() 
     )
     # and the model is restored after each variant
     assert model.solve().objective_usd == pytest.approx(report.joint.objective_usd, rel=1e-12)
+
+
+EXPLICIT = """
+name: two-allies
+allies:
+  USA: {consumption_t_per_year: {ox: 365}}
+  JPN: {consumption_t_per_year: {ox: 730}}
+materials:
+  ox: {price_usd_per_t: 50000}
+costs: {release_rate: 0.5, transfer_cost_usd_per_t: 50}
+scenarios:
+  source: explicit
+  cases:
+    - {probability: 0.4, shortfall_t: {USA: {ox: [40, 20, 10]}}}
+    - {probability: 0.3, shortfall_t: {JPN: {ox: [50, 20, 10]}}}
+    - {probability: 0.3, shortfall_t: {}}
+"""
+
+
+def test_cli_confidential_reports_the_certified_plan_and_keeps_party_files(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from critmin.cli.app import app
+
+    path = tmp_path / "stockpile.yaml"
+    path.write_text(EXPLICIT, encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["stockpile", str(path), "--confidential", "--format", "json", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output[result.output.index("{") :])
+    central = build_model(load_config(path), scenarios_from_config(load_config(path))).solve()
+    assert document["mode"] == "confidential"
+    assert document["converged"]
+    assert document["cost"] == pytest.approx(central.objective_usd, rel=1e-4)
+    assert document["value_of_cooperation"] > 0
+    assert json.loads((out / "confidential.json").read_text()) == document
+    for a in ("USA", "JPN"):
+        assert json.loads(Path(document["result_files"][a]).read_text())["ally"] == a
+    bad = CliRunner().invoke(app, ["stockpile", str(path), "--confidential", "--risk-weight", "1"])
+    # the command raises the one-line InputError that critmin's entry point turns into exit 2
+    assert isinstance(bad.exception, InputError)
+    assert "risk.risk_weight = 1.0" in str(bad.exception)

@@ -34,13 +34,19 @@ import xarray as xr
 from critmin.errors import InfeasibleError, InputError
 from critmin.optimisation.stockpile.ally import RESULT_SUFFIX, PrivateInputs, write_private
 from critmin.optimisation.stockpile.arrangements import coalition
-from critmin.optimisation.stockpile.config import StockpileConfig
+from critmin.optimisation.stockpile.config import (
+    ExplicitScenario,
+    ExplicitScenarios,
+    StockpileConfig,
+)
+from critmin.optimisation.stockpile.model import quiet_stdout
 from critmin.optimisation.stockpile.protocol import Message, Record, receive, record, send
 from critmin.optimisation.stockpile.scenarios import ScenarioSet
 
 PUBLIC_FILE = "public.json"
 INITIAL_RADIUS_T = 1.0  # trust region's first half-width (t/month); doubled while it binds
 MIN_RADIUS_T = 1e-9
+PLACEHOLDER_SCENARIOS = ExplicitScenarios(cases=[ExplicitScenario(probability=1.0, shortfall_t={})])
 SERIOUS_STEP = 0.1  # a proposal is accepted if it realises this share of the predicted fall
 EXPAND_AT = 0.99  # the box binds when a flow moves this share of the radius
 
@@ -140,6 +146,9 @@ def write_party_files(
     private = {}
     for a in allies:
         own_config, own_scenarios = coalition(config, scenarios, [a])
+        # the scenarios travel as arrays in the ally's file; its config keeps none of the
+        # others' cases
+        own_config = own_config.model_copy(update={"scenarios": PLACEHOLDER_SCENARIOS})
         path = folder / f"{a}.npz"
         partners = [b for b in allies if b != a]
         write_private(path, PrivateInputs(a, partners, own_config, own_scenarios))
@@ -193,7 +202,8 @@ class _Party:
             self.process.kill()
             self.process.wait()
         for stream in (self.outbox, self.inbox, self.errors):
-            stream.close()
+            with contextlib.suppress(OSError):
+                stream.close()
 
 
 class _Master:
@@ -203,7 +213,8 @@ class _Master:
     def __init__(self, size: int, allies: int, capacity: float | None) -> None:
         self.size, self.allies = size, allies
         self.upper = np.full(size, highspy.kHighsInf if capacity is None else capacity)
-        self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
+        with quiet_stdout():
+            self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
         self.highs.setOptionValue("output_flag", False)
         self.highs.addVars(size, np.zeros(size), self.upper)
         self.highs.addVars(allies, np.zeros(allies), np.full(allies, highspy.kHighsInf))
