@@ -423,3 +423,25 @@ def test_worked_example_of_the_docs_reproduces_its_numbers() -> None:
     assert float(solution.holdings.sel(ally="USA", material="magnet")) == pytest.approx(
         11.5, abs=0.05
     )
+
+
+def test_value_of_cooperation_splits_exactly_into_its_drivers() -> None:
+    cfg, sc = asymmetric_case(["USA", "JPN"])
+    report = compare_arrangements(cfg, sc, rule=False)
+    drivers = report.drivers
+    assert drivers is not None
+    parts = (
+        drivers["holdings_saved_usd"] + drivers["damage_avoided_usd"] - drivers["freight_paid_usd"]
+    )
+    assert parts == pytest.approx(report.value_of_cooperation, rel=1e-9)
+    assert drivers["freight_paid_usd"] > 0
+    assert drivers["value_without_freight_usd"] >= report.value_of_cooperation - 1e-6
+    # each scenario hits one ally only: all of each ally's shortfall falls while the other
+    # is unhurt; sizes: the shares of the allies' expected tonnes short
+    p = sc.probability.values
+    expected = [p[0] * 70.0, p[1] * 80.0]
+    for i, a in enumerate(["USA", "JPN"]):
+        assert drivers["exposure"][a]["share_while_partners_unhurt"] == pytest.approx(1.0)
+        assert drivers["exposure"][a]["share_of_allied_shortfall"] == pytest.approx(
+            expected[i] / sum(expected), rel=1e-12
+        )

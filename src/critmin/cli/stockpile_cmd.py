@@ -92,6 +92,7 @@ def headline(report: ArrangementReport, arrangement: str) -> dict[str, Any]:
                 "split_shapley",
                 "value_of_stochastic_solution",
                 "expected_value_of_perfect_information",
+                "cooperation_drivers",
                 "notes",
             )
         },

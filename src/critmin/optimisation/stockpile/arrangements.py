@@ -146,6 +146,7 @@ class ArrangementReport:
     perfect_information: StockpileSolution
     shapley_split: dict[str, float] | None
     notes: list[str] = field(default_factory=list)
+    drivers: dict[str, Any] | None = None  # cooperation_drivers (risk-neutral, 2+ allies)
 
     @property
     def alone_cost(self) -> float:
@@ -253,6 +254,7 @@ class ArrangementReport:
             "split_shapley": self.shapley_split,
             "value_of_stochastic_solution": self.value_of_stochastic_solution,
             "expected_value_of_perfect_information": self.expected_value_of_perfect_information,
+            "cooperation_drivers": self.drivers,
             "notes": list(self.notes),
         }
 
@@ -318,7 +320,14 @@ def compare_arrangements(
         if config.rule_days is None:
             days, source = rule_days_from_data()
             notes.append(f"rule of thumb: {days:g} days of consumption ({source})")
-    return ArrangementReport(alone, joint, rule_solution, priced_mean, waitsee, split, notes)
+    drivers = None
+    if len(allies) > 1 and config.risk.risk_weight == 0:
+        from critmin.optimisation.stockpile.drivers import cooperation_drivers
+
+        drivers = cooperation_drivers(config, scenarios, alone, joint)
+    return ArrangementReport(
+        alone, joint, rule_solution, priced_mean, waitsee, split, notes, drivers
+    )
 
 
 def sensitivity_to_k(
