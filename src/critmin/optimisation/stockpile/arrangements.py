@@ -295,14 +295,15 @@ def _coalition_solutions(
 
 
 def compare_arrangements(
-    config: StockpileConfig, scenarios: ScenarioSet, rule: bool = True
+    config: StockpileConfig, scenarios: ScenarioSet, rule: bool = True, drivers: bool = True
 ) -> ArrangementReport:
     """Solve alone, joint, (rule), the mean-value plan and the wait-and-see problem.
 
     One joint model serves the joint, alone, coalition, rule-of-thumb and mean-plan pricing
     solves (bounds change between them, see ``StockpileModel.solve_variant``); the mean-value
     and wait-and-see problems have other shapes and are built apart. Shapley needs every
-    coalition (2^n - 1 costs), so it is computed for 2 to 5 allies only."""
+    coalition (2^n - 1 costs), so it is computed for 2 to 5 allies only. ``drivers``: split
+    the value of cooperation (``drivers.cooperation_drivers``, one more solve)."""
     allies = list(config.allies)
     model = build_model(config, scenarios, transfers=True)
     joint = model.solve()
@@ -320,13 +321,13 @@ def compare_arrangements(
         if config.rule_days is None:
             days, source = rule_days_from_data()
             notes.append(f"rule of thumb: {days:g} days of consumption ({source})")
-    drivers = None
-    if len(allies) > 1 and config.risk.risk_weight == 0:
+    split_drivers = None
+    if drivers and len(allies) > 1 and config.risk.risk_weight == 0:
         from critmin.optimisation.stockpile.drivers import cooperation_drivers
 
-        drivers = cooperation_drivers(config, scenarios, alone, joint)
+        split_drivers = cooperation_drivers(config, scenarios, alone, joint)
     return ArrangementReport(
-        alone, joint, rule_solution, priced_mean, waitsee, split, notes, drivers
+        alone, joint, rule_solution, priced_mean, waitsee, split, notes, split_drivers
     )
 
 
