@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from critmin.errors import InfeasibleError, InputError, ScenarioError
+from critmin.errors import InfeasibleError, ScenarioError
 from critmin.optimisation.stockpile import build_model, make_scenarios, parse_config
 from critmin.optimisation.stockpile.arrangements import (
     compare_arrangements,

@@ -26,6 +26,7 @@ from critmin.optimisation.stockpile.decomposed import (
     write_party_files,
 )
 from critmin.optimisation.stockpile.scenarios import scenarios_from_config
+from tests.test_stockpile import EXPLICIT_CONFIG
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 COSTS = {"release_rate": 0.5, "transfer_cost_usd_per_t": 50.0}
@@ -224,23 +225,6 @@ def test_reused_model_gives_the_results_of_a_model_built_for_each_arrangement() 
     assert model.solve().objective_usd == pytest.approx(report.joint.objective_usd, rel=1e-12)
 
 
-EXPLICIT = """
-name: two-allies
-allies:
-  USA: {consumption_t_per_year: {ox: 365}}
-  JPN: {consumption_t_per_year: {ox: 730}}
-materials:
-  ox: {price_usd_per_t: 50000}
-costs: {release_rate: 0.5, transfer_cost_usd_per_t: 50}
-scenarios:
-  source: explicit
-  cases:
-    - {probability: 0.4, shortfall_t: {USA: {ox: [40, 20, 10]}}}
-    - {probability: 0.3, shortfall_t: {JPN: {ox: [50, 20, 10]}}}
-    - {probability: 0.3, shortfall_t: {}}
-"""
-
-
 def test_cli_confidential_reports_the_certified_plan_and_keeps_party_files(
     tmp_path: Path,
 ) -> None:
@@ -249,7 +233,7 @@ def test_cli_confidential_reports_the_certified_plan_and_keeps_party_files(
     from critmin.cli.app import app
 
     path = tmp_path / "stockpile.yaml"
-    path.write_text(EXPLICIT, encoding="utf-8")
+    path.write_text(EXPLICIT_CONFIG, encoding="utf-8")
     out = tmp_path / "out"
     result = CliRunner().invoke(
         app, ["stockpile", str(path), "--confidential", "--format", "json", "--out", str(out)]
