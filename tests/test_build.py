@@ -201,3 +201,23 @@ def test_split_over_one_and_uncited_source_are_errors(tmp_path: Path) -> None:
     (folder / "sectors.csv").write_text(HEADERS["sectors.csv"] + "\n")
     with pytest.raises(DataError, match=r"sources \['s2'\] are cited by no figure"):
         chains.build_chain_tables(folder)
+
+
+def test_baci_unit_values_become_stage_prices(tmp_path: Path) -> None:
+    folder = _chain_folder(tmp_path, "")
+    (folder / "baci_prices.csv").write_text(
+        ",".join(chains.BACI_PRICE_COLUMNS)
+        + "\nlithium,refining,283691,1,derived,Lithium carbonate.\n"
+    )
+    trade = pd.DataFrame(
+        {
+            "year": [2024, 2024, 2024, 2019],
+            "hs": [283691, 283691, 999999, 283691],
+            "value_kusd": [100.0, 50.0, 1.0, 7.0],
+            "quantity_t": [10.0, 5.0, 1.0, 1.0],
+        }
+    )
+    rows = chains.baci_prices(trade, folder)
+    assert rows["year"].tolist() == ["2024"]  # 2019 is outside BACI_PRICE_YEARS
+    assert float(rows["value"].iloc[0]) == pytest.approx(150_000 / 15)
+    assert rows["unit"].iloc[0] == "USD/t LCE"

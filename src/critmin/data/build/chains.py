@@ -40,32 +40,12 @@ WORLD_EXCESS = 0.02
 #: end-use shares of one split may sum to this much over 1 (rounded source shares)
 SPLIT_ROUNDING = 0.005
 
-FIGURE_COLUMNS = (
-    "commodity",
-    "stage",
-    "country",
-    "variable",
-    "year",
-    "value",
-    "unit",
-    "source_id",
-    "grade",
-    "note",
-)
+#: every fact row ends with these columns (after its dimensions)
+_FACT = ("value", "unit", "source_id", "grade", "note")
+FIGURE_COLUMNS = ("commodity", "stage", "country", "variable", "year", *_FACT)
 SOURCE_COLUMNS = ("source_id", "publisher", "title", "year", "url", "licence", "accessed")
 CONVERSION_COLUMNS = ("commodity", "from_unit", "to_unit", "factor", "source_id", "grade", "note")
-RECIPE_COLUMNS = (
-    "commodity",
-    "stage",
-    "in_commodity",
-    "in_stage",
-    "year",
-    "value",
-    "unit",
-    "source_id",
-    "grade",
-    "note",
-)
+RECIPE_COLUMNS = ("commodity", "stage", "in_commodity", "in_stage", "year", *_FACT)
 FLOW_COLUMNS = (
     "commodity",
     "stage",
@@ -74,24 +54,12 @@ FLOW_COLUMNS = (
     "variable",
     "year",
     "month",
-    "value",
-    "unit",
-    "source_id",
-    "grade",
-    "note",
+    *_FACT,
 )
-SECTOR_COLUMNS = (
-    "commodity",
-    "stage",
-    "country",
-    "sector",
-    "year",
-    "value",
-    "unit",
-    "source_id",
-    "grade",
-    "note",
-)
+SECTOR_COLUMNS = ("commodity", "stage", "country", "sector", "year", *_FACT)
+BACI_PRICE_COLUMNS = ("commodity", "stage", "hs", "stage_units_per_t", "grade", "note")
+#: years for which BACI unit values become stage prices
+BACI_PRICE_YEARS = (2020, 2021, 2022, 2023, 2024)
 
 
 def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -195,6 +163,17 @@ def converters(folder: Path = CHAINS_DIR, sources: set[str] | None = None) -> di
     return {c: Converter(c, f) for c, f in factors.items()}
 
 
+def _known(folder: Path, sources: set[str] | None) -> set[str]:
+    return sources if sources is not None else set(read_sources(folder)["source_id"])
+
+
+def _unique(table: pd.DataFrame, keys: list[str], field: str, what: str) -> None:
+    """One row per key: else an error naming the first repeated row."""
+    repeated = table[table.duplicated(keys)]
+    if not repeated.empty:
+        raise _fail(repeated.iloc[0], field, f"{what} is given twice")
+
+
 def _join_note(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
 
@@ -211,12 +190,17 @@ def _convert_figures(table: pd.DataFrame, convert: dict[str, Converter]) -> pd.D
             notes.append(note)
             continue
         converter = convert[row["commodity"]]
-        if row["variable"] == "price":
-            target = f"USD/{stage_unit}"
-            factor = 1.0 if unit == target else converter.price_factor(unit, stage_unit)
-        else:
-            target = stage_unit
-            factor = 1.0 if unit == target else converter.quantity_factor(unit, stage_unit)
+        is_price = row["variable"] == "price"
+        target = f"USD/{stage_unit}" if is_price else stage_unit
+        try:
+            if unit == target:
+                factor = 1.0
+            elif is_price:
+                factor = converter.price_factor(unit, stage_unit)
+            else:
+                factor = converter.quantity_factor(unit, stage_unit)
+        except DataError as exc:
+            raise DataError(f"{row['origin']}: {exc}") from None
         values.append(value * factor)
         units.append(target)
         if unit != target and row["value"]:
@@ -241,8 +225,13 @@ def _shares(table: pd.DataFrame) -> pd.DataFrame:
         base = world.loc[key]
         total = float(base["value"])
         out.loc[index, "unit"] = base["unit"]
-        if np.isnan(row["value"]):
+        if np.isnan(row["value"]) or np.isnan(total):
             out.loc[index, "value"] = np.nan
+            out.loc[index, "grade"] = ""
+            if not np.isnan(row["value"]):
+                out.loc[index, "note"] = _join_note(
+                    row["note"], f"share {row['value']:g} % known; world volume unknown"
+                )
             continue
         out.loc[index, "value"] = row["value"] / 100.0 * total
         world_text = f"world {total:g} {base['unit']} ({base['source_id']})"
@@ -285,14 +274,59 @@ def _rest_of_world(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([table, pd.DataFrame(rows)], ignore_index=True) if rows else table
 
 
-def build_figures(folder: Path = CHAINS_DIR, sources: set[str] | None = None) -> pd.DataFrame:
+def baci_prices(trade: pd.DataFrame, folder: Path = CHAINS_DIR) -> pd.DataFrame:
+    """Stage prices from BACI world export unit values (``baci_prices.csv`` names the HS codes
+    whose gross weight is the stage's basis): sum of values over sum of quantities, per year,
+    as figure rows (grade derived, source ``cepii_baci``) in the figure CSV format."""
+    table = _read(folder / "baci_prices.csv", BACI_PRICE_COLUMNS)
+    rows = []
+    for _, row in table.iterrows():
+        unit = _stage_unit(row)
+        codes = [int(h) for h in row["hs"].split()]
+        per_t = float(row["stage_units_per_t"])
+        flows = trade[trade["hs"].isin(codes) & trade["quantity_t"].gt(0)]
+        flows = flows[flows["value_kusd"].notna()]
+        for year in BACI_PRICE_YEARS:
+            one = flows[flows["year"] == year]
+            if one.empty:
+                continue
+            value_usd = float(one["value_kusd"].sum()) * 1000.0
+            quantity = float(one["quantity_t"].sum()) * per_t
+            rows.append(
+                {
+                    "commodity": row["commodity"],
+                    "stage": row["stage"],
+                    "country": "WLD",
+                    "variable": "price",
+                    "year": str(year),
+                    "value": repr(round(value_usd / quantity, 6)),
+                    "unit": f"USD/{unit}",
+                    "source_id": "cepii_baci",
+                    "grade": row["grade"],
+                    "note": f"World export unit value, HS {' '.join(map(str, codes))}: "
+                    f"{value_usd / 1e6:.1f} million USD over {quantity:.0f} {unit} "
+                    f"({len(one)} flows). {row['note']}",
+                    "origin": f"baci_prices.csv:{row['commodity']}",
+                }
+            )
+    return pd.DataFrame(rows, columns=[*FIGURE_COLUMNS, "origin"])
+
+
+def build_figures(
+    folder: Path = CHAINS_DIR, sources: set[str] | None = None, trade: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The tidy figures table: commodity, stage, country, variable, year, value, unit,
-    source_id, grade, note; values in the stage unit (prices in USD per stage unit)."""
-    known = sources if sources is not None else set(read_sources(folder)["source_id"])
+    source_id, grade, note; values in the stage unit (prices in USD per stage unit).
+    With ``trade`` (BACI flows: year, hs, value_kusd, quantity_t), the prices of
+    ``baci_prices.csv`` are added."""
+    known = _known(folder, sources)
     files = sorted((folder / "figures").glob("*.csv"))
     if not files:
         raise DataError(f"chains: no figure tables in {folder / 'figures'}")
-    table = pd.concat([_read(path, FIGURE_COLUMNS) for path in files], ignore_index=True)
+    tables = [_read(path, FIGURE_COLUMNS) for path in files]
+    if trade is not None:
+        tables.append(baci_prices(trade, folder))
+    table = pd.concat(tables, ignore_index=True)
     units = []
     for _, row in table.iterrows():
         units.append(_stage_unit(row))
@@ -321,7 +355,7 @@ def build_figures(folder: Path = CHAINS_DIR, sources: set[str] | None = None) ->
 
 def build_recipes(folder: Path = CHAINS_DIR, sources: set[str] | None = None) -> pd.DataFrame:
     """Inputs per unit of output of multi-input stages, in the input and output stage units."""
-    known = sources if sources is not None else set(read_sources(folder)["source_id"])
+    known = _known(folder, sources)
     table = _read(folder / "recipes.csv", RECIPE_COLUMNS)
     convert = converters(folder, known)
     values, units = [], []
@@ -338,15 +372,13 @@ def build_recipes(folder: Path = CHAINS_DIR, sources: set[str] | None = None) ->
         units.append(f"{in_unit} per {out_unit}")
     out = table.assign(value=values, unit=units, year=table["year"].astype(int))
     keys = ["commodity", "stage", "in_commodity", "in_stage", "year"]
-    if out.duplicated(keys).any():
-        first = out[out.duplicated(keys)].iloc[0]
-        raise _fail(first, "in_stage", "this input is given twice for the same stage and year")
+    _unique(out, keys, "in_stage", "this input of the same stage and year")
     return out[list(RECIPE_COLUMNS)].sort_values(keys, ignore_index=True)
 
 
 def build_flows(folder: Path = CHAINS_DIR, sources: set[str] | None = None) -> pd.DataFrame:
     """Cited bilateral flows: quantities in the stage unit, values in USD; month 0 = year."""
-    known = sources if sources is not None else set(read_sources(folder)["source_id"])
+    known = _known(folder, sources)
     table = _read(folder / "flows.csv", FLOW_COLUMNS)
     convert = converters(folder, known)
     values, units, months = [], [], []
@@ -371,15 +403,13 @@ def build_flows(folder: Path = CHAINS_DIR, sources: set[str] | None = None) -> p
         months.append(int(row["month"]) if row["month"] else 0)
     out = table.assign(value=values, unit=units, month=months, year=table["year"].astype(int))
     keys = ["commodity", "stage", "exporter", "importer", "variable", "year", "month"]
-    if out.duplicated(keys).any():
-        first = out[out.duplicated(keys)].iloc[0]
-        raise _fail(first, "importer", "this flow is given twice for the same period")
+    _unique(out, keys, "importer", "this flow of the same period")
     return out[list(FLOW_COLUMNS)].sort_values(keys, ignore_index=True)
 
 
 def build_sectors(folder: Path = CHAINS_DIR, sources: set[str] | None = None) -> pd.DataFrame:
     """End-use splits as fractions (0-1) of a stage's use, world (WLD) or one country."""
-    known = sources if sources is not None else set(read_sources(folder)["source_id"])
+    known = _known(folder, sources)
     table = _read(folder / "sectors.csv", SECTOR_COLUMNS)
     values = []
     for _, row in table.iterrows():
@@ -399,19 +429,20 @@ def build_sectors(folder: Path = CHAINS_DIR, sources: set[str] | None = None) ->
     if not over.empty:
         where = "/".join(map(str, over.index[0]))
         raise DataError(f"sectors.csv: {where}: shares sum to {over.iloc[0]:.3f} > 1")
-    if out.duplicated([*keys, "sector"]).any():
-        first = out[out.duplicated([*keys, "sector"])].iloc[0]
-        raise _fail(first, "sector", "given twice for the same stage, country and year")
+    _unique(out, [*keys, "sector"], "sector", "this sector of the same stage, country and year")
     return out[list(SECTOR_COLUMNS)].sort_values([*keys, "sector"], ignore_index=True)
 
 
-def build_chain_tables(folder: Path = CHAINS_DIR) -> dict[str, pd.DataFrame]:
-    """Every chain table by its embedded name (``chains/<name>.csv``)."""
+def build_chain_tables(
+    folder: Path = CHAINS_DIR, trade: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
+    """Every chain table by its embedded name (``chains/<name>.csv``); ``trade`` (the BACI
+    table) adds the unit-value prices of ``baci_prices.csv``."""
     sources = read_sources(folder)
     known = set(sources["source_id"])
     tables = {
         "sources": sources,
-        "figures": build_figures(folder, known),
+        "figures": build_figures(folder, known, trade),
         "recipes": build_recipes(folder, known),
         "flows": build_flows(folder, known),
         "sectors": build_sectors(folder, known),

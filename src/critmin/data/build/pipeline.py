@@ -149,6 +149,23 @@ def build_curated(reference: Path) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def _write_csv_tables(
+    scratch: Path, folder: str, frames: dict[str, pd.DataFrame]
+) -> dict[str, dict[str, Any]]:
+    """Write ``frames`` as ``<folder>/<name>.csv`` (deterministic) and describe each file."""
+    (scratch / folder).mkdir()
+    described = {}
+    for name, frame in frames.items():
+        path = scratch / folder / f"{name}.csv"
+        frame.to_csv(path, index=False, lineterminator="\n")
+        described[name] = {
+            "file": f"{folder}/{name}.csv",
+            "rows": len(frame),
+            "sha256": sha256_of(path),
+        }
+    return described
+
+
 def _input_hashes(reference: Path) -> dict[str, str]:
     names = [f"{n}.csv" for n in curation.REFERENCE_FILES]
     hashes = {f"shared/reference/{n}": sha256_of(reference / n) for n in names}
@@ -185,7 +202,7 @@ def build(source: Path | None, reference: Path, out: Path = EMBEDDED_DIR) -> dic
         names = dict(
             zip(baci_countries["country_iso3"], baci_countries["country_name"], strict=False)
         )
-        chain_tables = chains.build_chain_tables()
+        chain_tables = chains.build_chain_tables(trade=trade)
         figures, flows = chain_tables["figures"], chain_tables["flows"]
         codes |= (set(figures["country"]) | set(flows["exporter"]) | set(flows["importer"])) - {
             "WLD"
@@ -204,34 +221,14 @@ def build(source: Path | None, reference: Path, out: Path = EMBEDDED_DIR) -> dic
                 "sha256": sha256_of(path),
                 "inputs": files.sha256,
             }
-        (scratch / "curated").mkdir()
-        curated_files = {}
-        for name, frame in curated.items():
-            path = scratch / "curated" / f"{name}.csv"
-            frame.to_csv(path, index=False, lineterminator="\n")
-            curated_files[name] = {
-                "file": f"curated/{name}.csv",
-                "rows": len(frame),
-                "sha256": sha256_of(path),
-            }
         datasets["curated"] = {
             **static["curated"],
-            "tables": curated_files,
+            "tables": _write_csv_tables(scratch, "curated", curated),
             "inputs": _input_hashes(reference),
         }
-        (scratch / "chains").mkdir()
-        chain_files = {}
-        for name, frame in chain_tables.items():
-            path = scratch / "chains" / f"{name}.csv"
-            frame.to_csv(path, index=False, lineterminator="\n")
-            chain_files[name] = {
-                "file": f"chains/{name}.csv",
-                "rows": len(frame),
-                "sha256": sha256_of(path),
-            }
         datasets["chains"] = {
             **static["chains"],
-            "tables": chain_files,
+            "tables": _write_csv_tables(scratch, "chains", chain_tables),
             "inputs": {
                 k: v for k, v in _input_hashes(reference).items() if "/catalog/chains/" in k
             },
