@@ -39,6 +39,7 @@ def _synthetic(shares: dict[str, float], values: dict[str, float] | None = None)
             "note": "",
             "complete": values is not None and "ROW" not in shares,
             "figure_year": 2024,
+            "world": np.nan if values is None else sum(values.values()),
         }
     )
 

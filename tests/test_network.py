@@ -54,9 +54,9 @@ def test_stage_volumes_follow_their_stated_basis(ree_2024: SupplyNetwork) -> Non
     assert float(world.sel(stage="separation")) == pytest.approx(279_121)
     assert ds["world_production_source"].sel(stage="separation").item() == "iea_commentary_2025_ree"
     assert float(world.sel(stage="magnet")) == pytest.approx(319_149)
-    # metal: no chain figures yet; what the magnets need, 1 t RE metal per 3.2 t NdFeB
-    assert float(world.sel(stage="metal")) == pytest.approx(319_149 / 3.2)
-    assert "lower bound" in ds["basis"].sel(stage="metal").item()
+    # metal: the chain tables derive it from the magnets' need, 1 t RE metal per 3.2 t NdFeB
+    assert float(world.sel(stage="metal")) == pytest.approx(319_149 / 3.2, rel=1e-4)
+    assert ds["world_production_grade"].sel(stage="metal").item() == "derived"
     # mining: World Mining Data, every producer named
     assert bool(ds["complete"].sel(stage="mining"))
     assert not bool(ds["complete"].sel(stage="separation"))
@@ -84,8 +84,12 @@ def test_unknown_is_nan_with_a_reason_and_known_zero_is_zero(ree_2024: SupplyNet
     assert float(mining["production"]) == 0.0
     assert mining["production_grade"].item() == "derived"
     assert "not a producer" in mining["production_note"].item()
-    assert np.isnan(ree_2024.group_share("US-JP", "magnet"))  # neither member is named
+    # the US is named at magnets without a figure: the group share counts Japan only
+    magnets = ree_2024.figures("magnet").set_index("country")
+    assert np.isnan(magnets.loc["USA", "production"])
+    assert ree_2024.group_share("US-JP", "magnet") == pytest.approx(magnets.loc["JPN", "share"])
     assert ree_2024.group_share("US-JP", "separation") == pytest.approx(4_300 / 279_121)
+    assert np.isnan(ree_2024.group_share("US-JP", "metal"))  # neither member has a figure
 
 
 def test_every_figure_has_a_grade_and_a_known_source() -> None:
@@ -129,7 +133,10 @@ def test_price_and_capacity_come_from_the_chain_tables(ree_2024: SupplyNetwork) 
     ds = ree_2024.ds.sel(commodity="rare_earths", stage="separation")
     assert ds["price_grade"].item() == "assumption"
     assert ds["price_source"].item() == "usgs_mcs2026_ree"
-    assert np.isnan(ree_2024.price("mining"))  # no cited concentrate price: unknown
+    for stage in ree_2024.stages_of("rare_earths"):
+        at = ree_2024.ds.sel(commodity="rare_earths", stage=stage)
+        known = np.isfinite(float(at["price"]))
+        assert (at["price_grade"].item() != "") == known
     capacity = ree_2024.ds["capacity"]
     assert bool(capacity.isnull().all()) or float(capacity.min()) >= 0
 
@@ -164,8 +171,19 @@ def test_absent_entries_are_masked_not_zero() -> None:
     assert np.isnan(
         float(net.ds["production"].sel(commodity="lithium", stage="separation", country="CHN"))
     )
-    # a stage without HS codes has no trade flows: NaN
-    assert bool(net.ds["trade_value"].sel(commodity="rare_earths", stage="magnet").isnull().all())
+    # a stage without HS codes: BACI says nothing, only the cited customs flows are known
+    magnets = net.ds["trade_quantity"].sel(commodity="rare_earths", stage="magnet")
+    cited = tables.flows().query(
+        "commodity == 'rare_earths' and stage == 'magnet' and year == 2024 and month == 0 "
+        "and variable == 'trade_quantity'"
+    )
+    assert int(magnets.notnull().sum()) == len(cited) > 0
+    first = cited.iloc[0]
+    assert float(magnets.sel(exporter=first["exporter"], importer=first["importer"])) == (
+        pytest.approx(first["value"])
+    )
+    grade = net.ds["trade_grade"].sel(commodity="rare_earths", stage="magnet").item()
+    assert set(grade.split("; ")) <= set(schema.GRADES)
     # germanium's only HS code has no BACI flows in 2024: unknown, not zero
     assert bool(net.ds["trade_value"].sel(commodity="germanium", stage="refining").isnull().all())
     # a stage BACI measures: a pair without a flow is a known zero

@@ -169,7 +169,9 @@ SWEEP_RULES: dict[str, Rule] = {
     "exports": _dependence,
     "apparent_consumption": _dependence_and_output,
     "import_reliance": _dependence_and_output,
-    "country_share": _named,
+    "country_share": lambda r: output_known(
+        r["commodity"], r["stage"], int(r["year"]), r["country"]
+    ),
     "share_CHN": _named,
     "share_US-JP": _named,
     "n_minus_1_residual": _named,
@@ -268,6 +270,18 @@ OUTCOME_ZEROS = {
     "portfolio_summary": {
         "optimality_gap": "solved to optimality",
         "marginal_value_per_usd": "the budget does not bind",
+    },
+    "stockpile_summary": {
+        "value_of_stochastic_solution_usd": "one scenario kept, or the mean plan is optimal",
+        "expected_value_of_perfect_information_usd": "one scenario kept: nothing to learn",
+        "joint_cvar_loss_usd": "no loss left in the tail",
+        "value_of_cooperation_usd": "sharing saves nothing in these scenarios",
+    },
+    "stockpile_costs": {
+        "alone_cost_usd": "the ally is never short in these scenarios",
+        "joint_cost_usd": "the ally is never short in these scenarios",
+        "split_proportional_usd": "nothing to split",
+        "split_shapley_usd": "nothing to split",
     },
     "stockpile_holdings": {
         "holding_t": "the optimum holds none of it",

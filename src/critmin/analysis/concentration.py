@@ -67,7 +67,7 @@ def concentration(
     by_all = output.groupby(KEYS)
     totals = pd.DataFrame(
         {
-            "world": by_all["value"].sum().where(by_all["value"].count() == by_all.size()),
+            "world": by_all["world"].first(),
             "unit": by_all["unit"].first(),
             "figure_year": by_all["figure_year"].max(),
             "grades": by_all["grade"].agg(_joined),

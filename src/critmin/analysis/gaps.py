@@ -44,9 +44,9 @@ from critmin.analysis.panel import check_commodities, check_years, stage_output,
 from critmin.data.commodities import KEY_COMMODITIES, Commodity, commodity
 from critmin.errors import DataError, InputError
 from critmin.network.stages import chain_variable, stage_yields
+from critmin.network.trade import BACI_SOURCE
 from critmin.projects import load_projects
 
-BACI_SOURCE = "trade"
 EXCLUDED_STATUS = ("cancelled",)
 #: content words that name the same quantity by definition (not a conversion factor)
 SYNONYMS = {"lithium carbonate": "LCE", "TREO": "REO"}
@@ -203,7 +203,9 @@ def _country_use(row: Row, last: bool) -> tuple[float, str]:
     """A country's use of the stage's product and its basis."""
     final = row["final_use"]
     if np.isfinite(final) and (last or np.isfinite(row["next_input"])):
-        return final + (0.0 if last else row["next_input"]), "final use + processing input"
+        if last:
+            return final, "final use"
+        return final + row["next_input"], "final use + processing input"
     if np.isfinite(row["apparent"]):
         return max(row["apparent"], 0.0), "apparent consumption"
     return np.nan, ""
@@ -310,12 +312,19 @@ def _derive_missing_demand(frame: pd.DataFrame, item: Commodity) -> pd.DataFrame
                 continue
             down = order[position + 1] if position + 1 < len(order) else None
             up = order[position - 1] if position > 0 else None
+            floor = demand[stage]  # a lower bound where not NaN: never derive below it
             if down in demand and np.isfinite(demand[down]) and exact[down] and down in yields:
-                demand[stage] = demand[down] / yields[down]
+                derived = demand[down] / yields[down]
+                if np.isfinite(floor) and derived < floor:
+                    continue
+                demand[stage] = derived
                 exact[stage] = True
                 basis[stage] = f"derived: {down} demand / yield {yields[down]:g} (input it needs)"
             elif up in demand and np.isfinite(demand[up]) and exact[up] and stage in yields:
-                demand[stage] = demand[up] * yields[stage]
+                derived = demand[up] * yields[stage]
+                if np.isfinite(floor) and derived < floor:
+                    continue
+                demand[stage] = derived
                 exact[stage] = True
                 basis[stage] = (
                     f"derived: {up} demand x yield {yields[stage]:g} "

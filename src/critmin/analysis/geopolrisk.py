@@ -19,8 +19,8 @@ Everything is computed for every raw material, year and importer at once (groupe
 over the BACI rows). No data is not zero: where BACI holds no flow of the material's HS codes
 in the year the imports and every term that needs them are NaN; without imports the price is
 NaN (no unit value), and without imports and production the import risk is NaN; ``note``
-says why. The reference returns 0 in these cases. Deviations from geopolrisk-py, each shown in a test against the
-reference package, are listed in ``docs/methods/geopolrisk.md``.
+says why. The reference returns 0 in these cases. Deviations from geopolrisk-py, each shown
+in a test against the reference package, are listed in ``docs/methods/geopolrisk.md``.
 """
 
 from __future__ import annotations

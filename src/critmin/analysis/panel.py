@@ -22,7 +22,7 @@ from critmin.network.stages import ROW, WMD_SOURCE, chain_figures
 CASE = ["commodity", "stage", "year"]
 OUTPUT_COLUMNS = [
     "commodity", "stage", "year", "country", "value", "share", "unit", "source", "grade", "note",
-    "complete", "figure_year",
+    "complete", "figure_year", "world",
 ]  # fmt: skip
 
 
@@ -80,6 +80,7 @@ def _curated_stage_output(commodity_id: str, year: int) -> pd.DataFrame:
                     "note": table["note"].to_numpy(),
                     "complete": figures.complete,
                     "figure_year": figures.year,
+                    "world": figures.world,
                 }
             )
         )
@@ -95,7 +96,8 @@ def stage_output(
     (fraction of world output; sums to 1 per commodity, stage and year with ``ROW``, the
     output no source attributes; NaN where the world volume is unknown), unit, source (a
     source id of ``critmin data sources``), grade, note, complete (every producer is named:
-    a country without a row produces nothing) and figure_year (the year of the figures used).
+    a country without a row produces nothing), figure_year (the year of the figures used) and
+    world (the stage's world output, stage unit; NaN if unknown).
     """
     ids = check_commodities(commodities)
     chosen = check_years(years)
@@ -119,6 +121,7 @@ def stage_output(
     wmd["note"] = "World Mining Data " + wmd["year"].astype(str)
     wmd["complete"] = True
     wmd["figure_year"] = wmd["year"]
+    wmd["world"] = world
     curated = [
         _curated_stage_output(item, year)
         for item in ids

@@ -38,7 +38,7 @@ from critmin.analysis.dependence import stage_factor, trade_in_stage_units
 from critmin.analysis.geopolrisk import MISSING_GOVERNANCE, governance_weights
 from critmin.analysis.panel import members_output
 from critmin.data import tables
-from critmin.network.trade import trade_coverage
+from critmin.network.trade import BACI_SOURCE, trade_coverage
 
 CASE = ["commodity", "stage", "year"]
 WGI_SCALE = 10.0
@@ -109,7 +109,7 @@ def supply_risk(
     ``regions`` maps a label to member ISO3 codes (``{"USA": ["USA"], "US-JP": [...]}``).
     Columns: region, commodity, stage, year, hhi_wgi_global, hhi_wgi_sourcing,
     import_reliance, eol_rir, substitution_index, supply_risk, basis, sources (source ids of
-    ``critmin data sources``: stage output, BACI ``trade`` where used, WGI ``governance`` and
+    ``critmin data sources``: stage output, BACI ``cepii_baci`` where used, WGI ``governance`` and
     the EoL-RIR of ``commodities``), note.
     """
     named = output[(output["country"] != "ROW") & (output["share"] > 0)]
@@ -157,7 +157,7 @@ def supply_risk(
         )
         table["basis"] = np.where(full, FULL, GLOBAL_ONLY)
         table["sources"] = [
-            ", ".join([*stage_sources.get(key, []), *(["trade"] if used else []),
+            ", ".join([*stage_sources.get(key, []), *([BACI_SOURCE] if used else []),
                        "governance", "commodities"])
             for key, used in zip(table[CASE].itertuples(index=False, name=None), full, strict=True)
         ]  # fmt: skip

@@ -225,17 +225,28 @@ def show_shares(
         ds = network.ds.sel(commodity=commodity_id, stage=s)
         named = figures.loc[figures["country"] != "ROW", "share"].sum(min_count=1)
         coverage[s] = "unknown" if pd.isna(named) else f"{named:.1%}"
+        capacity = ds["capacity"].to_series()
         frames.append(
             figures.assign(
                 stage=s,
                 unit=str(ds["unit"].item()),
                 year=int(ds["figure_year"]),
+                capacity=figures["country"].map(capacity),
             ).rename(columns={"production": "output"})
         )
-    columns = ["stage", "country", "share", "output", "unit", "year", "grade", "source", "note"]
+    columns = [
+        "stage", "country", "share", "output", "capacity", "unit", "year", "grade", "source",
+        "note",
+    ]  # fmt: skip
     table = (
         pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
     )
+    if fmt is Format.table:  # the terminal shows the note where a figure is missing
+        missing = table["output"].isna()
+        table = table.assign(
+            note=table["note"].where(missing, "").str.slice(0, 70),
+            grade=table["grade"].mask(missing, "no data"),
+        )
     render(
         table,
         fmt,
@@ -245,7 +256,7 @@ def show_shares(
             "ROW": "output its source does not attribute to a country",
             "sources": "critmin data sources",
         },
-        [c for c in columns if c != "note"],
+        columns,
     )
 
 

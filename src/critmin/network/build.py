@@ -164,10 +164,10 @@ def _stage_frame(
                 else:
                     grade, source = "", ""
                 grade = grade if np.isfinite(value) else ""
-                rows.append((c, s, country, value, share, grade, source, note))
-    return pd.DataFrame(
-        rows, columns=["commodity", "stage", "country", "value", "share", "grade", "source", "note"]
-    )
+                named = country in f.figures.index
+                rows.append((c, s, country, value, share, grade, source, note, named))
+    columns = ["commodity", "stage", "country", "value", "share", "grade", "source", "note"]
+    return pd.DataFrame(rows, columns=[*columns, "named"])
 
 
 def _variable_frame(items: Sequence[Commodity], variable: str, year: int) -> pd.DataFrame:
@@ -331,6 +331,7 @@ def load_network(
         "production_grade": by_country(stage_frame, "grade", ""),
         "production_source": by_country(stage_frame, "source", ""),
         "production_note": by_country(stage_frame, "note", ""),
+        "named": by_country(stage_frame, "named", False).astype(bool),
         "share": share,
         "world_production": world,
         "world_production_grade": meta("grade", lambda f: f.world_grade, ""),
@@ -366,8 +367,8 @@ def load_network(
     sources = sorted(
         {str(v) for name in ("production_source", "capacity_source", "consumption_source")
          for v in np.unique(variables[name].values.astype(str)) if v}
-        | {str(v["source"]) for v in prices.values()}
-        | {v for v in trade.sources.values() if v}
+        | {str(v["source"]) for v in prices.values() if np.isfinite(v["value"])}
+        | {s for v in trade.sources.values() for s in v.split("; ") if s}
     )  # fmt: skip
     dataset = xr.Dataset(
         variables,

@@ -109,6 +109,11 @@ VARIABLES: tuple[Variable, ...] = (
         "production_note", CSN, "",
         "how the figure was made, or why it is unknown", "str",
     ),
+    Variable(
+        "named", CSN, "",
+        "a source names the country at the stage (with a figure, or the reason it has none)",
+        "bool",
+    ),
 )  # fmt: skip
 
 BY_NAME = {v.name: v for v in VARIABLES}

@@ -35,8 +35,8 @@ SHARE_ROUNDING = 0.005  # sources round each country's share; tolerate 0.5 pp in
 UNIT_FACTORS = {"t": 1.0, "kt": 1e3, "Mt": 1e6, "kg": 1e-3}
 ROW, WORLD = "ROW", "WLD"
 GRADES = ("primary", "secondary", "assumption", "derived")
-#: source ids of the embedded datasets (keys of the manifest, listed by ``critmin data sources``)
-WMD_SOURCE, LEGACY_SOURCE = "production", "curated"
+#: source ids (``critmin data sources``): World Mining Data, and the older curated tables
+WMD_SOURCE, LEGACY_SOURCE = "wmd_2024", "curated"
 #: legacy curated data types -> grade
 _LEGACY_GRADES = {"assumption": "assumption", "derived": "derived", "derived_estimate": "derived"}
 FIGURE_COLUMNS = ["value", "grade", "source", "note"]

@@ -108,10 +108,10 @@ class SupplyNetwork:
         return float(self._at("price", stage, commodity))
 
     def figures(self, stage: str, commodity: str | None = None) -> pd.DataFrame:
-        """Every country with a known or explained production figure at ``stage``.
+        """Every country with output at ``stage``, or that a source names there (a cited
+        zero, or an unknown figure with its reason), and ``ROW``.
 
-        Columns: country, production, share, grade, source, note (largest first; countries
-        with neither a figure nor a note are left out).
+        Columns: country, production, share, grade, source, note (largest share first).
         """
         frame = pd.DataFrame(
             {
@@ -125,7 +125,8 @@ class SupplyNetwork:
                 )
             }
         )
-        frame = frame[(frame["production"] > 0) | (frame["share"] > 0)]
+        named = self._at("named", stage, commodity).to_series().astype(bool)
+        frame = frame[(frame["production"] > 0) | (frame["share"] > 0) | named]
         frame = frame.sort_values(["share", "production"], ascending=False)
         return frame.rename_axis("country").reset_index()
 

@@ -20,9 +20,10 @@ import xarray as xr
 from critmin.data import tables
 from critmin.data.commodities import Commodity, catalog
 
-BACI_SOURCE = "trade"  # the manifest's dataset id of CEPII BACI (``critmin data sources``)
+BACI_SOURCE = "cepii_baci"  # the source id of CEPII BACI (``critmin data sources``)
 BACI_GRADE = "primary"
 KEYS = ["commodity", "stage", "exporter", "importer"]
+WORLD, ROW = "WLD", "ROW"
 
 
 @cache
@@ -57,12 +58,48 @@ def trade_coverage(commodities: Iterable[str], years: Iterable[int]) -> pd.DataF
     return pd.DataFrame(rows, columns=["commodity", "stage", "year", "covered", "note"])
 
 
+def _world_to_rest(rows: pd.DataFrame) -> pd.DataFrame:
+    """A cited total to or from the world (``WLD``) becomes the flow with ``ROW``: the total
+    minus the cited flows with named partners (grade ``derived``). Where a named flow lacks
+    that variable, the remainder is unknown and the total is dropped."""
+    keep = rows[(rows["exporter"] != WORLD) & (rows["importer"] != WORLD)]
+    rests = []
+    for row in rows[(rows["exporter"] == WORLD) | (rows["importer"] == WORLD)].to_dict(
+        orient="records"
+    ):
+        side, other = (
+            ("importer", "exporter") if row["importer"] == WORLD else ("exporter", "importer")
+        )
+        same = keep[
+            (keep["commodity"] == row["commodity"])
+            & (keep["stage"] == row["stage"])
+            & (keep[other] == row[other])
+        ]
+        partners = set(same[side])
+        given = same[same["variable"] == row["variable"]]
+        if set(given[side]) != partners or not np.isfinite(row["value"]):
+            continue  # a named flow without this variable: the rest is unknown
+        named = float(given["value"].sum())
+        rests.append(
+            {
+                **row,
+                side: ROW,
+                "value": max(float(row["value"]) - named, 0.0),
+                "grade": "derived",
+                "note": f"world total {row['value']:g} ({row['source_id']}) minus the named "
+                f"partners ({', '.join(sorted(partners)) or 'none'}: {named:g})",
+            }
+        )
+    return pd.concat([keep, pd.DataFrame(rests)], ignore_index=True) if rests else keep
+
+
 def cited_flows(commodities: Iterable[str], year: int) -> pd.DataFrame:
     """Cited flows of ``year`` (whole-year rows): commodity, stage, exporter, importer,
-    quantity (stage unit), value (USD), grade, source."""
+    quantity (stage unit), value (USD), grade, source. A total to or from the world becomes
+    the flow with ``ROW`` (:func:`_world_to_rest`)."""
     flows = tables.flows()
     rows = flows[flows["commodity"].isin(list(commodities)) & (flows["year"] == year)]
-    rows = rows[rows["month"] == 0]
+    rows = _world_to_rest(rows[rows["month"] == 0])
     if rows.empty:
         return pd.DataFrame(columns=[*KEYS, "quantity", "value", "grade", "source"])
     wide = rows.pivot_table(index=KEYS, columns="variable", values="value", aggfunc="first")
