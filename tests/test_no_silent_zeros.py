@@ -51,6 +51,15 @@ def trade_measured(commodity: str, stage: str, year: int) -> bool:
     return bool(codes) and set(codes) <= _hs_with_flows(year) and np.isfinite(factor)
 
 
+def _production_rows(commodity: str, stage: str) -> pd.DataFrame:
+    figures = tables.figures()
+    return figures[
+        (figures["commodity"] == commodity)
+        & (figures["stage"] == stage)
+        & (figures["variable"] == "production")
+    ]
+
+
 @cache
 def all_producers_named(commodity: str, stage: str, year: int) -> bool:
     """An unnamed country produces nothing: WMD's stage, or chain figures whose named
@@ -58,12 +67,7 @@ def all_producers_named(commodity: str, stage: str, year: int) -> bool:
     item = catalog()[commodity]
     if stage == item.wmd_stage and item.wmd_sheet is not None:
         return True
-    figures = tables.figures()
-    rows = figures[
-        (figures["commodity"] == commodity)
-        & (figures["stage"] == stage)
-        & (figures["variable"] == "production")
-    ]
+    rows = _production_rows(commodity, stage)
     if rows.empty:
         return False
     years = sorted(set(rows["year"]))
@@ -77,14 +81,8 @@ def output_known(commodity: str, stage: str, year: int, country: str) -> bool:
     """The country's output at the stage is a figure, or 0 because every producer is named."""
     if all_producers_named(commodity, stage, year):
         return True
-    figures = tables.figures()
-    named = figures[
-        (figures["commodity"] == commodity)
-        & (figures["stage"] == stage)
-        & (figures["variable"] == "production")
-        & (figures["country"] == country)
-    ]
-    return bool(named["value"].notna().any())
+    rows = _production_rows(commodity, stage)
+    return bool(rows.loc[rows["country"] == country, "value"].notna().any())
 
 
 @cache
