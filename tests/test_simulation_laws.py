@@ -57,8 +57,11 @@ def test_no_disruption_is_the_base_state(engine: str) -> None:
     result = simulate(scenario, engine=engine)  # type: ignore[arg-type]
     market = scenario_model(scenario).market
     d = result.data
-    assert np.nanmax(np.abs(d["price_index"].values - 1.0)) <= 1e-12
-    assert np.abs(d["world_price_index"].values - 1.0).max() <= 1e-12
+    # the compiled back-end starts at the base and stops at once; the exact one solves the
+    # balances from HiGHS's active set and rounds (measured up to 6e-12)
+    tolerance = 1e-12 if engine == "compiled" else 1e-10
+    assert np.nanmax(np.abs(d["price_index"].values - 1.0)) <= tolerance
+    assert np.abs(d["world_price_index"].values - 1.0).max() <= tolerance
     assert float(d["shortfall"].max()) <= 1e-9 * float(d["reference_demand"].max())
     np.testing.assert_allclose(
         d["production"].values, np.repeat(market.production[None], 3, 0), rtol=1e-12, atol=1e-9
@@ -260,14 +263,14 @@ def test_protected_sectors_are_served_first() -> None:
     turbines keep buying: their shortfall share is the smallest, and they are never rationed."""
     raw = load_scenario(FLAGSHIP).model_dump()
     result = simulate(parse_scenario({
-        **raw, "protected_sectors": ["wind_turbines"],
+        **raw, "protected_sectors": ["wind"],
         "parameters": {"rationing_price_index": 2.0},
     }))
     d = result.data.sel(stage="magnet", country="JPN").sum("month")
     share = d["shortfall"] / d["reference_demand"]
-    assert float(d["unmet_need"].sel(sector="ev_motors")) > 0
-    assert float(d["unmet_need"].sel(sector="wind_turbines")) == 0.0
-    assert float(share.sel(sector="wind_turbines")) < float(share.sel(sector="ev_motors"))
+    assert float(d["unmet_need"].sel(sector="ev_traction")) > 0
+    assert float(d["unmet_need"].sel(sector="wind")) == 0.0
+    assert float(share.sel(sector="wind")) < float(share.sel(sector="ev_traction"))
 
 
 REGRESSION = Path(__file__).parent / "regression" / "simulation_china_ban.json"

@@ -204,8 +204,9 @@ def build_chain(
         active |= extra_active
     if new_capacity is not None:
         producing |= new_capacity
-        active |= new_capacity
-        active[:-1] |= new_capacity[1:]
+    # a plant (with output or only capacity) needs its node and its input stage's node
+    active |= producing
+    active[:-1] |= producing[1:]
     world = np.maximum(raw.sum(1), 1e-9)
     # a node added by an event has no base volume: it gets a millionth of the stage's world
     volume = np.maximum(raw, VOLUME_FLOOR * world[:, None])
