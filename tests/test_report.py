@@ -315,7 +315,7 @@ def test_report_figures_match_the_engines(report: Path) -> None:
     paths = pd.read_csv(folder / "disruption_paths.csv")
     ban = paths[(paths["scenario"] == "china-ree-ban-usa-jpn") & (paths["stage"] == "magnet")]
     central = simulate(load_scenario(SHIPPED / "scenarios" / "china_ree_ban_usa_jpn.yaml"))
-    engine = central.timeseries["price_index"].sel(stage="magnet").to_pandas()
+    engine = central.data["price_index"].sel(stage="magnet").to_pandas()
     for row in ban[ban["country"].isin(["USA", "JPN", "CHN"])].itertuples():
         assert row.price_index == pytest.approx(engine.loc[row.month, row.country], rel=1e-9)
     # stockpile: the shipped config for its own alliance is the report's, figure for figure

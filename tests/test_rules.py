@@ -187,7 +187,7 @@ def test_compiled_rules_run_in_the_commodity_engine(tmp_path: Path):
     path = tmp_path / "april.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     result = simulate(load_scenario(path))
-    summary = result.summary_frame()
+    summary = result.summary()
     # the April rules raise prices somewhere along the chain in the commodity engine too
     assert summary.peak_price_index.max() > 1.0
     with pytest.raises(ScenarioError, match="controls it"):

@@ -17,15 +17,14 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 def test_deterministic_scenario_paths_equal_the_central_run() -> None:
     scenario = load_scenario(EXAMPLES / "china_ree_ban_usa_jpn.yaml")
     paths = ensemble_paths(scenario, samples=3, seed=1, groups={"US-JP": ["USA", "JPN"]})
-    central = simulate(scenario).timeseries
-    assert central is not None
+    central = simulate(scenario).data
     price = central["price_index"].sel(country="JPN", stage="magnet").to_numpy()
     for q in (0.05, 0.5, 0.95):
         got = paths["price_index"].sel(quantile=q, country="JPN", stage="magnet").to_numpy()
         assert np.allclose(got, price)
-    demand = (
-        central["demand"].sel(country=["USA", "JPN"], stage="magnet").sum(["country", "sector"])
-    )
+    allies = ["USA", "JPN"]
+    demand = central["reference_demand"].sel(country=allies, stage="magnet")
+    demand = demand.sum(["country", "sector"])
     short = (
         central["shortfall"].sel(country=["USA", "JPN"], stage="magnet").sum(["country", "sector"])
     )

@@ -411,17 +411,17 @@ def test_cli_bad_config_is_one_line_naming_the_field(tmp_path: Path) -> None:
 def test_worked_example_of_the_docs_reproduces_its_numbers() -> None:
     cfg = load_config(EXAMPLES / "stockpile" / "us_japan_targeted_bans.yaml")
     solution = build_model(cfg, scenarios_from_config(cfg)).solve()
-    # docs/methods/stockpile.md, section 6: joint cost 77.07 million USD; JPN holds 8,160 t
-    # of magnets (47.0 days), the US 11.5 t
-    assert solution.objective_usd == pytest.approx(77.07e6, rel=1e-3)
+    # docs/methods/stockpile.md, section 6: joint cost 89.94 million USD; JPN holds 9,597 t
+    # of magnets (55.3 days), the US 31.5 t
+    assert solution.objective_usd == pytest.approx(89.94e6, rel=1e-3)
     assert float(solution.holdings.sel(ally="JPN", material="magnet")) == pytest.approx(
-        8160, rel=1e-3
+        9597, rel=1e-3
     )
     assert float(solution.holdings_days.sel(ally="JPN", material="magnet")) == pytest.approx(
-        47.0, abs=0.05
+        55.3, abs=0.05
     )
     assert float(solution.holdings.sel(ally="USA", material="magnet")) == pytest.approx(
-        11.5, abs=0.05
+        31.5, abs=0.05
     )
 
 

@@ -23,7 +23,7 @@ from critmin.optimisation.stockpile.config import load_config
 from critmin.optimisation.stockpile.damage import damage_table, sector_damage
 from critmin.optimisation.stockpile.scenarios import engine_scenarios, full_scenarios
 from critmin.optimisation.stockpile.sectors import resolve_sectors
-from critmin.simulation.model import build_market
+from critmin.simulation.model import scenario_model
 from critmin.simulation.scenario import load_scenario
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -127,7 +127,7 @@ def test_engine_shortfall_is_split_by_the_markets_sector_shares() -> None:
     sc = engine_scenarios(
         scenario, ["USA", "JPN"], {"oxide": "separation", "magnet": "magnet"}, 8, 0
     )
-    market = build_market(scenario)
+    market = scenario_model(scenario).market
     assert sc.sector_share is not None
     magnet = sc.sector_share.sel(ally="JPN", material="magnet")
     expected = market.sector_split[market.stages.index("magnet"), market.regions.index("JPN")]

@@ -9,15 +9,18 @@ The impact model needs, per scenario, country, commodity, stage and period:
   ``baseline_t``), and the price (``price_usd_per_t``) beside the reference price
   (``base_price_usd_per_t``).
 
-Today's result type (``critmin.simulation``) reports ``shortfall = demand - consumption``,
-where demand is the use wanted at the *base* price, so it does not yet separate use given up
-because of the higher price from need left unserved: ``unmet_t`` is read as the whole
-shortfall (an upper bound on the quantity channel). When the market core reports
-``unmet_need`` and ``demand_given_up`` this module reads ``unmet_need`` instead; nothing
-else changes. Ensembles report per-scenario totals over the horizon only (no sector split,
-no production): :func:`from_ensemble` splits a stage's shortfall over sectors in proportion
-to their reference use and leaves production at its baseline (the producer channel is then
-not counted; the result says so).
+The market result (:class:`critmin.market.result.MarketResult`) separates the use given up
+because of the higher price (``demand_given_up``) from the need left unserved at it
+(``unmet_need``: rationing). An input-output table has fixed input coefficients: an industry
+that buys fewer magnets, for whichever reason, makes less. So the quantity channel reads the
+whole shortfall (``unmet_need + demand_given_up``, both in ``unmet_t``); the part of the
+given-up use that substitution or thrifting absorbs without lost output is not netted out,
+which makes it an upper bound (docs/methods/impact.md). Processing input is a use of its own
+(sector ``processing``): it moves with the processors' output, and processors are never
+rationed (they buy on their margin), so its unmet need is 0. Ensembles report per-scenario
+totals over the horizon only (no sector split, no production): :func:`from_ensemble` splits
+a stage's unmet need over sectors in proportion to their reference use and leaves production
+at its baseline (the producer channel is then not counted; the result says so).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import xarray as xr
 
-from critmin.simulation.results import SimulationResult
+from critmin.market.result import MarketResult
 from critmin.simulation.runner import run_ensemble, simulate
 from critmin.simulation.scenario import Scenario
 
@@ -63,29 +66,35 @@ def baseline_of(scenario: Scenario) -> Scenario:
     return scenario.model_copy(update={"events": events})
 
 
-def _unmet(ts: xr.Dataset) -> xr.DataArray:
-    """Need left unserved: the market core's ``unmet_need`` when it reports one, else the
-    shortfall against the base-price demand."""
-    if "unmet_need" in ts:
-        return ts["unmet_need"]
-    return ts["shortfall"]
+def _use(ts: xr.Dataset, base: xr.Dataset) -> xr.Dataset:
+    """Use by sector, processing input as sector ``processing`` (t/month)."""
+    processing = xr.Dataset(
+        {
+            "reference_t": base["processing_input"],
+            "used_t": ts["processing_input"],
+            "unmet_t": xr.zeros_like(ts["processing_input"]),
+            "baseline_unmet_t": xr.zeros_like(ts["processing_input"]),
+        }
+    ).expand_dims(sector=[PROCESSING])
+    final = xr.Dataset(
+        {
+            "reference_t": ts["reference_demand"],
+            "used_t": ts["consumption"],
+            "unmet_t": ts["shortfall"],
+            "baseline_unmet_t": base["shortfall"],
+        }
+    )
+    return xr.concat([final, processing], dim="sector")
 
 
 def from_run(
-    result: SimulationResult, baseline: SimulationResult, scenario: str, commodity: str
+    result: MarketResult, baseline: MarketResult, scenario: str, commodity: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One central run (month by month) and its baseline as (use, supply) rows."""
-    ts, base = result.timeseries, baseline.timeseries
-    if ts is None or base is None:
-        raise ValueError("from_run needs central runs with time series")
-    use = xr.Dataset(
-        {
-            "reference_t": ts["demand"],
-            "used_t": ts["consumption"],
-            "unmet_t": _unmet(ts),
-            "baseline_unmet_t": _unmet(base),
-        }
-    )
+    if result.kind != "central" or baseline.kind != "central":
+        raise ValueError("from_run needs central runs with month-by-month results")
+    ts, base = result.data, baseline.data
+    use = _use(ts, base)
     use_frame = use.drop_vars("unit", errors="ignore").to_dataframe().reset_index()
     keep = (use_frame["reference_t"] > 0) | (use_frame["used_t"] > 0)
     use_frame = use_frame[keep].rename(columns={"month": "period"})
@@ -98,6 +107,12 @@ def from_run(
         }
     )
     supply_frame = supply.drop_vars("unit", errors="ignore").to_dataframe().reset_index()
+    # a country with no node at a stage (nothing made, used or traded there) has no price
+    # there; its price channel is nil, so it keeps the reference price
+    for column in ("price_usd_per_t", "base_price_usd_per_t"):
+        supply_frame[column] = supply_frame[column].fillna(
+            supply_frame["stage"].map(pd.Series(ts["base_price"].values, index=result.stages))
+        )
     supply_frame = supply_frame.rename(columns={"month": "period"})
     for frame in (use_frame, supply_frame):
         frame.insert(0, "scenario", scenario)
@@ -106,13 +121,17 @@ def from_run(
     return use_frame[USE_COLUMNS], supply_frame[SUPPLY_COLUMNS]
 
 
+def _units(result: MarketResult) -> dict[str, str]:
+    return dict(zip(result.stages, [str(u) for u in result.data["unit"].values], strict=True))
+
+
 def central(
     scenarios: dict[str, Scenario], weights: dict[str, float] | None = None
 ) -> MarketInputs:
     """Central runs of named scenarios (with their baselines), weighted by probability
     (equal weights when none are given)."""
     uses, supplies = [], []
-    baselines: dict[str, SimulationResult] = {}
+    baselines: dict[str, MarketResult] = {}
     units: dict[str, str] = {}
     for name, scenario in scenarios.items():
         result = simulate(scenario)
@@ -122,7 +141,7 @@ def central(
         use, supply = from_run(result, baselines[key], name, scenario.commodity)
         uses.append(use)
         supplies.append(supply)
-        units |= dict(zip(result.market.stages, result.market.units, strict=True))
+        units |= _units(result)
     given = weights or {name: 1.0 / len(scenarios) for name in scenarios}
     return MarketInputs(
         use=pd.concat(uses, ignore_index=True),
@@ -137,18 +156,18 @@ def from_ensemble(scenario: Scenario, samples: int, seed: int = 0) -> MarketInpu
     horizon): the sector split and prices come from the central run's reference use."""
     result = run_ensemble(scenario, samples=samples, seed=seed)
     reference = simulate(baseline_of(scenario))
-    ts = reference.timeseries
-    assert ts is not None
-    per = result.scenarios()
+    ts = reference.data
+    per = result.data
     months = float(scenario.horizon.months)
-    split = ts["demand"].sum("month")
-    share = (split / split.sum("sector").where(split.sum("sector") > 0)).fillna(0.0)
+    split = ts["reference_demand"].sum("month")
+    total = split.sum("sector")
+    share = (split / total.where(total > 0)).fillna(0.0)  # a split: 0 where no use at all
     names = [f"sample_{s}" for s in range(result.n_scenarios)]
     per = per.assign_coords(scenario=names)
     use = xr.Dataset(
         {
-            "reference_t": per["reference_use"] * share,
-            "used_t": (per["reference_use"] - per["shortfall"]) * share,
+            "reference_t": per["reference"] * share,
+            "used_t": per["consumption"] * share,
             "unmet_t": per["shortfall"] * share,
         }
     )
@@ -179,6 +198,6 @@ def from_ensemble(scenario: Scenario, samples: int, seed: int = 0) -> MarketInpu
         use=use_frame[USE_COLUMNS],
         supply=supply_frame[SUPPLY_COLUMNS],
         weights=pd.Series(1.0 / len(names), index=names, name="weight"),
-        units=dict(zip(result.market.stages, result.market.units, strict=True)),
+        units=_units(result),
         notes=notes,
     )

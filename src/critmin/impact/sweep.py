@@ -135,10 +135,9 @@ def plan(commodity: str, config: SweepConfig | None = None) -> Plan:
     config = config or sweep_config()
     try:
         base = _base(commodity, config)
-        ts = simulate(base).timeseries
+        ts = simulate(base).data
     except CritminError as exc:
         return Plan(commodity, reason=str(exc))
-    assert ts is not None
     produced = ts["production"].sum("month")
     share = (produced / produced.sum("country")).fillna(0.0).max("stage")
     origins = [

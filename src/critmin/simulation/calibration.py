@@ -19,7 +19,7 @@ import xarray as xr
 from critmin.data import tables
 from critmin.errors import DataError, ScenarioError
 from critmin.network.supply_network import SupplyNetwork
-from critmin.simulation.params import Parameters, base_price
+from critmin.simulation.params import base_price
 
 ROW = "ROW"
 DIRECT_USE = "direct_use"
@@ -47,7 +47,6 @@ class Market:
     inventory: Array
     base_price: Array
     price_basis: list[str]
-    params: Parameters
     year: int
     data_version: str
     notes: list[str] = field(default_factory=list)
@@ -110,7 +109,9 @@ def _eol_rir(commodity: str) -> float:
 
 def calibrate(
     network: SupplyNetwork,
-    params: Parameters,
+    n_regions: int,
+    utilisation: float,
+    inventory_months: float,
     keep: Sequence[str] = (),
     final_use_shares: Mapping[str, Mapping[str, float]] | None = None,
 ) -> Market:
@@ -166,7 +167,7 @@ def calibrate(
     order = [countries[i] for i in np.argsort(-score, kind="stable") if countries[i] != ROW]
     chosen: list[str] = []
     for c in [*forced, *order]:
-        if c not in chosen and (c in forced or len(chosen) < params.regions - 1):
+        if c not in chosen and (c in forced or len(chosen) < n_regions - 1):
             chosen.append(c)
     regions = [*sorted(chosen), ROW]
     index = np.array([regions.index(c) if c in regions else len(regions) - 1 for c in countries])
@@ -258,17 +259,16 @@ def calibrate(
         regions=regions,
         sectors=sectors,
         production=q_m,
-        capacity=q_m / params.utilisation,
+        capacity=q_m / utilisation,
         final_demand=final_m,
         sector_split=split,
         derived=derived_m,
         yields=yields,
         recycling=recycling * monthly,
         flows=flows * monthly,
-        inventory=params.inventory_months * (final_m + derived_m),
+        inventory=inventory_months * (final_m + derived_m),
         base_price=np.array([p for p, _ in prices]),
         price_basis=[b for _, b in prices],
-        params=params,
         year=network.year,
         data_version=str(network.ds.attrs.get("data_version", "")),
         notes=notes,

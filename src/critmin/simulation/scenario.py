@@ -214,7 +214,12 @@ class Scenario(_Model):
     parameters: dict[str, float] = Field(default_factory=dict)
     value_added_usd_per_t: dict[str, float] = Field(
         default_factory=dict,
-        description="USD per tonne of shortfall by sector; default: the stage's base price",
+        description="USD per tonne: the value of a tonne of use to the sector, its rationing "
+        "price (default: rationing_price_index x the stage's base price)",
+    )
+    protected_sectors: list[str] = Field(
+        default_factory=list,
+        description="sectors served first (defence...): they ration at protected_price_index",
     )
     final_use_shares: dict[str, dict[str, float]] = Field(
         default_factory=dict,

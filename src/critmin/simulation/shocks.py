@@ -201,6 +201,23 @@ def _regions(market: Market, name: str, where: str) -> list[int]:
     return sorted({market.region_index(c) for c in members})
 
 
+def holder_shares(
+    market: Market, stage: int, regions: list[int], where: str
+) -> list[tuple[int, float]]:
+    """How a holder's stockpile is shared among its regions: one region holds all of it; a
+    group's members hold it in proportion to their base use at the stage (final use and the
+    next stage's input). ``ROW`` is refused (it is not a holder)."""
+    if len(regions) == 1:
+        if market.regions[regions[0]] == ROW:
+            raise ScenarioError(f"{where}: not a modelled region; name a country or a group")
+        return [(regions[0], 1.0)]
+    members = [r for r in regions if market.regions[r] != ROW]
+    use = market.final_demand[stage, members] + market.derived[stage, members]
+    if use.sum() <= 0:
+        raise ScenarioError(f"{where}: its members use nothing at this stage to share it by")
+    return [(r, float(u / use.sum())) for r, u in zip(members, use, strict=True)]
+
+
 def _stage(market: Market, stage: str, where: str) -> int:
     if stage not in market.stages:
         raise ScenarioError(
@@ -313,18 +330,17 @@ def build_shocks(
                 )
             s = _stage(market, event.stage, f"{where}.stage")
             regions = _regions(market, event.holder, f"{where}.holder")
-            if len(regions) != 1:
-                raise ScenarioError(f"{where}.holder = {event.holder!r}: name one country")
             tonnes, start, duration = num(event.tonnes), month(event.start), num(event.duration)
             tonnes = np.where(occurs, tonnes, 0.0)
-            if event.rule == "even":
-                window = _window(start, np.maximum(duration, 1.0), months)
-                per_month = tonnes / np.maximum(np.rint(duration), 1.0)
-                terms.add(RELEASE, [s], regions, np.where(window, per_month[:, None], 0.0))
-            else:
-                held = t_axis >= np.rint(start)[:, None]
-                stock_rows.append(np.where(held, tonnes[:, None], 0.0))
-                stock_meta.append((s, regions[0], event.trigger))
+            for r, part in holder_shares(market, s, regions, f"{where}.holder"):
+                if event.rule == "even":
+                    window = _window(start, np.maximum(duration, 1.0), months)
+                    per_month = part * tonnes / np.maximum(np.rint(duration), 1.0)
+                    terms.add(RELEASE, [s], [r], np.where(window, per_month[:, None], 0.0))
+                else:
+                    held = t_axis >= np.rint(start)[:, None]
+                    stock_rows.append(np.where(held, part * tonnes[:, None], 0.0))
+                    stock_meta.append((s, r, event.trigger))
     price_stock = np.stack(stock_rows, axis=1) if stock_rows else np.zeros((n, 0, months))
     values = np.stack(terms.rows) if terms.rows else np.zeros((0, n, months))
     even_stages = np.zeros(n_s, dtype=bool)

@@ -51,15 +51,16 @@ def run_engine(scenario: Any, samples: int, seed: int) -> EngineRun:
     from critmin.simulation.runner import run_ensemble, simulate
 
     result = run_ensemble(scenario, samples, seed=seed) if samples > 0 else simulate(scenario)
-    market = result.market
-    frame = result.scenarios()["shortfall"].to_series()
+    frame = result.totals()["shortfall"].drop_vars("unit", errors="ignore").to_series()
     production = None
-    if result.timeseries is not None:
-        production = result.timeseries["production"].sum("month").to_series()
+    if result.kind == "central":
+        production = (
+            result.data["production"].sum("month").drop_vars("unit", errors="ignore").to_series()
+        )
     return EngineRun(
         shortfall=frame.to_frame("shortfall_t"),
         production=None if production is None else production.to_frame("production_t"),
-        base_price=pd.Series(market.base_price, index=list(market.stages), dtype=float),
+        base_price=pd.Series(result.data["base_price"].values, index=result.stages, dtype=float),
         allies=sorted(set(resolve_members(scenario.alliance, builtin_groups()))),
         horizon_months=scenario.horizon.months,
         manifest=result.manifest,

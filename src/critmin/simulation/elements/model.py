@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from critmin.simulation.elements.chain import ZONES, Base, calibrate
+from critmin.market.params import default_parameters
+from critmin.simulation.elements.chain import ZONES, Base, calibrate, chain_data
 from critmin.simulation.elements.market import Zone, ZoneResult, clear
-from critmin.simulation.params import default_parameters
 
 MAGNET = "magnet"
 """Key of the magnet stage in control arrays: (``MAGNET``, ``MAGNET``)."""
@@ -129,6 +129,10 @@ class ElementResult:
 
 
 def _param(name: str) -> float:
+    """A market-model default, or the element chain's own (``chain.yaml``)."""
+    own = chain_data()
+    if name in own:
+        return float(own[name])
     return float(getattr(default_parameters(), name))
 
 

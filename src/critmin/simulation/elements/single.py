@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from critmin.market.params import default_parameters
 from critmin.simulation.elements.market import Zone, clear
-from critmin.simulation.params import default_parameters
 
 SINGLE_FILE = Path(__file__).with_name("single.yaml")
 
