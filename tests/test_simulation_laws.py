@@ -109,7 +109,8 @@ def test_china_ban_hurts_the_alliance_not_china() -> None:
     assert float(during.sel(country=ALLIES).max()) > float(during.sel(country="CHN").max())
     assert float(during.sel(country="CHN").min()) < 1.0  # China's price falls
     before = result.data["price_index"].isel(month=[0, 1])
-    assert np.nanmax(np.abs(before.values - 1.0)) <= 1e-12
+    # the base flows are fitted (RAS) to 1e-10: prices before the ban within about 1e-12
+    assert np.nanmax(np.abs(before.values - 1.0)) <= 1e-10
 
 
 def test_blocked_exports_find_other_buyers() -> None:

@@ -146,9 +146,7 @@ def _with_cited(
     else:  # no derived weights for the others: the rest goes where the share puts it
         other = np.where(cited_r > 0, 0.0, share)
         rest_r = rest * other / other.sum() if other.sum() > 0 else np.zeros_like(share)
-    names = ", ".join(sorted({str(i) for i in np.flatnonzero(known)}))
-    notes.append(f"{stage}: final use of {int(known.sum())} countries from cited consumption"
-                 f"{'' if not names else ''}")
+    notes.append(f"{stage}: final use of {int(known.sum())} countries from cited consumption")
     result: Array = (cited_r + rest_r) / final_world
     return result
 
