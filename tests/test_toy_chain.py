@@ -77,8 +77,10 @@ def test_demand_surge_matches_the_hand_solution() -> None:
     p_o, p_r, p_p = hand
     z_r = 50 + 25 * (p_r - 2 / 3 * p_o - 1 / 3)
     # the regime the equations assume
-    assert p_o > 1 and 1 < p_p < np.sqrt(2)
-    assert 100 + 50 * (p_o - 1) < 125 and 50 < z_r < 62.5
+    assert p_o > 1
+    assert 1 < p_p < np.sqrt(2)
+    assert 100 + 50 * (p_o - 1) < 125
+    assert 50 < z_r < 62.5
     prices, output = _run(1.1)
     np.testing.assert_allclose(prices, hand, rtol=1e-5)
     np.testing.assert_allclose(output, [100 + 50 * (p_o - 1), z_r, z_r], rtol=1e-5)

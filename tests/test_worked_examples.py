@@ -18,7 +18,7 @@ EXPECTED = {
         "Bottleneck stages:",
         "no data: allied demand unknown",
     ],
-    "magnet_ban.py": ["USA magnets:", "JPN magnets:", "5,000 sampled bans"],
+    "magnet_ban.py": ["USA magnets:", "JPN magnets:", "1,000 sampled bans"],
     "stockpile.py": ["Holdings by arrangement", "value of cooperation", "Effect of K"],
     "lng_sakhalin.py": ["AUS  25.14 Mt  38.1 %", "2026-01   7.9 %", "first-month gap"],
 }

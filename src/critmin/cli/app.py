@@ -86,7 +86,7 @@ COMMANDS: dict[str, Entry] = {
     "pricefloor": Entry(
         "pricefloor_cmd",
         "pricefloor_command",
-        "Value a price floor / contract for difference by Monte Carlo (cost, P95, PV, NPV/IRR).",
+        "Value a price floor / contract for difference: expected cost and interval, P95, CVaR.",
     ),
     "projects": Entry(
         "projects_cmd",

@@ -173,8 +173,9 @@ def pricefloor_command(
         Path | None, typer.Option("--out", "-o", help="Folder for pricefloor.json + annual.csv.")
     ] = None,
 ) -> None:
-    """Value a price floor / contract for difference: expected cost with an interval, P95,
-    CVaR95, present value, NPV/IRR (default: the cited DoD-MP Materials terms)."""
+    """Value a price floor / contract for difference: expected cost and interval, P95, CVaR.
+
+    Also present value and project NPV/IRR (default: the cited DoD-MP Materials terms)."""
     commodity, terms = _terms(case, commodity, floor, volume_tpa, years, upside_share)
     if (capex_usd is None) != (unit_cost is None):
         raise InputError("--capex-usd and --unit-cost: give both for NPV/IRR, or neither")

@@ -30,7 +30,8 @@ def projects_command(
     ] = False,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
 ) -> None:
-    """List the project pipeline (sources in JSON/CSV); --file adds and validates your own;
+    """List the project pipeline (sources in JSON/CSV); --file adds and validates your own.
+
     --financing lists the cited commitments (loans, grants, equity) behind them."""
     frame = load_projects(file)
     if commodity is not None:

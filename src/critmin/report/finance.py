@@ -44,6 +44,9 @@ def _resolved(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
     gaps = spec.get("gaps")
     if isinstance(gaps, dict) and gaps.get("source") == "simulation" and gaps.get("scenario"):
         spec["gaps"] = {**gaps, "scenario": str((folder / str(gaps["scenario"])).resolve())}
+    engine = spec.get("engine")
+    if isinstance(engine, dict) and engine.get("scenario"):
+        spec["engine"] = {**engine, "scenario": str((folder / str(engine["scenario"])).resolve())}
     return spec
 
 
