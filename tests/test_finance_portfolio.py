@@ -5,7 +5,6 @@ the market model with and without support."""
 from __future__ import annotations
 
 import dataclasses
-
 import json
 from pathlib import Path
 

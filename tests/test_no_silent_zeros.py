@@ -261,9 +261,13 @@ OUTCOME_ZEROS = {
         "projects": "nothing chosen at a zero budget",
     },
     "portfolio_metrics": {
-        "added_t_per_year": "no project chosen at that stage",
+        "added_by_support_t_per_year": "no project chosen at that stage, or support adds nothing "
+        "there over the no-support pipeline",
         "hhi_change_per_billion_usd": "no project chosen at that stage",
         "china_share_change_per_billion_usd": "no project chosen at that stage",
+    },
+    "portfolio_selected": {
+        "committed_usd": "no commitment to the project is recorded in projects/data/financing.csv",
     },
     "portfolio_summary": {
         "optimality_gap": "solved to optimality",
