@@ -49,9 +49,10 @@ def test_sources_lists_licences_and_versions() -> None:
     result = runner.invoke(app, ["data", "sources", "--format", "json"])
     assert result.exit_code == 0
     rows = json.loads(result.output)["rows"]
-    names = {r["dataset"] for r in rows}
-    assert {"production", "trade", "governance", "curated"} <= names
-    assert all(r["licence"] and r["version"] for r in rows)
+    names = {r["source_id"] for r in rows if r["kind"] == "dataset"}
+    assert {"production", "trade", "governance", "curated", "chains"} <= names
+    assert all(r["licence"] and r["year"] for r in rows)
+    assert {r["kind"] for r in rows} == {"dataset", "figure source"}
 
 
 def test_trade_csv_and_filters() -> None:

@@ -4,6 +4,7 @@ the market model with and without support."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -59,6 +60,10 @@ def test_support_counts_only_what_it_changes() -> None:
     inputs = build_inputs(config)
     cands = inputs.candidates
     np.testing.assert_allclose(cands["additional_t"], cands["expected_t"] - cands["baseline_t"])
+    # gaps large enough that the no-support pipeline leaves something for support to close
+    # (with the cited consumption, the shipped ban leaves the allies short of about 1,000 t of
+    # magnets, which the pipeline alone covers)
+    inputs = dataclasses.replace(inputs, shortfall=inputs.shortfall * 100.0)
     result = solve_portfolio(config, inputs, points=0, engine=False)
     objective = result.objective
     assert objective["improvement"] == pytest.approx(objective["value"] - objective["baseline"])
@@ -70,7 +75,11 @@ def test_support_counts_only_what_it_changes() -> None:
                                                 config.assumptions.delay_without_support_years}}
     )  # fmt: skip
     inert = config.model_copy(update={"assumptions": same})
-    nothing = solve_portfolio(inert, points=0, engine=False)
+    still = build_inputs(inert)
+    nothing = solve_portfolio(
+        inert, dataclasses.replace(still, shortfall=still.shortfall * 100.0), points=0,
+        engine=False,
+    )
     assert nothing.objective["improvement"] == 0.0
     assert nothing.objective["projects"] == []
 

@@ -61,7 +61,7 @@ def test_table_and_out_folder(tmp_path: Path) -> None:
             "--commodity 'gallium': the scenario",
         ),
         (["impact", "--scenario", SCENARIO, "--country", "DEU"], InputError, "country 'DEU'"),
-        (["impact", "--commodity", "cobalt"], InputError, "cannot be simulated (scenario"),
+        (["impact", "--commodity", "batteries"], InputError, "cannot be simulated (scenario"),
         (["impact", "--commodity", "gallium", "--samples", "5"], InputError, "--samples"),
         (["impact", "--scenario", "no/such.yaml"], ScenarioError, "no/such.yaml"),
         (["impact", "--scenario", SCENARIO, "--top", "-1"], InputError, "--top -1"),

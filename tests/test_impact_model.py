@@ -175,7 +175,7 @@ def test_bridges_are_valid_and_cover_the_example_chain() -> None:
         assert set(rare.loc[rare["role"] == "supply", "stage"]) == {
             "mining", "separation", "metal", "magnet"
         }  # fmt: skip
-        assert {"ev_motors", "other_uses", "wind_turbines", "direct_use"} <= set(rare["sector"])
+        assert {"ev_traction", "other", "wind", "direct_use"} <= set(rare["sector"])
 
 
 def test_bridge_errors_name_the_field() -> None:
@@ -208,5 +208,5 @@ def test_no_disruption_costs_nothing_and_the_ban_costs_both_allies(
     assert result.unbridged.empty
     # the directly hit industries are the bridged buyers of magnets
     hit = ds["direct_output_usd"].sel(scenario="ban")
-    buyers = set(bridges().query("economy == @country and sector == 'ev_motors'")["industry"])
+    buyers = set(bridges().query("economy == @country and sector == 'ev_traction'")["industry"])
     assert all(float(hit.sel(industry=code)) < 0 for code in buyers)

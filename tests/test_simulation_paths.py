@@ -38,8 +38,10 @@ def test_sampled_paths_are_ordered_and_seeded() -> None:
     first = ensemble_paths(scenario, samples=40, seed=7)
     again = ensemble_paths(scenario, samples=40, seed=7)
     assert first.equals(again)
-    price = first["price_index"]
-    assert (price.sel(quantile=0.05) <= price.sel(quantile=0.5) + 1e-12).all()
-    assert (price.sel(quantile=0.5) <= price.sel(quantile=0.95) + 1e-12).all()
+    price = first["price_index"]  # NaN where a country has no node at a stage
+    low, mid, high = (price.sel(quantile=q) for q in (0.05, 0.5, 0.95))
+    assert ((low <= mid + 1e-12) | low.isnull()).all()
+    assert ((mid <= high + 1e-12) | mid.isnull()).all()
+    assert bool(mid.notnull().any())
     with pytest.raises(InputError, match="samples"):
         ensemble_paths(scenario, samples=0)

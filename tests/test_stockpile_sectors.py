@@ -138,7 +138,7 @@ def test_engine_shortfall_is_split_by_the_markets_sector_shares() -> None:
     assert sectors.share.sum("sector").values == pytest.approx(1.0)
     # EV motors and wind turbines carry the shipped value-added figures
     table = damage_table().set_index(["commodity", "stage", "sector"])
-    for name in ("ev_motors", "wind_turbines"):
+    for name in ("ev_traction", "wind"):
         value = float(sectors.damage_usd_per_t.sel(material="magnet", sector=name))
         assert value == table.loc[("rare_earths", "magnet", name), "damage_usd_per_t"]
     solution = build_model(cfg, sc).solve()
@@ -157,7 +157,7 @@ def test_damage_table_rows_are_sourced_and_consistent() -> None:
     fallback = sector_damage("rare_earths", "magnet", "other_uses", 58_300.0, 10.0)
     assert fallback.usd_per_t == pytest.approx(583_000.0)
     assert fallback.basis.startswith("assumption")
-    assert sector_damage("rare_earths", "magnet", "ev_motors", 1.0, 10.0, 5.0).usd_per_t == 5.0
+    assert sector_damage("rare_earths", "magnet", "ev_traction", 1.0, 10.0, 5.0).usd_per_t == 5.0
 
 
 @pytest.mark.parametrize(

@@ -34,16 +34,12 @@ import numpy as np
 
 from critmin.market.params import Parameters
 from critmin.market.problem import GLOBAL, Builder, Structure, Values
+from critmin.market.terms import demand_pieces, stock_segments, supply_segments
 
 Array = np.ndarray
 NONE = -1
 FREE_TO_USE_ELASTICITY = 100.0
 """Slope of the free -> use arc: a 1 % price gap moves the region's whole volume."""
-RATIONING_WIDTH = 0.01
-"""Rationed demand falls from the curve's value to zero over [ceiling, ceiling x 1.01]."""
-PIECE_RATIO = 2.0**0.5
-"""Demand curves are linear between price indices 0.25 x sqrt(2)^k (1 is a breakpoint)."""
-LOWEST_PIECE = 0.25
 VOLUME_FLOOR = 1e-6
 """Volume scale of a node without base activity, as a share of its stage's world volume."""
 
@@ -104,28 +100,6 @@ class Chain:
     layout: Layout
     import_c_base: Array  # [S, R] t/month: base imports from the controlled hub (cap basis)
     processing_cost: Array  # [S] USD per t of output
-
-
-def _demand_pieces(
-    quantity: float, elasticity: float, ceiling: float, price0: float
-) -> list[tuple[float, float, float, float]]:
-    """Segments of a constant-elasticity curve ``D(p) = quantity p^elasticity`` (t/month) in
-    linear pieces up to ``ceiling`` (price index), then rationed to zero (coefficient -1 at
-    the node: margin = -P0 p)."""
-    points = [LOWEST_PIECE]
-    while points[-1] * PIECE_RATIO < ceiling * (1 - 1e-12):
-        points.append(points[-1] * PIECE_RATIO)
-    points.append(ceiling)
-    values = [quantity * b**elasticity for b in points]
-    segments = []
-    for j in range(len(points) - 1):
-        drop = values[j] - values[j + 1]
-        slope = drop / (points[j + 1] - points[j])  # t per unit of index
-        segments.append((slope * points[j + 1], slope / price0, 0.0, drop))
-    top = values[-1]
-    slope = top / (RATIONING_WIDTH * ceiling)
-    segments.append((slope * ceiling * (1 + RATIONING_WIDTH), slope / price0, 0.0, top))
-    return segments
 
 
 def _split_flows(flows: Array, origin: Array, leak: float) -> tuple[Array, ...]:
@@ -204,8 +178,9 @@ def build_chain(
         active |= extra_active
     if new_capacity is not None:
         producing |= new_capacity
-        active |= new_capacity
-        active[:-1] |= new_capacity[1:]
+    # a plant (with output or only capacity) needs its node and its input stage's node
+    active |= producing
+    active[:-1] |= producing[1:]
     world = np.maximum(raw.sum(1), 1e-9)
     # a node added by an event has no base volume: it gets a millionth of the stage's world
     volume = np.maximum(raw, VOLUME_FLOOR * world[:, None])
@@ -260,10 +235,8 @@ def build_chain(
                     if use[s - 1, r] == NONE:
                         raise AssertionError(f"{where}: processing without an input node")
                     coefs[int(use[s - 1, r])] = -1.0 / base.yields[s]
-                add("production", s, r, f"production|{where}", coefs, [
-                    (z0, eps_c * z0 / p0[s], 0.0, z0),
-                    (0.0, eps * z0 / p0[s], 0.0, k0 - z0),
-                ], cost[s])
+                add("production", s, r, f"production|{where}", coefs,
+                    supply_segments(z0, k0, p0[s], eps_c, eps), cost[s])
             rec = base.recycling[s, r]
             if rec > 0:
                 e_r = params.recycling_elasticity
@@ -283,7 +256,7 @@ def build_chain(
                     )
                     if value_of_use and sector in value_of_use:
                         ceiling = max(value_of_use[sector] / p0[s], 1.0 + 1e-6)
-                    pieces = _demand_pieces(q, params.final_elasticity, ceiling, p0[s])
+                    pieces = demand_pieces(q, params.final_elasticity, ceiling, p0[s])
                     for j in range(len(pieces)):
                         seg_sector[first + len(segments) + j] = k
                         seg_ceiling[first + len(segments) + j] = ceiling
@@ -292,11 +265,11 @@ def build_chain(
                 add("final_use", s, r, f"final_use|{where}", {u: -1.0}, segments)
             i0 = base.inventory[s, r]
             if i0 > 0:
-                k_inv, h = params.inventory_release_slope, params.holding_cost
-                add("release", s, r, f"release|{where}", {u: 1.0},
-                    [(-k_inv * i0 * (1 + h), k_inv * i0 / p0[s], 0.0, i0)])
-                add("restock", s, r, f"restock|{where}", {u: -1.0},
-                    [(k_inv * i0 * (1 + h), k_inv * i0 / p0[s], 0.0, 0.0)])
+                release, restock = stock_segments(
+                    i0, p0[s], params.inventory_release_slope, params.holding_cost
+                )
+                add("release", s, r, f"release|{where}", {u: 1.0}, [release])
+                add("restock", s, r, f"restock|{where}", {u: -1.0}, [restock])
             sigma = params.trade_elasticity * volume[s, r] / p0[s]
             imp_c, imp_f, exp_c, exp_f = (x[r] for x in split[s])
             h_c = int(hub[s])

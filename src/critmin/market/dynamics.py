@@ -19,6 +19,7 @@ import numba
 import numpy as np
 
 from critmin.market.chain import NONE, Chain
+from critmin.market.terms import write_stock, write_supply
 
 Array = np.ndarray
 
@@ -150,13 +151,7 @@ def assemble(
             if term != NONE:
                 z = z0[s, r] * keep[t, s, r] + added[t, s, r]
                 k = max(k0[s, r], z0[s, r]) * keep[t, s, r] + added[t, s, r] + extra[s, r]
-                a = seg_ptr[term]
-                alpha[a] = z
-                beta[a] = eps_c * z / p0
-                hi[a] = min(z, k)
-                alpha[a + 1] = 0.0
-                beta[a + 1] = eps * z / p0
-                hi[a + 1] = max(k - z, 0.0)
+                write_supply(alpha, beta, hi, seg_ptr[term], z, k, p0, eps_c, eps)
             term = final_use[s, r]
             if term != NONE:
                 for g in range(seg_ptr[term], seg_ptr[term + 1]):
@@ -165,18 +160,13 @@ def assemble(
                     beta[g] = beta0[g] * m
                     hi[g] = hi0[g] * m
             i0 = inventory[s, r]
-            trig = 1.0 + h + expected[s, r]
-            term = release[s, r]
-            if term != NONE:
-                g = seg_ptr[term]
-                alpha[g] = -k_inv * i0 * trig
-                hi[g] = max(stock[s, r], 0.0)
-            term = restock[s, r]
-            if term != NONE:
-                g = seg_ptr[term]
-                alpha[g] = k_inv * i0 * trig
-                target = i0 * (1.0 + par[P_PHI] * max(expected[s, r], 0.0))
-                hi[g] = max(target - stock[s, r], 0.0) / par[P_REBUILD]
+            write_stock(
+                alpha, hi,
+                seg_ptr[release[s, r]] if release[s, r] != NONE else -1,
+                seg_ptr[restock[s, r]] if restock[s, r] != NONE else -1,
+                i0, stock[s, r], 1.0 + h + expected[s, r],
+                i0 * (1.0 + par[P_PHI] * max(expected[s, r], 0.0)), k_inv, par[P_REBUILD],
+            )
             term = import_c[s, r]
             if passed[t, s, r] < 1.0 and term != NONE:
                 hi[seg_ptr[term]] = passed[t, s, r] * import_base[s, r]

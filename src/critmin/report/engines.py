@@ -151,5 +151,4 @@ def lng_scenario(path: Path) -> tuple[str, str, Any]:
     """Japan's LNG scenario ``path``: its name, description and its run without and with the
     2030 US volumes."""
     scenario = load_lng_scenario(path)
-    inner = scenario.scenario
-    return str(inner.name), str(inner.description or ""), compare_us_volumes(scenario)
+    return str(scenario.name), str(scenario.description or ""), compare_us_volumes(scenario)

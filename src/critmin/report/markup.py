@@ -63,9 +63,23 @@ def table(frame: pd.DataFrame, columns: Sequence[Col], caption: str = "") -> str
     )
 
 
+def _gaps(value: Any) -> Any:
+    """The spec with every NaN (no data: a country without a price at a stage) as null,
+    which Plotly draws as a gap."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _gaps(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_gaps(v) for v in value]
+    return value
+
+
 def figure(div_id: str, spec: dict[str, Any], label: str) -> str:
     """A chart: its container, a print image filled in by the page's script, and its data."""
-    payload = json.dumps(spec, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    payload = json.dumps(_gaps(spec), separators=(",", ":"), allow_nan=False).replace(
+        "</", "<\\/"
+    )
     height = int(spec["layout"]["height"])
     return (
         f"<figure class='chart' aria-label='{esc(label)}'>"

@@ -56,6 +56,9 @@ def sample_paths(scenario: Scenario, samples: int = 200, seed: int = 0) -> xr.Da
         },
         attrs={"scenario": scenario.name, "samples": samples, "seed": seed},
     )
+    # a region without a node at a stage has no price there (the kernel leaves those cells)
+    absent = model.chain.layout.use_node < 0
+    ds["price_index"] = ds["price_index"].where(~xr.DataArray(absent, dims=("stage", "country")))
     ds["shortfall"] = np.maximum(ds["reference"] - ds["consumption"], 0.0)
     ds["shortfall"].attrs["units"] = "t/month"
     return ds
