@@ -180,7 +180,7 @@ def floor_terms(row: Any) -> str:
     first, full = float(row["volume_first_tpa"]), float(row["volume_full_tpa"])
     volume = (f"{number(first)} t/yr" if first == full else
               f"{number(first)} t/yr rising to {number(full)} t/yr")
-    upside = (f", {percent(row['upside_share'])} of the upside to the payer"
+    upside = (f" (the payer takes {percent(row['upside_share'])} of the upside)"
               if float(row["upside_share"]) > 0 else "")
     return (f"{float(row['floor']):g} {row['unit']} on {volume} of {name} for "
             f"{row['years']} years{upside}")  # fmt: skip
