@@ -72,12 +72,36 @@ def test_ranking_is_probability_weighted_and_ordered(sweep: SweepResult) -> None
         summary = result.summary()
         expected = (summary["probability"] * summary["gdp_change_usd"]).sum()
         row = ranking[(ranking["commodity"] == commodity) & (ranking["country"] == country)]
-        assert row["expected_gdp_change_usd"].iloc[0] == pytest.approx(expected, rel=1e-12)
+        value = row["expected_gdp_change_usd"].iloc[0]
+        if row["basis"].iloc[0].startswith("unknown"):
+            assert math.isnan(value)
+        else:
+            assert value == pytest.approx(expected, rel=1e-12)
     for _, part in ranking.groupby("country"):
-        assert list(part["rank"]) == list(range(1, len(part) + 1))
-        assert part["expected_gdp_change_usd"].is_monotonic_increasing
+        known = part[part["expected_gdp_change_usd"].notna()]
+        assert list(known["rank"]) == list(range(1, len(known) + 1))
+        assert known["expected_gdp_change_usd"].is_monotonic_increasing
+        assert part.loc[part["expected_gdp_change_usd"].isna(), "rank"].isna().all()
     figure = ranking_figure(ranking)
     assert {trace.name for trace in figure.data} == {"USA", "JPN"}
+
+
+def test_effects_no_bridge_values_are_unknown_not_zero(sweep: SweepResult) -> None:
+    """Cobalt moves the allies' markets but no industry bridge values it: its GDP change is
+    unknown (NaN, unranked) with the unvalued cost beside it, never 0; rare earths are
+    valued; a chain whose runs move nothing the country buys is a stated 0."""
+    ranking = sweep.ranking().set_index(["country", "commodity"])
+    cobalt = ranking.loc[("USA", "cobalt")]
+    assert math.isnan(cobalt["expected_gdp_change_usd"])
+    assert pd.isna(cobalt["rank"])
+    assert cobalt["unbridged_price_cost_usd"] > 0
+    assert cobalt["basis"].startswith("unknown: no industry bridge")
+    rare = ranking.loc[("USA", "rare_earths")]
+    assert rare["expected_gdp_change_usd"] < 0
+    assert rare["basis"].startswith("valued")
+    zero = ranking[ranking["expected_gdp_change_usd"] == 0]
+    assert zero["basis"].str.startswith(("no market effect", "valued")).all()
+    assert ranking["unbridged_price_cost_usd"].notna().all()
 
 
 def test_comparison_with_usgs_and_the_rank_correlation(sweep: SweepResult) -> None:
@@ -85,7 +109,8 @@ def test_comparison_with_usgs_and_the_rank_correlation(sweep: SweepResult) -> No
     assert set(compared["commodity"]) >= {"rare_earths", "gallium", "germanium"}
     assert compared.set_index("commodity")["usgs_rank"].to_dict()["gallium"] == 6
     rho, n = rank_correlation(compared)
-    assert n == compared["usgs_rank"].notna().sum() >= 3
+    both = compared[["usgs_rank", "critmin_expected_gdp_change_usd"]].notna().all(axis=1)
+    assert n == both.sum() >= 3
     assert -1.0 <= rho <= 1.0
 
 

@@ -28,7 +28,7 @@ INDUSTRY_TABLE = [
 ]  # fmt: skip
 RANKING_TABLE = [
     "rank", "country", "commodity", "expected_gdp_change_usd", "worst_scenario",
-    "worst_gdp_change_usd",
+    "worst_gdp_change_usd", "basis",
 ]  # fmt: skip
 
 

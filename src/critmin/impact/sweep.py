@@ -202,21 +202,50 @@ class SweepResult:
 
     def ranking(self) -> pd.DataFrame:
         """Probability-weighted GDP change per commodity and country (USD per year of
-        disruption), worst first within each country, with the worst scenario."""
+        disruption), worst first within each country, with the worst scenario.
+
+        ``unbridged_price_cost_usd`` is the probability-weighted extra cost of the market
+        effects no industry bridge covers (not in the GDP change); where the chain has no
+        bridge at all for the country but the market moves, the GDP change is unknown (NaN,
+        unranked, ``basis`` says why), never 0."""
         rows = []
         for (commodity, country), result in self.impacts.items():
             summary = result.summary()
             worst = summary.iloc[int(np.argmin(summary["gdp_change_usd"].to_numpy()))]
+            weight = result.dataset["weight"].to_series().to_dict()
+            gaps = result.unbridged
+            columns = ("unmet_fraction", "price_cost_usd", "production_change_usd")
+            effect = [pd.to_numeric(gaps[c], errors="coerce").fillna(0.0).to_numpy(float)
+                      for c in columns]  # fmt: skip
+            hit = (effect[0] > 0) | (effect[1] != 0) | (effect[2] != 0)
+            moved = gaps[hit]
+            weights = np.array([weight.get(str(s), 0.0) for s in moved["scenario"]], dtype=float)
+            unbridged = float((effect[1][hit] * weights).sum())
+            bridged = bool(np.any(result.dataset["gdp_change_usd"].to_numpy() != 0))
+            stages = ", ".join(sorted(set(moved["stage"].astype(str))))
+            if moved.empty and not bridged:
+                basis = ("no market effect: the runs move nothing this country buys (where its "
+                         "use of the chain is not cited, the calibration may give it none)")
+            elif moved.empty:
+                basis = "valued: every market effect has an industry bridge"
+            elif bridged:
+                basis = (f"partial: market effects at {stages} have no industry bridge "
+                         "(a lower bound)")  # fmt: skip
+            else:
+                basis = f"unknown: no industry bridge for the market effects at {stages}"
+            known = moved.empty or bridged
+            gdp = result.gdp_change_usd if known else float("nan")
             rows.append(
                 {
                     "commodity": commodity,
                     "country": country,
-                    "expected_gdp_change_usd": result.gdp_change_usd,
-                    "expected_gdp_change_share": result.gdp_change_usd
-                    / result.meta["gdp_usd_per_year"],
-                    "worst_scenario": worst["scenario"],
-                    "worst_gdp_change_usd": float(worst["gdp_change_usd"]),
+                    "expected_gdp_change_usd": gdp,
+                    "expected_gdp_change_share": gdp / result.meta["gdp_usd_per_year"],
+                    "worst_scenario": worst["scenario"] if known else None,
+                    "worst_gdp_change_usd": float(worst["gdp_change_usd"]) if known else np.nan,
                     "scenarios": len(summary),
+                    "unbridged_price_cost_usd": unbridged,
+                    "basis": basis,
                     "io_table": result.meta["io_table"],
                 }
             )
@@ -224,7 +253,9 @@ class SweepResult:
         if frame.empty:
             return frame
         frame = frame.sort_values(["country", "expected_gdp_change_usd"], kind="stable")
-        frame["rank"] = frame.groupby("country").cumcount() + 1
+        ranked = frame["expected_gdp_change_usd"].notna()
+        frame["rank"] = frame[ranked].groupby("country").cumcount() + 1
+        frame["rank"] = frame["rank"].astype("Int64")
         return frame.reset_index(drop=True)
 
 

@@ -77,7 +77,7 @@ def comparison(ranking: pd.DataFrame, country: str = "USA") -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    frame["critmin_rank"] = (
+    frame["critmin_rank"] = (  # NaN where critmin's value is unknown
         frame["critmin_expected_gdp_change_usd"].rank(method="average").to_numpy()
     )
     return frame
@@ -85,8 +85,10 @@ def comparison(ranking: pd.DataFrame, country: str = "USA") -> pd.DataFrame:
 
 def rank_correlation(frame: pd.DataFrame) -> tuple[float, int]:
     """Spearman's rank correlation between critmin's and USGS's order of losses over the
-    commodities with a USGS rank, and how many there are (NaN below 3)."""
-    known = frame.dropna(subset=["usgs_rank"]) if not frame.empty else frame
+    commodities with a USGS rank and a critmin value (unknown where no bridge values the
+    market's effects), and how many there are (NaN below 3)."""
+    subset = ["usgs_rank", "critmin_expected_gdp_change_usd"]
+    known = frame.dropna(subset=subset) if not frame.empty else frame
     n = len(known)
     if n < 3:
         return float("nan"), n
