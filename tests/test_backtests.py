@@ -15,6 +15,7 @@ from critmin.simulation.backtests import episode_names, run_backtest
 from critmin.simulation.backtests.runner import episodes
 
 runner = CliRunner()
+GRADES = {"primary", "secondary", "assumption", "derived"}
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +52,9 @@ def test_every_observed_figure_is_cited():
             if "value" in prev:
                 assert prev["source"]["url"].startswith("http"), (name, target["id"])
                 assert isinstance(prev["value"], float), (name, target["id"])
+                assert prev["grade"] in GRADES, (name, target["id"])
+                assert prev["licence"], (name, target["id"])
+                assert isinstance(prev["year"], int), (name, target["id"])
             else:
                 assert prev["unknown"], (name, target["id"])
 

@@ -79,6 +79,32 @@ def test_2009_world_has_china_as_the_dominant_separator_and_exporter():
     assert b24.year == 2024
 
 
+def test_2009_and_2022_figures_carry_year_licence_and_grade():
+    """Every source of the 2009 element chain and of the 2022 Ga/Ge markets is cited with
+    its year, licence and quality grade."""
+    from critmin.simulation.elements.chain import year_data
+    from critmin.simulation.elements.single import single_data
+
+    def sources(node: object) -> list[dict]:
+        if isinstance(node, dict):
+            found = [node] if "url" in node else []
+            return found + [s for v in node.values() for s in sources(v)]
+        if isinstance(node, list):
+            return [s for v in node for s in sources(v)]
+        return []
+
+    cited = sources(year_data(2009)) + sources(single_data()["years"][2022])
+    assert len(cited) >= 8
+    for src in cited:
+        assert src["url"].startswith("http"), src
+        assert src["grade"] in {"primary", "secondary", "assumption", "derived"}, src
+        assert src["licence"], src
+        assert isinstance(src["year"], int), src
+    prices = year_data(2009)["prices"]["oxide"]
+    for element, row in prices.items():
+        assert row["grade"] in {"primary", "secondary", "assumption", "derived"}, element
+
+
 @pytest.mark.parametrize("year", [2009, 2024])
 def test_china_compound_exports_match_embedded_baci(year: int):
     from critmin.data import tables
