@@ -33,13 +33,51 @@ def test_list_and_run_every_episode_from_the_cli():
     assert names == ["quota-2010", "gallium-germanium-2023", "rare-earths-2025"]
     assert [row["base_year"] for row in rows] == [2009, 2022, 2024]
     for name in names:
-        result = runner.invoke(app, ["backtest", name, "--format", "json"])
+        result = runner.invoke(app, ["backtest", name, "--draws", "3", "--format", "json"])
         assert result.exit_code == 0, result.output
-        rows = json.loads(result.output)["rows"]
+        payload = json.loads(result.output)
+        rows = payload["rows"]
         assert rows
         for row in rows:
             assert row["source_url"].startswith("http")
             assert math.isclose(row["error"], row["model"] - row["observed"], abs_tol=1e-12)
+            assert row["low"] <= row["high"]
+        assert {r["episode"] for r in payload["meta"]["held_out"]} == {name}
+        paths = pd.DataFrame(payload["meta"]["paths"])
+        assert {"exports", "price"} <= set(paths.series)
+        assert (paths.low <= paths.high).all()
+        shipped = runner.invoke(app, ["backtest", name, "--shipped", "--format", "json"])
+        assert shipped.exit_code == 0, shipped.output
+        assert "paths" in json.loads(shipped.output)["meta"]
+
+
+def test_paths_carry_the_targets_and_sum_to_years():
+    """The monthly paths are the run's: the 2010 unit-value target is the mean of the
+    monthly unit-value path over 2010, the Aug 2023 Ga exports are the path's August (0), and
+    every annual flow is the sum of its months, every annual price their mean."""
+    from critmin.simulation.backtests.runner import replay
+
+    run = replay("quota-2010")
+    p = run.paths
+    uv = p[(p.series == "unit_value") & p.period.str.startswith("2010-")]
+    target = run.targets.set_index("target").loc["unit_value_2010", "model"]
+    assert uv.value.mean() == pytest.approx(target, rel=1e-12)
+    assert len(uv) == 12
+    for series, zone, how in (
+        ("exports", "CHN>XCN", "sum"),
+        ("price", "XCN", "mean"),
+        ("stock", "CHN", "last"),
+    ):
+        rows = p[(p.series == series) & (p.good == "Dy|metal") & (p.zone == zone)]
+        monthly = rows[rows.period.str.startswith("2011-")].value
+        annual = rows[rows.period == "2011"].value.iloc[0]
+        assert annual == pytest.approx(
+            getattr(monthly, how)() if how != "last" else monthly.iloc[-1], rel=1e-12
+        )
+    ga = replay("gallium-germanium-2023").paths
+    aug = ga[(ga.series == "exports") & (ga.good == "Ga") & (ga.period == "2023-08")]
+    assert aug.value.iloc[0] == pytest.approx(0.0, abs=1e-9)
+    assert not ga.period.eq("2025").any()  # no whole 2025 in the horizon
 
 
 def test_every_observed_figure_is_cited():

@@ -42,15 +42,11 @@ def _list(fmt: Format) -> None:
 
 
 def _score(fmt: Format, draws: int, seed: int) -> None:
-    from critmin.cli.output import _plain
     from critmin.simulation.backtests.score import parameters_used, scorecard, skill
 
     card = scorecard(draws=draws, seed=seed)
     table = skill(card)
     used = parameters_used()
-
-    def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-        return [{str(k): _plain(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
 
     meta = {
         "draws": draws,
@@ -60,7 +56,7 @@ def _score(fmt: Format, draws: int, seed: int) -> None:
         "scored": "not a cap replay and observed > 0",
     }
     if fmt is not Format.table:
-        meta |= {"skill": records(table), "parameters": records(used)}
+        meta |= {"skill": _records(table), "parameters": _records(used)}
         render(card, fmt, title="backtest scorecard (held-out parameters)", meta=meta)
         return
     render(
@@ -79,6 +75,40 @@ def _score(fmt: Format, draws: int, seed: int) -> None:
     )
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    from critmin.cli.output import _plain
+
+    return [{str(k): _plain(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
+
+
+def _episode(name: str, fmt: Format, draws: int, seed: int) -> None:
+    from critmin.simulation.backtests.runner import episodes
+    from critmin.simulation.backtests.score import evaluate, parameters_used
+
+    run = evaluate(name, draws=draws, seed=seed, with_paths=fmt is not Format.table)
+    spec = episodes()[name]
+    used = parameters_used()
+    meta: dict[str, Any] = {
+        "rules": ", ".join(spec["rules"]),
+        "base_year": spec["base_year"],
+        "parameters": "held out (estimated on other episodes only); --shipped for the rule files'",
+        "interval": f"5-95 % of {draws} ensemble members (seed {seed})",
+        "error": "model - observed; relative_error = model / observed - 1",
+        "cap_replay": "the model equals the compiled cap: a test of the rule file",
+        "caveat": spec.get("caveat", ""),
+    }
+    if fmt is not Format.table:
+        meta["held_out"] = _records(used[used.episode == name])
+        meta["paths"] = _records(run.paths)
+    render(
+        run.targets,
+        fmt,
+        title=f"backtest {name}: {spec['title']}",
+        meta=meta,
+        table_columns=[*TABLE_COLUMNS, "low", "high"],
+    )
+
+
 def backtest_command(
     name: Annotated[
         str,
@@ -94,14 +124,22 @@ def backtest_command(
     leakage: Annotated[
         float | None, typer.Option("--leakage", help="Override every measure's leakage.")
     ] = None,
+    shipped: Annotated[
+        bool,
+        typer.Option(
+            "--shipped",
+            help="Run with the rule files' own values (in sample), not the held-out ones.",
+        ),
+    ] = False,
     draws: Annotated[
-        int, typer.Option("--draws", min=0, help="'score': ensemble members per episode.")
+        int, typer.Option("--draws", min=0, help="Ensemble members per episode.")
     ] = 32,
-    seed: Annotated[int, typer.Option("--seed", help="'score': ensemble seed.")] = 20101,
+    seed: Annotated[int, typer.Option("--seed", help="Ensemble seed.")] = 20101,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
 ) -> None:
-    """Replay episode NAME with its shipped rules on the world of its time: model beside
-    observed, with the error; or print the scorecard of every episode."""
+    """Replay episode NAME on the world of its time with held-out parameters: model with its
+    interval beside observed, and (JSON, CSV) the monthly and annual paths; --shipped (or
+    --approval-rate, --leakage) runs the rule files' own values. Or print the scorecard."""
     if name == "list":
         _list(fmt)
         return
@@ -114,26 +152,36 @@ def backtest_command(
         render(estimates_table(), fmt, title="parameters estimated on each episode")
         return
     from critmin.errors import InputError
-    from critmin.simulation.backtests.runner import episodes, run_backtest
+    from critmin.simulation.backtests.runner import episode_names, episodes, replay
 
+    if name not in episode_names():
+        from critmin.errors import unknown_value
+
+        raise unknown_value("backtest", name, [*episode_names(), "list", "score", "estimates"])
     for value, label in ((approval_rate, "--approval-rate"), (leakage, "--leakage")):
         if value is not None and not 0.0 <= value <= (1.0 if label == "--approval-rate" else 5.0):
             raise InputError(f"{label} {value}: out of range")
-    frame = run_backtest(name, approval_rate=approval_rate, leakage=leakage)
+    if not (shipped or approval_rate is not None or leakage is not None):
+        _episode(name, fmt, draws, seed)
+        return
+    run = replay(name, approval_rate=approval_rate, leakage=leakage)
     spec = episodes()[name]
+    meta: dict[str, Any] = {
+        "rules": ", ".join(spec["rules"]),
+        "base_year": spec["base_year"],
+        "parameters": "rule-file values (in sample)"
+        if approval_rate is None and leakage is None
+        else f"rule files with approval_rate={approval_rate}, leakage={leakage}",
+        "error": "model - observed; relative_error = model / observed - 1",
+        "cap_replay": "the model equals the compiled cap: a test of the rule file",
+        "caveat": spec.get("caveat", ""),
+    }
+    if fmt is not Format.table:
+        meta["paths"] = _records(run.paths)
     render(
-        frame,
+        run.targets,
         fmt,
         title=f"backtest {name}: {spec['title']}",
-        meta={
-            "rules": ", ".join(spec["rules"]),
-            "base_year": spec["base_year"],
-            "parameters": "rule-file defaults"
-            if approval_rate is None and leakage is None
-            else f"approval_rate={approval_rate}, leakage={leakage}",
-            "error": "model - observed; relative_error = model / observed - 1",
-            "cap_replay": "the model equals the compiled cap: a test of the rule file",
-            "caveat": spec.get("caveat", ""),
-        },
+        meta=meta,
         table_columns=TABLE_COLUMNS,
     )

@@ -15,6 +15,7 @@ market core's parameters can be overridden (:mod:`critmin.simulation.backtests.p
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -208,6 +209,15 @@ def _single_cap(compiled: Compiled, target: dict[str, Any]) -> float:
     return cap if ref is None else cap / _mean_allowed(path, _months(compiled.labels, ref))
 
 
+@dataclass(frozen=True)
+class Replay:
+    """A run of an episode: one row per target and the monthly and annual paths
+    (:mod:`critmin.simulation.backtests.paths`)."""
+
+    targets: pd.DataFrame
+    paths: pd.DataFrame
+
+
 def run_backtest(
     name: str,
     approval_rate: float | None = None,
@@ -219,6 +229,20 @@ def run_backtest(
     (volume targets), whether the model replays the cap, error (model - observed), relative
     error. The rule-file values given override every measure's; ``parameters`` override the
     market core's (names of ``critmin.market.parameters.yaml``)."""
+    return replay(name, approval_rate, leakage, processing_spread, parameters, False).targets
+
+
+def replay(
+    name: str,
+    approval_rate: float | None = None,
+    leakage: float | None = None,
+    processing_spread: float | None = None,
+    parameters: Mapping[str, float] | None = None,
+    with_paths: bool = True,
+) -> Replay:
+    """:func:`run_backtest`'s targets with the run's paths (empty unless ``with_paths``)."""
+    from critmin.simulation.backtests.paths import element_paths, single_paths
+
     spec = episodes().get(name)
     if spec is None:
         raise unknown_value("backtest", name, episode_names())
@@ -240,6 +264,7 @@ def run_backtest(
             base=calibrate(year),
             parameters=parameters,
         )
+        paths = element_paths(res, _unit_value_index(res)) if with_paths else None
 
         def metric(target: dict[str, Any]) -> tuple[float, float]:
             return _element_metric(res, target), _element_cap(res, compiled.allowed, target)
@@ -248,6 +273,7 @@ def run_backtest(
             el: simulate_single(el, path, year=year, parameters=parameters)
             for el, path in compiled.commodity.items()
         }
+        paths = single_paths(single, labels) if with_paths else None
 
         def metric(target: dict[str, Any]) -> tuple[float, float]:
             return _single_metric(single, labels, target), _single_cap(compiled, target)
@@ -272,4 +298,4 @@ def run_backtest(
                 "source_url": target["source"]["url"],
             }
         )
-    return pd.DataFrame(rows)
+    return Replay(pd.DataFrame(rows), pd.DataFrame() if paths is None else paths)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from critmin.market.params import parameter_table
 from critmin.simulation.backtests.protocol import Value, check_held_out, held_out, scored_with
-from critmin.simulation.backtests.runner import episode_names, episodes, run_backtest
+from critmin.simulation.backtests.runner import Replay, episode_names, episodes, replay
 
 ENSEMBLE = (
     "demand_elasticity", "substitution_elasticity", "supply_elasticity",
@@ -77,21 +77,35 @@ def _log_error(x: float, observed: float) -> float:
     return abs(math.log(max(x, 1e-12) / observed))
 
 
-def score_episode(episode: str, draws: int = DRAWS, seed: int = SEED) -> pd.DataFrame:
-    """One row per target of ``episode``: held-out model value and its interval, the
-    baselines, whether it is scored, and the log errors."""
+def evaluate(
+    episode: str, draws: int = DRAWS, seed: int = SEED, with_paths: bool = False
+) -> Replay:
+    """``episode`` with held-out parameters: one row per target (model, interval,
+    baselines, whether scored, log errors) and, ``with_paths``, its monthly and annual paths
+    with the ensemble's ``low`` and ``high``."""
     values = held_out(episode)
     check_held_out(episode, values)
     rule, market = scored_with(values)
-    frame = run_backtest(episode, parameters=market or None, **rule)
+    point = replay(episode, parameters=market or None, with_paths=with_paths, **rule)
+    frame, paths = point.targets, point.paths
     rng = np.random.default_rng([seed, episode_names().index(episode)])
-    members = []
+    models: list[np.ndarray] = []
+    trails: list[np.ndarray] = []
     for _ in range(draws):
         r, m = scored_with(_draw(values, rng))
-        members.append(run_backtest(episode, parameters=m, **r).model.to_numpy())
-    ens = np.array(members) if members else frame.model.to_numpy()[None, :]
+        member = replay(episode, parameters=m, with_paths=with_paths, **r)
+        models.append(member.targets.model.to_numpy())
+        if with_paths:
+            trails.append(member.paths.value.to_numpy())
+    ens = np.array(models) if models else frame.model.to_numpy()[None, :]
     frame["low"] = np.quantile(ens, QUANTILES[0], axis=0)
     frame["high"] = np.quantile(ens, QUANTILES[1], axis=0)
+    if with_paths:
+        band = np.array(trails) if trails else paths.value.to_numpy()[None, :]
+        paths = paths.assign(
+            low=np.quantile(band, QUANTILES[0], axis=0),
+            high=np.quantile(band, QUANTILES[1], axis=0),
+        )
     frame["within"] = (frame.observed >= frame.low) & (frame.observed <= frame.high)
     frame["no_change"] = 1.0
     frame["cap_only"] = np.where(frame.kind == "volume", frame.cap, 1.0)
@@ -101,7 +115,12 @@ def score_episode(episode: str, draws: int = DRAWS, seed: int = SEED) -> pd.Data
         frame[f"err_{col}"] = [
             _log_error(x, o) for x, o in zip(frame[col], frame.observed, strict=True)
         ]
-    return frame
+    return Replay(frame, paths)
+
+
+def score_episode(episode: str, draws: int = DRAWS, seed: int = SEED) -> pd.DataFrame:
+    """The targets of :func:`evaluate` (no paths)."""
+    return evaluate(episode, draws, seed).targets
 
 
 def scorecard(draws: int = DRAWS, seed: int = SEED) -> pd.DataFrame:
