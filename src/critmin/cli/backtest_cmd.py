@@ -11,6 +11,8 @@ from critmin.cli.output import Format, render
 if TYPE_CHECKING:
     import pandas as pd
 
+    from critmin.simulation.backtests.runner import Replay
+
 TABLE_COLUMNS = ["target", "label", "observed", "model", "cap_replay", "error", "relative_error"]
 SCORE_COLUMNS = [
     "episode", "target", "kind", "observed", "model", "low", "high", "scored", "no_change",
@@ -81,32 +83,30 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): _plain(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
 
 
-def _episode(name: str, fmt: Format, draws: int, seed: int) -> None:
+def _render_run(
+    name: str,
+    fmt: Format,
+    run: Replay,
+    parameters: str,
+    extra: dict[str, Any],
+    columns: list[str],
+) -> None:
+    """Print one episode's run: its targets, and in JSON its paths and ``extra`` meta."""
     from critmin.simulation.backtests.runner import episodes
-    from critmin.simulation.backtests.score import evaluate, parameters_used
 
-    run = evaluate(name, draws=draws, seed=seed, with_paths=fmt is not Format.table)
     spec = episodes()[name]
-    used = parameters_used()
     meta: dict[str, Any] = {
         "rules": ", ".join(spec["rules"]),
         "base_year": spec["base_year"],
-        "parameters": "held out (estimated on other episodes only); --shipped for the rule files'",
-        "interval": f"5-95 % of {draws} ensemble members (seed {seed})",
+        "parameters": parameters,
         "error": "model - observed; relative_error = model / observed - 1",
         "cap_replay": "the model equals the compiled cap: a test of the rule file",
         "caveat": spec.get("caveat", ""),
     }
     if fmt is not Format.table:
-        meta["held_out"] = _records(used[used.episode == name])
-        meta["paths"] = _records(run.paths)
-    render(
-        run.targets,
-        fmt,
-        title=f"backtest {name}: {spec['title']}",
-        meta=meta,
-        table_columns=[*TABLE_COLUMNS, "low", "high"],
-    )
+        meta |= {**extra, "paths": _records(run.paths)}
+    title = f"backtest {name}: {spec['title']}"
+    render(run.targets, fmt, title=title, meta=meta, table_columns=columns)
 
 
 def backtest_command(
@@ -152,7 +152,7 @@ def backtest_command(
         render(estimates_table(), fmt, title="parameters estimated on each episode")
         return
     from critmin.errors import InputError
-    from critmin.simulation.backtests.runner import episode_names, episodes, replay
+    from critmin.simulation.backtests.runner import episode_names, replay
 
     if name not in episode_names():
         from critmin.errors import unknown_value
@@ -162,26 +162,24 @@ def backtest_command(
         if value is not None and not 0.0 <= value <= (1.0 if label == "--approval-rate" else 5.0):
             raise InputError(f"{label} {value}: out of range")
     if not (shipped or approval_rate is not None or leakage is not None):
-        _episode(name, fmt, draws, seed)
+        from critmin.simulation.backtests.score import evaluate, parameters_used
+
+        run = evaluate(name, draws=draws, seed=seed, with_paths=fmt is not Format.table)
+        used = parameters_used()
+        _render_run(
+            name,
+            fmt,
+            run,
+            f"held out (estimated on other episodes only); interval: 5-95 % of {draws} "
+            f"ensemble members (seed {seed}); --shipped for the rule files' own values",
+            {"held_out": _records(used[used.episode == name])},
+            [*TABLE_COLUMNS, "low", "high"],
+        )
         return
-    run = replay(name, approval_rate=approval_rate, leakage=leakage)
-    spec = episodes()[name]
-    meta: dict[str, Any] = {
-        "rules": ", ".join(spec["rules"]),
-        "base_year": spec["base_year"],
-        "parameters": "rule-file values (in sample)"
+    values = (
+        "rule-file values (in sample)"
         if approval_rate is None and leakage is None
-        else f"rule files with approval_rate={approval_rate}, leakage={leakage}",
-        "error": "model - observed; relative_error = model / observed - 1",
-        "cap_replay": "the model equals the compiled cap: a test of the rule file",
-        "caveat": spec.get("caveat", ""),
-    }
-    if fmt is not Format.table:
-        meta["paths"] = _records(run.paths)
-    render(
-        run.targets,
-        fmt,
-        title=f"backtest {name}: {spec['title']}",
-        meta=meta,
-        table_columns=TABLE_COLUMNS,
+        else f"rule files with approval_rate={approval_rate}, leakage={leakage}"
     )
+    run = replay(name, approval_rate=approval_rate, leakage=leakage)
+    _render_run(name, fmt, run, values, {}, TABLE_COLUMNS)
