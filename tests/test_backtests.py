@@ -143,6 +143,8 @@ def test_baci_targets_match_the_embedded_data():
     q09, v09 = exports(2009)
     q10, v10 = exports(2010)
     q11, v11 = exports(2011)
+    q06, v06 = exports(2006)
+    q12, v12 = exports(2012)
     q07, v07 = exports(2007)
     q08, v08 = exports(2008)
     spec = episodes()["quota-2010"]["targets"]
@@ -151,12 +153,16 @@ def test_baci_targets_match_the_embedded_data():
     assert round(q11 / q09, 3) == targets["volume_2011"]
     assert round((v10 / q10) / (v09 / q09), 2) == targets["unit_value_2010"]
     assert round((v11 / q11) / (v09 / q09), 1) == targets["unit_value_2011"]
+    assert round(q12 / q09, 3) == targets["volume_2012"]
+    assert round((v12 / q12) / (v09 / q09), 2) == targets["unit_value_2012"]
     # last year's growth: the same span just before the reference year 2009
     prev = {t["id"]: t["previous"]["value"] for t in spec if "value" in t["previous"]}
     assert round(q09 / q08, 3) == prev["volume_2010"]
     assert round(q09 / q07, 3) == prev["volume_2011"]
     assert round((v09 / q09) / (v08 / q08), 3) == prev["unit_value_2010"]
     assert round((v09 / q09) / (v07 / q07), 3) == prev["unit_value_2011"]
+    assert round(q09 / q06, 3) == prev["volume_2012"]
+    assert round((v09 / q09) / (v06 / q06), 3) == prev["unit_value_2012"]
 
 
 def test_cap_replays_are_labelled_and_not_scored():
