@@ -137,9 +137,11 @@ def backtest_command(
     seed: Annotated[int, typer.Option("--seed", help="Ensemble seed.")] = 20101,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
 ) -> None:
-    """Replay episode NAME on the world of its time with held-out parameters: model with its
-    interval beside observed, and (JSON, CSV) the monthly and annual paths; --shipped (or
-    --approval-rate, --leakage) runs the rule files' own values. Or print the scorecard."""
+    """Replay episode NAME on its own world with held-out parameters, or print the scorecard.
+
+    Each target's model value with its interval beside the observed one; in JSON the monthly
+    and annual paths too. --shipped (or --approval-rate, --leakage) runs the rule files' own
+    values."""
     if name == "list":
         _list(fmt)
         return
