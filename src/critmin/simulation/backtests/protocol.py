@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from critmin.errors import DataError
+from critmin.errors import DataError, unknown_value
 from critmin.simulation.backtests.runner import RULE_PARAMETERS, episode_names, run_backtest
 
 ESTIMATES_FILE = Path(__file__).with_name("estimates.yaml")
@@ -60,15 +60,6 @@ class Value:
     basis: str
 
 
-def _in(params: dict[str, float], kind: str) -> dict[str, float]:
-    data = estimates_data()
-    return {k: v for k, v in params.items() if k in data and data[k]["kind"] == kind}
-
-
-def _run(episode: str, rule: dict[str, float], market: dict[str, float]) -> pd.DataFrame:
-    return run_backtest(episode, parameters=market or None, **rule)
-
-
 @cache
 def estimate(parameter: str, index: int) -> float:
     """Estimate ``index`` of ``parameter`` in ``estimates.yaml``: its value, or for ``method:
@@ -80,8 +71,10 @@ def estimate(parameter: str, index: int) -> float:
         return float(est["value"])
 
     def gap(x: float) -> float:
-        point = {parameter: x}
-        frame = _run(est["episode"], _in(point, "rule"), _in(point, "market"))
+        if spec["kind"] == "rule":
+            frame = run_backtest(est["episode"], parameters=None, **{parameter: x})
+        else:
+            frame = run_backtest(est["episode"], parameters={parameter: x})
         row = frame[frame.target == est["target"]].iloc[0]
         return float(row.model - row.observed)
 
@@ -103,8 +96,6 @@ def held_out(episode: str) -> dict[str, Value]:
     """Every parameter of ``estimates.yaml`` for scoring ``episode``: the mean of its
     estimates on other episodes, else its prior; range = prior and those estimates."""
     if episode not in episode_names():
-        from critmin.errors import unknown_value
-
         raise unknown_value("backtest", episode, episode_names())
     out = {}
     for param, spec in estimates_data().items():
