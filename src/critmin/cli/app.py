@@ -71,7 +71,7 @@ COMMANDS: dict[str, Entry] = {
     "backtest": Entry(
         "backtest_cmd",
         "backtest_command",
-        "Replay episode NAME with its shipped rules: model beside observed, with the error.",
+        "Replay episode NAME on its own world with held-out parameters, or print the scorecard.",
     ),
     "stockpile": Entry(
         "stockpile_cmd",

@@ -1,15 +1,21 @@
 """Replay an episode (``episodes.yaml``) with its shipped rules and compare with history.
 
-Each target is a ratio the model computes from its monthly results (model / base, or one
-window over another) beside the cited observed ratio; the error is model - observed and the
-relative error model / observed - 1. Parameters are the defaults of the rule files unless
-overridden (``approval_rate``, ``leakage``), which :func:`cross_validation` uses to fit a
-parameter on one episode and test it on the others.
+Each episode runs on the world of its time: the base state of its ``base_year`` (the element
+chain's :func:`~critmin.simulation.elements.chain.calibrate` or the gallium and germanium
+markets of that year), built by the same code as today's. Each target is a ratio the model
+computes from its monthly results (model / base, or one window over another) beside the
+cited observed ratio; the error is model - observed and the relative error model /
+observed - 1. Beside the model stands the **cap**: the value the target would take if
+China's exports were exactly the compiled legal cap (volume targets only); a model value
+equal to it (:data:`CAP_TOLERANCE`) is a *cap replay*, a test of the rule file, not of the
+market. Rule-file parameters (``approval_rate``, ``leakage``, ``processing_spread``) and the
+market core's parameters can be overridden (:mod:`critmin.simulation.backtests.protocol`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,13 +25,22 @@ import pandas as pd
 import yaml
 
 from critmin.errors import unknown_value
-from critmin.simulation.elements.chain import ZONES
-from critmin.simulation.elements.model import ElementResult, Shocks, simulate_elements
+from critmin.simulation.elements.chain import ZONES, calibrate
+from critmin.simulation.elements.model import MAGNET, ElementResult, Shocks, simulate_elements
 from critmin.simulation.elements.single import SingleResult, simulate_single
-from critmin.simulation.rules.compiler import compile_rules
+from critmin.simulation.rules.compiler import Compiled, compile_rules
 from critmin.simulation.rules.schema import RuleFile, load_rules
 
 EPISODES_FILE = Path(__file__).with_name("episodes.yaml")
+RULE_PARAMETERS = ("approval_rate", "leakage", "processing_spread")
+"""Rule-file parameters a backtest can override (every measure, or every licence)."""
+PRICE_METRICS = frozenset({
+    "export_unit_value_ratio", "price_spread", "magnet_spread_peak", "price_change",
+    "single_price_change",
+})  # fmt: skip
+"""Metrics of prices (the rest are volumes)."""
+CAP_TOLERANCE = 1e-6
+"""A model value within this of the cap value (ratio units) is a cap replay."""
 
 
 @cache
@@ -40,14 +55,19 @@ def episode_names() -> list[str]:
     return list(episodes())
 
 
-def _override(rule: RuleFile, approval_rate: float | None, leakage: float | None) -> RuleFile:
+def _override(rule: RuleFile, values: Mapping[str, float]) -> RuleFile:
+    """``rule`` with ``values`` of :data:`RULE_PARAMETERS` set on every measure (licence)."""
+    for key in values:
+        if key not in RULE_PARAMETERS:
+            raise unknown_value("rule parameter", key, RULE_PARAMETERS)
+    licence = {k: v for k, v in values.items() if k != "leakage"}
     measures = []
     for m in rule.measures:
         update: dict[str, Any] = {}
-        if leakage is not None:
-            update["leakage"] = leakage
-        if approval_rate is not None and m.licence is not None:
-            update["licence"] = m.licence.model_copy(update={"approval_rate": approval_rate})
+        if "leakage" in values:
+            update["leakage"] = values["leakage"]
+        if licence and m.licence is not None:
+            update["licence"] = m.licence.model_copy(update=licence)
         measures.append(m.model_copy(update=update))
     return rule.model_copy(update={"measures": measures})
 
@@ -151,107 +171,131 @@ _METRICS = (
 )  # fmt: skip
 
 
+def _mean_allowed(path: np.ndarray | None, k: np.ndarray) -> float:
+    return 1.0 if path is None else float(np.mean(path[k]))
+
+
+def _element_cap(
+    res: ElementResult, allowed: Mapping[tuple[str, str], np.ndarray], target: dict[str, Any]
+) -> float:
+    """The volume target's value if China's exports were exactly the compiled cap (allowed
+    share x base flow, each (element, stage) weighted by its base flow); NaN for prices."""
+    metric = target["metric"]
+    k = _months(res.labels, target["window"])
+    if metric == "magnet_exports_ratio":
+        return _mean_allowed(allowed.get((MAGNET, MAGNET)), k)
+    if metric not in ("export_volume_ratio", "element_exports_ratio"):
+        return float("nan")
+    b = res.base
+    els = [target["element"]] if metric == "element_exports_ratio" else list(b.elements)
+    capped = total = 0.0
+    for el in els:
+        flows = [("oxide", b.oxide_flow(el))]
+        if el in b.magnet_elements:
+            flows.append(("metal", b.metal_flow(el)))
+        for stage, flow in flows:
+            capped += max(flow, 0.0) * _mean_allowed(allowed.get((el, stage)), k)
+            total += max(flow, 0.0)
+    return capped / total
+
+
+def _single_cap(compiled: Compiled, target: dict[str, Any]) -> float:
+    """As :func:`_element_cap` for the gallium and germanium markets."""
+    if target["metric"] != "single_exports_ratio":
+        return float("nan")
+    path = compiled.commodity.get(target["element"])
+    cap = _mean_allowed(path, _months(compiled.labels, target["window"]))
+    ref = target.get("reference")
+    return cap if ref is None else cap / _mean_allowed(path, _months(compiled.labels, ref))
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A run of an episode: one row per target and the monthly and annual paths
+    (:mod:`critmin.simulation.backtests.paths`)."""
+
+    targets: pd.DataFrame
+    paths: pd.DataFrame
+
+
 def run_backtest(
-    name: str, approval_rate: float | None = None, leakage: float | None = None
+    name: str,
+    approval_rate: float | None = None,
+    leakage: float | None = None,
+    processing_spread: float | None = None,
+    parameters: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
-    """One row per target: observed, model, error (model - observed), relative error."""
+    """One row per target of episode ``name`` run on its base year: observed, model, cap
+    (volume targets), whether the model replays the cap, error (model - observed), relative
+    error. The rule-file values given override every measure's; ``parameters`` override the
+    market core's (names of ``critmin.market.parameters.yaml``)."""
+    return replay(name, approval_rate, leakage, processing_spread, parameters, False).targets
+
+
+def replay(
+    name: str,
+    approval_rate: float | None = None,
+    leakage: float | None = None,
+    processing_spread: float | None = None,
+    parameters: Mapping[str, float] | None = None,
+    with_paths: bool = True,
+) -> Replay:
+    """:func:`run_backtest`'s targets with the run's paths (empty unless ``with_paths``)."""
+    from critmin.simulation.backtests.paths import element_paths, single_paths
+
     spec = episodes().get(name)
     if spec is None:
         raise unknown_value("backtest", name, episode_names())
-    rules = [_override(load_rules(r), approval_rate, leakage) for r in spec["rules"]]
+    values = {
+        k: float(v)
+        for k, v in (("approval_rate", approval_rate), ("leakage", leakage),
+                     ("processing_spread", processing_spread))
+        if v is not None
+    }  # fmt: skip
+    rules = [_override(load_rules(r), values) for r in spec["rules"]]
     compiled = compile_rules(rules, spec["start"], int(spec["months"]))
     labels = compiled.labels
-    metric: Callable[[dict[str, Any]], float]
+    year = int(spec["base_year"])
+    metric: Callable[[dict[str, Any]], tuple[float, float]]
     if spec["model"] == "elements":
-        res = simulate_elements(Shocks(months=len(labels), allowed=compiled.allowed), labels=labels)
+        res = simulate_elements(
+            Shocks(months=len(labels), allowed=compiled.allowed),
+            labels=labels,
+            base=calibrate(year),
+            parameters=parameters,
+        )
+        paths = element_paths(res, _unit_value_index(res)) if with_paths else None
 
-        def metric(target: dict[str, Any]) -> float:
-            return _element_metric(res, target)
+        def metric(target: dict[str, Any]) -> tuple[float, float]:
+            return _element_metric(res, target), _element_cap(res, compiled.allowed, target)
     else:
-        single = {el: simulate_single(el, path) for el, path in compiled.commodity.items()}
+        single = {
+            el: simulate_single(el, path, year=year, parameters=parameters)
+            for el, path in compiled.commodity.items()
+        }
+        paths = single_paths(single, labels) if with_paths else None
 
-        def metric(target: dict[str, Any]) -> float:
-            return _single_metric(single, labels, target)
+        def metric(target: dict[str, Any]) -> tuple[float, float]:
+            return _single_metric(single, labels, target), _single_cap(compiled, target)
 
     rows = []
     for target in spec["targets"]:
-        model = metric(target)
+        model, cap = metric(target)
         observed = float(target["observed"])
         rows.append(
             {
                 "episode": name,
                 "target": target["id"],
                 "label": target["label"],
+                "kind": "price" if target["metric"] in PRICE_METRICS else "volume",
                 "observed": observed,
                 "model": model,
+                "cap": cap,
+                "cap_replay": bool(abs(model - cap) <= CAP_TOLERANCE),
                 "error": model - observed,
                 "relative_error": (model / observed - 1.0) if observed != 0 else float("nan"),
                 "source": target["source"]["title"],
                 "source_url": target["source"]["url"],
             }
         )
-    return pd.DataFrame(rows)
-
-
-def _fit(name: str, target: str, low: float = 0.0, high: float = 1.0) -> float:
-    """Approval rate in [low, high] that makes ``target`` of ``name`` match its observation."""
-
-    def gap(rate: float) -> float:
-        frame = run_backtest(name, approval_rate=rate)
-        row = frame[frame.target == target].iloc[0]
-        return float(row.model - row.observed)
-
-    g_lo, g_hi = gap(low), gap(high)
-    if g_lo > 0:
-        return low
-    if g_hi < 0:
-        return high
-    for _ in range(30):
-        mid = 0.5 * (low + high)
-        if gap(mid) < 0:
-            low = mid
-        else:
-            high = mid
-    return 0.5 * (low + high)
-
-
-FITS = (("rare-earths-2025", "dy_exports_2025"), ("gallium-germanium-2023", "ge_jan_aug_2024"))
-"""(episode, target) on which the licence approval rate is fitted in turn."""
-
-
-def cross_validation() -> pd.DataFrame:
-    """Fit the approval rate on one episode's target, test it on every other episode.
-
-    One row per (fitted on, tested episode): the fitted rate and the mean absolute
-    relative error over the tested episode's targets (targets with observed 0 left out).
-    """
-    rows = []
-    for fit_episode, fit_target in FITS:
-        rate = _fit(fit_episode, fit_target)
-        for name in episode_names():
-            frame = run_backtest(name, approval_rate=rate)
-            rel = frame.relative_error.dropna().abs()
-            rows.append(
-                {
-                    "fitted_on": f"{fit_episode}:{fit_target}",
-                    "approval_rate": rate,
-                    "tested_on": name,
-                    "in_sample": name == fit_episode,
-                    "mean_abs_relative_error": float(rel.mean()),
-                }
-            )
-    # the rule files' defaults (approval 0.5: assumption; leakage 0.316: fitted on 2010), and
-    # the same without leakage, to show what the 2010 fit does out of sample
-    for label, leakage in (("default (rule files)", None), ("default, leakage 0", 0.0)):
-        for name in episode_names():
-            frame = run_backtest(name, leakage=leakage)
-            rows.append(
-                {
-                    "fitted_on": label,
-                    "approval_rate": float("nan"),
-                    "tested_on": name,
-                    "in_sample": label == "default (rule files)" and name == "quota-2010",
-                    "mean_abs_relative_error": float(frame.relative_error.dropna().abs().mean()),
-                }
-            )
-    return pd.DataFrame(rows)
+    return Replay(pd.DataFrame(rows), pd.DataFrame() if paths is None else paths)

@@ -5,7 +5,9 @@ of elements (co-production); its concentrate is separated in China or outside it
 oxides of NdPr, Dy and Tb become metals (stoichiometric metal per oxide) and NdFeB magnets by
 a recipe; La, Ce and the other elements go to direct (non-magnet) uses. Quantities are t/yr in
 the base state: t REO (oxide), t metal, t NdFeB. :func:`calibrate` derives every base flow
-from the data; the derivation is in docs/methods/elements.md.
+of a year from the data of that year (``years`` of ``chain.yaml``: deposits, magnet shares,
+China's compound exports, prices) and the shared data (baskets, recipe, sectors); the
+derivation is in docs/methods/elements.md.
 """
 
 from __future__ import annotations
@@ -36,6 +38,24 @@ def chain_data() -> dict[str, Any]:
     return data
 
 
+def chain_years() -> tuple[int, ...]:
+    """Years with a base state in ``chain.yaml``."""
+    return tuple(sorted(int(y) for y in chain_data()["years"]))
+
+
+def year_data(year: int) -> dict[str, Any]:
+    """The year-specific inputs of ``chain.yaml`` (deposits, magnet shares, compound exports,
+    prices); an unknown year is a one-line error."""
+    years = chain_data()["years"]
+    if year not in years:
+        raise DataError(
+            f"chain.yaml: year {year} has no base state; years: "
+            f"{', '.join(str(y) for y in chain_years())}"
+        )
+    out: dict[str, Any] = years[year]
+    return out
+
+
 @dataclass(frozen=True)
 class Deposit:
     """One deposit group: output (t REO/yr), basket (fractions) and routing to XCN by element."""
@@ -49,8 +69,10 @@ class Deposit:
 
 @dataclass(frozen=True)
 class Base:
-    """Base state (t/yr unless stated). Dicts are keyed by element, zone or sector."""
+    """Base state of ``year`` (t/yr unless stated). Dicts are keyed by element, zone or
+    sector."""
 
+    year: int
     elements: tuple[str, ...]
     magnet_elements: tuple[str, ...]
     deposits: tuple[Deposit, ...]
@@ -65,7 +87,6 @@ class Base:
     content: dict[str, float]  # element -> t metal per t magnet (average)
     heavy_grade_share: float
     sectors: dict[str, tuple[float, float]]  # sector -> (share, elasticity)
-    direct_elasticity: float
     xcn_direct_share: float
     oxide_usd_per_t: dict[str, float]
     metal_usd_per_t: dict[str, float]
@@ -97,11 +118,11 @@ class Base:
         return sum(self.oxide_output[z][element] for z in ZONES)
 
 
-def deposits() -> tuple[Deposit, ...]:
-    """Deposit groups of ``chain.yaml`` with baskets as fractions."""
+def deposits(year: int = 2024) -> tuple[Deposit, ...]:
+    """Deposit groups of ``year`` in ``chain.yaml`` with baskets as fractions."""
     data = chain_data()
     out = []
-    for row in data["deposits"]:
+    for row in year_data(year)["deposits"]:
         basket = {e: v / 100.0 for e, v in data["baskets"][row["basket"]].items()}
         heavy = float(row.get("route_xcn_heavy", row["route_xcn"]))
         route = {e: (heavy if e in HEAVY else float(row["route_xcn"])) for e in basket}
@@ -109,14 +130,16 @@ def deposits() -> tuple[Deposit, ...]:
     return tuple(out)
 
 
-def calibrate() -> Base:
-    """Base flows of every element, stage and zone (t/yr) from the cited data."""
+@cache
+def calibrate(year: int = 2024) -> Base:
+    """Base flows of every element, stage and zone in ``year`` (t/yr) from the cited data."""
     data = chain_data()
+    yd = year_data(year)
     elements = tuple(data["elements"])
     mags = tuple(data["magnet_elements"])
-    deps = deposits()
+    deps = deposits(year)
     y = {e: float(v) for e, v in data["metal_per_oxide"].items()}
-    mag = data["magnet"]
+    mag = {**data["magnet"], **yd["magnet"]}
     oxide = {z: {e: 0.0 for e in elements} for z in ZONES}
     for d in deps:
         for e in elements:
@@ -144,9 +167,8 @@ def calibrate() -> Base:
         for e in elements
     }
     non_magnet = [e for e in elements if e not in mags]
-    du = data["direct_use"]
     x_share = (
-        float(du["china_compound_exports_t"]) + sum(oxide["XCN"][e] for e in non_magnet)
+        float(yd["china_compound_exports_t"]) + sum(oxide["XCN"][e] for e in non_magnet)
     ) / sum(world[e] for e in non_magnet)
     direct = {
         "XCN": {e: x_share * direct_world[e] for e in elements},
@@ -162,21 +184,21 @@ def calibrate() -> Base:
     purchases = {
         z: {e: (metal[z][e] / y[e] if e in mags else 0.0) for e in elements} for z in ZONES
     }
-    prices = data["prices"]
+    prices = yd["prices"]
     oxide_usd = {e: float(prices["oxide"][e]["usd_per_t"]) for e in elements}
-    metal_usd = {e: oxide_usd[e] / y[e] * float(prices["metal_margin"]) for e in mags}
+    metal_usd = {e: oxide_usd[e] / y[e] * float(data["metal_margin"]) for e in mags}
     sectors = {s: (float(v["share"]), float(v["elasticity"])) for s, v in data["sectors"].items()}
     if abs(sum(v[0] for v in sectors.values()) - 1.0) > 1e-9:
         raise DataError("chain.yaml: sector shares do not sum to 1")
     notes = [
-        f"world magnet output implied by NdPr supply: {magnets:,.0f} t/yr "
-        f"(Argus: about 300,000 t in China alone, 2024; undocumented mining and swarf "
-        f"recycling are not in the data)",
+        f"world magnet output implied by NdPr supply in {year}: {magnets:,.0f} t/yr "
+        f"(undocumented mining and swarf recycling are not in the data)",
         f"calibrated average contents: NdPr {content['NdPr']:.3%}, Dy {content['Dy']:.3%}, "
         f"Tb {content['Tb']:.3%} of magnet mass",
         f"ex-China share of non-magnet oxide use: {x_share:.1%}",
     ]
     return Base(
+        year=year,
         elements=elements,
         magnet_elements=mags,
         deposits=deps,
@@ -191,7 +213,6 @@ def calibrate() -> Base:
         content=content,
         heavy_grade_share=float(mag["heavy_grade_share"]),
         sectors=sectors,
-        direct_elasticity=float(du["elasticity"]),
         xcn_direct_share=x_share,
         oxide_usd_per_t=oxide_usd,
         metal_usd_per_t=metal_usd,

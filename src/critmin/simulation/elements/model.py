@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from critmin.errors import unknown_value
 from critmin.market import newton
 from critmin.market.accounts import final_use_accounts
 from critmin.market.params import Parameters, default_parameters
@@ -65,13 +66,14 @@ class Shocks:
     """Monthly inputs besides the base state (arrays of length ``months``).
 
     ``allowed[(element, stage)]``: share of the base China -> rest flow still allowed (1 =
-    free; stage ``oxide`` or ``metal``; ``(MAGNET, MAGNET)`` for magnets). ``outage[deposit]``:
-    share of a deposit's output lost. ``demand[sector]``: multiplier of magnet demand.
+    free; stage ``oxide`` or ``metal``; ``(MAGNET, MAGNET)`` for magnets). ``output[deposit]``:
+    multiplier of a deposit's base output and capacity (1 = base, 0 = stopped, 0.8 = a fifth
+    lost). ``demand[sector]``: multiplier of magnet demand.
     """
 
     months: int
     allowed: Mapping[tuple[str, str], np.ndarray] = field(default_factory=dict)
-    outage: Mapping[str, np.ndarray] = field(default_factory=dict)
+    output: Mapping[str, np.ndarray] = field(default_factory=dict)
     demand: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -224,7 +226,7 @@ def build_market(
             q = base.direct_use[z][e] / 12.0
             if q > 0:
                 direct[k, zi] = b.term(f"direct_use|{e}|{z}", {ox_nodes[k][zi]: -1.0},
-                                       demand_pieces(q, base.direct_elasticity,
+                                       demand_pieces(q, par.demand_elasticity,
                                                      par.rationing_price_index,
                                                      base.oxide_usd_per_t[e]))
     magnet_use = np.full(2, NONE, dtype=np.int64)
@@ -351,8 +353,8 @@ class ElementResult:
 
 
 def _monthly_inputs(market: ElementMarket, shocks: Shocks) -> tuple[Array, Array, Array]:
-    """allowed [month, good], kept share of each deposit's output [month, deposit] and the
-    magnet demand multiplier [month, sector] of ``shocks``."""
+    """allowed [month, good], the multiplier of each deposit's output [month, deposit] and
+    the magnet demand multiplier [month, sector] of ``shocks``."""
     b = market.base
     n = shocks.months
     allowed = np.ones((n, len(market.goods.names)))
@@ -360,10 +362,17 @@ def _monthly_inputs(market: ElementMarket, shocks: Shocks) -> tuple[Array, Array
         if stage == "metal" and element not in b.magnet_elements:
             continue  # no metal market for it (La, Ce and the others are used as oxides)
         allowed[:, market.good(element, stage)] *= np.asarray(path, dtype=float)
+    ids = [dep.id for dep in b.deposits]
+    for name in shocks.output:
+        if name not in ids:
+            raise unknown_value("deposit", name, ids)
+    for name in shocks.demand:
+        if name not in b.sectors:
+            raise unknown_value("sector", name, b.sectors)
     keep = np.ones((n, len(b.deposits)))
     for d, dep in enumerate(b.deposits):
-        if dep.id in shocks.outage:
-            keep[:, d] = 1.0 - np.asarray(shocks.outage[dep.id], dtype=float)
+        if dep.id in shocks.output:
+            keep[:, d] = np.asarray(shocks.output[dep.id], dtype=float)
     demand = np.ones((n, len(b.sectors)))
     for k, sector in enumerate(b.sectors):
         if sector in shocks.demand:

@@ -4,12 +4,14 @@ One good in two zones on the market core (:mod:`zones`: working stocks, unsold o
 China's exports capped at ``allowed[t] x`` base exports), with each zone's refiners
 supplying on margin (curtailed below the base price, expanded above it up to output /
 utilisation) and its users on a constant-elasticity curve in linear pieces up to the
-rationing price (the market core's defaults, ``critmin.market.parameters.yaml``). Base
-volumes (t/yr) and their sources are in ``single.yaml``.
+rationing price (the market core's parameters, ``critmin.market.parameters.yaml``). The base
+state of a year: each zone's output from World Mining Data (embedded) and China's exports
+from ``single.yaml`` (cited customs figures), t/yr.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,10 +20,12 @@ from typing import Any
 import numpy as np
 import yaml
 
+from critmin.data import tables
+from critmin.errors import DataError
 from critmin.market import newton
-from critmin.market.params import default_parameters
 from critmin.market.problem import Builder
 from critmin.market.terms import demand_pieces, supply_segments
+from critmin.simulation.elements.model import parameters_of
 from critmin.simulation.elements.zones import (
     ZONES,
     Goods,
@@ -60,14 +64,36 @@ class SingleResult:
     balance: np.ndarray  # [month, zone] output + release - use - restock - unsold - exports
 
 
-def simulate_single(element: str, allowed: np.ndarray, engine: str = "compiled") -> SingleResult:
-    """Run the two-zone market of ``element`` (``Ga`` or ``Ge``) under ``allowed`` shares of
-    China's base exports, every month cleared by the ``compiled`` or ``exact`` back-end."""
+def single_base(element: str, year: int) -> tuple[np.ndarray, float]:
+    """Output by zone (CHN, XCN) and China's exports of ``element`` in ``year`` (t/yr)."""
+    years = single_data()["years"]
+    if year not in years or element not in years[year]:
+        raise DataError(
+            f"single.yaml: no base state of {element} in {year}; years: "
+            f"{', '.join(str(y) for y in years)}"
+        )
+    prod = tables.production()
+    rows = prod[(prod["commodity"] == COMMODITY[element]) & (prod["year"] == year)]
+    china = float(rows.loc[rows["country"] == "CHN", "value"].sum())
+    output = np.array([china, float(rows["value"].sum()) - china])
+    return output, float(years[year][element]["china_exports_t"])
+
+
+def simulate_single(
+    element: str,
+    allowed: np.ndarray,
+    year: int = 2022,
+    parameters: Mapping[str, float] | None = None,
+    engine: str = "compiled",
+) -> SingleResult:
+    """Run the two-zone market of ``element`` (``Ga`` or ``Ge``) from its ``year`` base state
+    under ``allowed`` shares of China's base exports, every month cleared by the ``compiled``
+    or ``exact`` back-end; ``parameters`` override the market core's defaults."""
     check_engine(engine)
-    spec = single_data()[element]
-    par = default_parameters()
-    output = np.array([spec["china_output_t"], spec["rest_output_t"]], dtype=float) / 12.0
-    exports = float(spec["china_exports_t"]) / 12.0
+    par = parameters_of(parameters)
+    yearly, exports_t = single_base(element, year)
+    output = yearly / 12.0
+    exports = exports_t / 12.0
     use = output + np.array([-exports, exports])
     p0, _ = base_price(COMMODITY[element], STAGE)
     b = Builder()
