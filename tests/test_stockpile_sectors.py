@@ -7,6 +7,7 @@ import itertools
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -348,3 +349,39 @@ def test_stockpile_damage_per_tonne_equals_the_market_models_for_every_sector() 
     lost = float(np.where(market_value > 0, market_value, 0.0).sum())
     assert priced.objective_usd == pytest.approx(lost, rel=1e-9)
     assert lost > 1e6
+
+
+def test_holdings_are_proportional_to_use_when_the_market_hits_allies_in_proportion() -> None:
+    """Why licensing on all destinations gives (nearly) equal days of cover: with the
+    market's damages an ally whose shortfall paths are another's scaled by its use, at the
+    same prices (so the same damage per tonne), faces the other's LP scaled; its optimal
+    holdings scale too, to 1e-6, and its days of cover are the same."""
+    cfg = load_config(EXAMPLES / "stockpile" / "us_japan_gallium.yaml")
+    raw = cfg.model_dump()
+    raw["scenarios"].update(samples=12, k=12)
+    cfg = parse_config(raw, str(EXAMPLES / "stockpile" / "us_japan_gallium.yaml"))
+    sc = full_scenarios(cfg)
+    assert sc.damage_usd_per_t is not None
+    assert sc.sector_shortfall is not None
+    assert sc.consumption_t_per_year is not None
+    factor = 3.7
+
+    def as_usa(a: xr.DataArray, scale: float) -> xr.DataArray:
+        usa = a.sel(ally="USA")
+        return xr.concat([usa, usa * scale], dim="ally").assign_coords(ally=["USA", "JPN"])
+
+    scaled = replace(
+        sc,
+        shortfall=as_usa(sc.shortfall, factor),
+        sector_shortfall=as_usa(sc.sector_shortfall, factor),
+        damage_usd_per_t=as_usa(sc.damage_usd_per_t, 1.0),
+        consumption_t_per_year=as_usa(sc.consumption_t_per_year, factor),
+    )
+    assert float(scaled.shortfall.sel(ally="USA").sum()) > 0
+    joint = solve_coalition(cfg, scaled, ["USA", "JPN"])
+    held = joint.holdings.sel(material="gallium")
+    assert float(held.sel(ally="USA")) > 0
+    assert float(held.sel(ally="JPN")) == pytest.approx(factor * float(held.sel(ally="USA")),
+                                                        rel=1e-6)  # fmt: skip
+    days = joint.holdings_days.sel(material="gallium")
+    assert float(days.sel(ally="JPN")) == pytest.approx(float(days.sel(ally="USA")), rel=1e-6)
