@@ -39,9 +39,6 @@ sys.path.insert(0, str(ROOT / "tools"))
 from reference_env import run_reference  # noqa: E402
 
 COMMODITIES = [*covered_commodities(), "gallium"]
-#: gold's World Mining Data sheet lists French Guiana under Guyana's codes; the embedded
-#: production merges the two rows, the reference counts two producers (see the gold test)
-PENDING_DATA_FIX = {"gold"}
 COLUMNS = {
     "HHI": "hhi",
     "Import Risk": "import_risk",
@@ -103,8 +100,8 @@ def _ours(reference: Path, **kwargs: object) -> pd.DataFrame:
 def test_equal_with_the_reference_governance_join(reference: Path) -> None:
     ours = _ours(reference, governance=_reference_governance(reference / "wgi_view.csv"))
     joined = _joined(reference, ours)
-    joined = joined[~joined["commodity"].isin({"natural_gas", *PENDING_DATA_FIX})]
-    assert len(joined) == (len(COMMODITIES) - 3) * 2 * 7  # less gallium, gas and gold
+    joined = joined[joined["commodity"] != "natural_gas"]
+    assert len(joined) == (len(COMMODITIES) - 2) * 2 * 7  # less gallium and gas
     for theirs, mine in COLUMNS.items():
         known = joined[mine].notna()
         assert np.allclose(
@@ -117,32 +114,21 @@ def test_equal_with_the_reference_governance_join(reference: Path) -> None:
     assert joined["import_risk"].notna().sum() > 600
 
 
-def test_gold_differs_only_by_french_guiana(reference: Path) -> None:
-    """World Mining Data's gold sheet labels French Guiana with Guyana's codes (328, GUY).
-    The reference keeps two producers; critmin's data build sums them under GUY, so gold's
-    HHI differs by up to 8.7e-5 (relative) until the build maps French Guiana to GUF."""
+def test_gold_keeps_french_guiana_apart(reference: Path) -> None:
+    """World Mining Data's gold sheet labels French Guiana with Guyana's codes (328, GUY);
+    the data build gives it GUF, as the reference keeps two producers: HHI equal to 1e-9."""
     joined = _joined(reference, _ours(reference))
     gold = joined[joined["commodity"] == "gold"]
+    assert len(gold) == 2 * 7
     prod = tables.production()
-    rows = prod[(prod["commodity"] == "gold") & (prod["year"] == 2018)]
-    if "GUF" in set(rows["country"]):  # the data build keeps French Guiana apart: equal
-        assert np.allclose(gold["hhi"], gold["HHI"], rtol=1e-9, atol=0)
-        return
-    # rebuild the reference's 2018 HHI from critmin's production with the two rows apart
-    guiana = 1_320.0  # French Guiana 2018 (kg), the row the reference lists under GUY
-    values = rows["value"].astype(float).to_list()
-    merged = float(rows.loc[rows["country"] == "GUY", "value"].iloc[0])
-    values.remove(merged)
-    values += [merged - guiana, guiana]
-    whole = np.trunc(np.array(values))
-    expected = float((whole**2).sum() / whole.sum() ** 2)
-    reference_2018 = gold.loc[gold["Year"] == 2018, "HHI"].iloc[0]
-    assert expected == pytest.approx(reference_2018, rel=1e-12)
+    rows = prod[(prod["commodity"] == "gold") & (prod["year"] == 2018)].set_index("country")
+    assert float(rows.loc["GUF", "value"]) == 1_320.0  # kg, WMD 2018
+    assert np.allclose(gold["hhi"], gold["HHI"], rtol=1e-9, atol=0)
 
 
 def test_default_differs_only_where_the_reference_misjoins(reference: Path) -> None:
     joined = _joined(reference, _ours(reference))
-    joined = joined[~joined["commodity"].isin({"natural_gas", *PENDING_DATA_FIX})]
+    joined = joined[joined["commodity"] != "natural_gas"]
     hs = geopolrisk_hs()
     flows = tables.trade().merge(hs, on="hs")
     misjoined = flows[flows["exporter"].isin(MISJOINED) & (flows["quantity_t"].fillna(0) > 0)]

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from critmin.analysis.pricefloor import reference_case
 from critmin.cli.app import app
 from critmin.errors import InputError
 from critmin.report import build_report, load_config, results_folder
@@ -292,6 +293,12 @@ def test_bad_settings_are_named(tmp_path: Path) -> None:
     config.write_text("alliance: US-JP\nbudget: 3\n")
     with pytest.raises(InputError, match="'budget'"):
         load_config(config)
+    config.write_text("price_floor: {case: none, floor: 100}\n")
+    with pytest.raises(InputError, match=r"give price_floor\.volume_tpa, price_floor\.years"):
+        load_config(config)
+    config.write_text("price_floor: {commodity: lithium_carbonate}\n")
+    with pytest.raises(InputError, match=r"case dod_mp covers ndpr_oxide; use price_floor\.case"):
+        load_config(config)
     with pytest.raises(InputError, match=r"\.html"):
         build_report(load_config(None), tmp_path / "report.pdf", quiet=True)
 
@@ -332,13 +339,20 @@ def test_report_figures_match_the_engines(report: Path) -> None:
     assert done.exit_code == 0, done.output
     portfolio = pd.read_csv(folder / "portfolio_summary.csv").iloc[0]
     assert portfolio["value"] == pytest.approx(json.loads(done.output)["objective"]["value"])
-    done = runner.invoke(app, ["pricefloor", "--case", "none", "--floor", "110", "--years", "10",
-                               "--volume-tpa", "1000", "--no-uncertainty", "--format", "json"])
+    done = runner.invoke(app, ["pricefloor", "--format", "json"])  # the cited DoD-MP terms
     assert done.exit_code == 0, done.output
+    command = json.loads(done.output)
     floor = pd.read_csv(folder / "pricefloor_summary.csv").set_index("dumping")
-    assert floor.loc["none", "expected_cost_usd"] == pytest.approx(
-        json.loads(done.output)["expected_cost"], rel=1e-12
-    )
+    calm = floor.loc["none"]
+    assert calm["expected_cost_usd"] == pytest.approx(command["expected_cost"], rel=1e-12)
+    band = command["uncertainty"]["expected_cost"]
+    assert calm["expected_cost_low_usd"] == pytest.approx(band["low"], rel=1e-12)
+    assert calm["expected_cost_high_usd"] == pytest.approx(band["high"], rel=1e-12)
+    assert calm["cvar95_cost_usd"] == pytest.approx(command["cvar95_cost"], rel=1e-12)
+    volumes = command["settings"]["terms"]["volume_tpa"]
+    assert calm["volume_total_t"] == pytest.approx(sum(volumes), rel=1e-12)
+    assert calm["volume_first_tpa"] == float(reference_case("dod_mp").set_index("field").loc[
+        "volume_first_year_tpa", "value"])  # MP's cited run rate, not an illustrative volume
     assert floor["expected_cost_usd"].is_monotonic_increasing  # none, moderate, severe
     # LNG: the scenario table equals critmin lng; shares from BACI; US volumes shrink the gap
     expiry = str(SHIPPED / "lng" / "sakhalin2_contract_expiry.yaml")

@@ -21,16 +21,18 @@ from critmin.analysis.pricefloor import (
     estimate,
     posterior,
     reference_case,
-    reference_cases,
-    reference_terms,
     value_floor,
 )
 from critmin.analysis.pricefloor.history import UNITS
 from critmin.analysis.pricefloor.process import Dumping, PriceProcess
+from critmin.analysis.pricefloor.reference import NO_CASE, case_terms
 from critmin.cli.output import Format, render, staged_folder
 from critmin.errors import InputError
 
-NO_CASE = "none"
+
+def _option(field: str) -> str:
+    """The command-line option of a term's field (volume_tpa -> --volume-tpa)."""
+    return "--" + field.replace("_", "-")
 
 
 def _process(
@@ -53,46 +55,6 @@ def _process(
         update["estimated_from"] = process.estimated_from + "; user-set: " + ", ".join(update)
         process = dataclasses.replace(process, **update)
     return process
-
-
-def _terms(
-    case: str, commodity: str | None, floor: float | None, volume_tpa: float | None,
-    years: int | None, upside_share: float | None,
-) -> tuple[str, FloorTerms]:  # fmt: skip
-    """The case's cited terms with the user's overrides; ``--case none`` needs them all."""
-    for name, value in (("--floor", floor), ("--volume-tpa", volume_tpa)):
-        if value is not None and value <= 0:
-            raise InputError(f"{name} {value}: must be > 0")
-    if case == NO_CASE:
-        missing = [n for n, v in (("--floor", floor), ("--volume-tpa", volume_tpa),
-                                  ("--years", years)) if v is None]  # fmt: skip
-        if missing:
-            raise InputError(f"--case none: give {', '.join(missing)} (no cited terms to use)")
-        commodity = commodity or "ndpr_oxide"
-        if commodity not in UNITS:
-            raise InputError(f"--commodity {commodity!r}: valid values are {', '.join(UNITS)}")
-        terms = FloorTerms(float(floor or 0), int(years or 0), float(volume_tpa or 0),
-                           unit=UNITS[commodity], upside_share=upside_share or 0.0)  # fmt: skip
-        return commodity, terms
-    if case not in reference_cases():
-        raise InputError(f"--case {case!r}: valid values are {', '.join(reference_cases())}, none")
-    cited = str(reference_case(case).set_index("field").loc["commodity", "value"])
-    if commodity is not None and commodity != cited:
-        raise InputError(f"--commodity {commodity!r}: case {case} covers {cited}; use --case none")
-    terms = reference_terms(case)
-    update: dict[str, Any] = {}
-    if floor is not None:
-        update["floor"] = floor
-    if years is not None:
-        update["years"] = years
-        volumes = terms.volumes[:years] + (terms.volumes[-1],) * max(0, years - terms.years)
-        update["volume_tpa"] = volumes
-        update["upside_from_year"] = min(terms.upside_from_year, years)
-    if volume_tpa is not None:
-        update["volume_tpa"] = volume_tpa
-    if upside_share is not None:
-        update["upside_share"] = upside_share
-    return cited, dataclasses.replace(terms, **update) if update else terms
 
 
 def _uncertain(
@@ -176,7 +138,10 @@ def pricefloor_command(
     """Value a price floor / contract for difference: expected cost and interval, P95, CVaR.
 
     Also present value and project NPV/IRR (default: the cited DoD-MP Materials terms)."""
-    commodity, terms = _terms(case, commodity, floor, volume_tpa, years, upside_share)
+    commodity, terms = case_terms(
+        case, commodity=commodity, floor=floor, volume_tpa=volume_tpa, years=years,
+        upside_share=upside_share, label=_option,
+    )  # fmt: skip
     if (capex_usd is None) != (unit_cost is None):
         raise InputError("--capex-usd and --unit-cost: give both for NPV/IRR, or neither")
     if not 0 < level < 1:

@@ -6,32 +6,44 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from critmin.analysis.pricefloor.reference import term
 from critmin.data.commodities import KEY_COMMODITIES
 from critmin.errors import InputError
 
 
 class PriceFloorSettings(BaseModel):
-    """The price floor the report values (default: the DoD-MP Materials NdPr terms)."""
+    """The price floor the report values: a cited reference case (default the DoD-MP
+    Materials NdPr terms, with MP's volume ramp and the upside share), any of whose terms a
+    user may override, or ``case: none`` with floor, volume and term given in full."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    commodity: Literal["ndpr_oxide", "lithium_carbonate"] = "ndpr_oxide"
-    floor: float = Field(
-        default_factory=lambda: float(term("dod_mp", "floor")),
-        gt=0,
-        description="floor price (USD/kg; USD/t Li2CO3); default the DoD-MP floor",
+    case: str = Field("dod_mp", description="reference case (dod_mp, jare_lynas) or none")
+    commodity: Literal["ndpr_oxide", "lithium_carbonate"] | None = Field(
+        None, description="the case's commodity unless case is none (default ndpr_oxide)"
     )
-    volume_tpa: float = Field(1000.0, gt=0, description="covered volume, t/yr (illustrative)")
-    years: int = Field(
-        default_factory=lambda: int(term("dod_mp", "years")),
-        ge=1,
-        le=30,
-        description="term, years; default the DoD-MP term",
+    floor: float | None = Field(None, gt=0, description="floor price (USD/kg; USD/t Li2CO3)")
+    volume_tpa: float | None = Field(
+        None, gt=0, description="constant covered volume, t/yr (default the case's ramp)"
     )
+    years: int | None = Field(None, ge=1, le=30, description="term, years (default the case's)")
     paths: int = Field(100_000, ge=1000, le=1_000_000, description="Monte Carlo paths")
+    draws: int = Field(1000, ge=2, le=100_000, description="posterior draws of the price model")
+    level: float = Field(0.9, gt=0, lt=1, description="level of the expected cost's interval")
+
+    @model_validator(mode="after")
+    def _terms_resolve(self) -> PriceFloorSettings:
+        """The case exists and the overrides fit it (the same rules as critmin pricefloor)."""
+        from critmin.analysis.pricefloor.reference import case_terms
+
+        try:
+            case_terms(self.case, commodity=self.commodity, floor=self.floor,
+                       volume_tpa=self.volume_tpa, years=self.years,
+                       label=lambda name: f"price_floor.{name}")  # fmt: skip
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 class ReportConfig(BaseModel):

@@ -22,8 +22,15 @@ import yaml
 
 from critmin.analysis import concentration, gap_analysis, geopolrisk, stage_output
 from critmin.analysis.geopolrisk import covered_commodities
-from critmin.analysis.pricefloor import FloorTerms, dumping_preset, estimate, value_floor
-from critmin.analysis.pricefloor.history import UNITS
+from critmin.analysis.pricefloor import (
+    FloorTerms,
+    ParameterPosterior,
+    dumping_preset,
+    estimate,
+    posterior,
+    value_floor,
+)
+from critmin.analysis.pricefloor.reference import case_terms, reference_case
 from critmin.config_files import read_yaml
 from critmin.data import tables
 from critmin.data.commodities import catalog, commodity
@@ -39,8 +46,8 @@ from critmin.simulation.examples import shipped_example, shipped_lng_scenarios, 
 from critmin.simulation.paths import ensemble_paths
 
 __all__ = [
-    "UNITS",
     "PricefloorRun",
+    "case_terms",
     "catalog",
     "commodity",
     "concentration",
@@ -55,8 +62,10 @@ __all__ = [
     "lng_suppliers",
     "members_of",
     "portfolio",
+    "posterior",
     "pricefloor",
     "read_mapping",
+    "reference_case",
     "scenario_paths",
     "shipped_example",
     "shipped_lng_scenarios",
@@ -132,14 +141,15 @@ class PricefloorRun:
 
 
 def pricefloor(
-    commodity_id: str, floor: float, years: int, volume_tpa: float, regime: str, paths: int,
-    seed: int,
+    commodity_id: str, terms: FloorTerms, regime: str, paths: int, seed: int,
+    posterior: ParameterPosterior | None, level: float,
 ) -> PricefloorRun:  # fmt: skip
     """A floor valued by Monte Carlo under one dumping regime (``none``, ``moderate``,
-    ``severe``); the same ``seed`` gives every regime the same random numbers."""
-    terms = FloorTerms(floor, years, volume_tpa, unit=UNITS[commodity_id])
+    ``severe``) with the price model's parameter ``posterior`` (the interval of the expected
+    cost); the same ``seed`` gives every regime the same random numbers."""
     process = estimate(commodity_id, dumping=dumping_preset(regime))
-    return PricefloorRun(process, value_floor(process, terms, paths=paths, seed=seed), terms.unit)
+    valued = value_floor(process, terms, paths=paths, seed=seed, posterior=posterior, level=level)
+    return PricefloorRun(process, valued, terms.unit)
 
 
 def lng_suppliers(year: int, importer: str) -> pd.DataFrame:

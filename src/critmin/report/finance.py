@@ -17,6 +17,11 @@ from critmin.report.trust import Flag, note_flags
 
 DEFAULT_PORTFOLIO = "portfolio/china_share_separation.yaml"
 DUMPING_REGIMES = ("none", "moderate", "severe")
+
+
+def _setting(field: str) -> str:
+    """The report config's key of a price-floor term (for error messages)."""
+    return f"price_floor.{field}"
 RELATIVE_PATHS = ("extra_projects",)
 
 
@@ -121,42 +126,66 @@ def pricefloor_tables(
     settings: PriceFloorSettings, seed: int
 ) -> tuple[dict[str, pd.DataFrame], list[Flag]]:
     """The floor valued without dumping and under the moderate and severe dumping presets,
-    on the same random numbers: totals and per-year expected and P95 costs; and the flags
-    of the figures (an illustrative volume, a proxy price series, preset dumping regimes)."""
+    on the same random numbers and the same posterior draws of the price model: totals (with
+    the expected cost's interval over the parameters, P95 and CVaR95) and per-year expected
+    and P95 costs; and the flags of the figures (the terms' basis, the price series, preset
+    dumping regimes)."""
+    commodity, terms = engines.case_terms(
+        settings.case, commodity=settings.commodity, floor=settings.floor,
+        volume_tpa=settings.volume_tpa, years=settings.years, label=_setting,
+    )  # fmt: skip
+    post = engines.posterior(commodity, draws=settings.draws, seed=seed)
+    volumes = terms.volumes
     totals, annual = [], []
     estimated_from = ""
     for regime in DUMPING_REGIMES:
-        run = engines.pricefloor(settings.commodity, settings.floor, settings.years,
-                                 settings.volume_tpa, regime, settings.paths, seed)  # fmt: skip
+        run = engines.pricefloor(commodity, terms, regime, settings.paths, seed, post,
+                                 settings.level)  # fmt: skip
         valued, estimated_from = run.valued, str(run.process.estimated_from)
+        band = (valued.uncertainty or {}).get("expected_cost", {})
         totals.append(
             {
                 "dumping": regime,
-                "commodity": settings.commodity,
-                "floor": settings.floor,
+                "case": settings.case,
+                "commodity": commodity,
+                "floor": terms.floor,
                 "unit": run.unit,
-                "volume_tpa": settings.volume_tpa,
-                "years": settings.years,
+                "volume_first_tpa": volumes[0],
+                "volume_full_tpa": max(volumes),
+                "volume_total_t": sum(volumes),
+                "years": terms.years,
+                "upside_share": terms.upside_share,
                 "expected_cost_usd": valued.expected_cost,
+                "expected_cost_low_usd": band.get("low", float("nan")),
+                "expected_cost_high_usd": band.get("high", float("nan")),
+                "interval_level": settings.level,
                 "p95_cost_usd": valued.p95_cost,
+                "cvar95_cost_usd": valued.cvar95_cost,
+                "upside_receipts_usd": valued.expected_upside_receipts,
                 "present_value_usd": valued.present_value,
                 "present_value_p95_usd": valued.present_value_p95,
                 "present_value_se_usd": valued.present_value_se,
                 "probability_of_payout": valued.probability_of_payout,
                 "reference_price_start": float(run.process.s0),
                 "paths": valued.paths,
+                "posterior_draws": settings.draws,
                 "estimated_from": estimated_from,
             }
         )
         annual.append(valued.annual.assign(dumping=regime))
     basis = estimated_from.replace("_", " ")  # "series nd_oxide" -> "series nd oxide"
-    flags = [Flag("derived", f"price dynamics estimated from {basis}"),
+    flags = [Flag("derived", f"price dynamics estimated from {basis}; the interval carries "
+                  f"the uncertainty of its parameters ({settings.draws} posterior draws)"),
              Flag("assumption", "the dumping regimes are the method's presets "
                   "(docs/methods/pricefloor.md), not estimates")]  # fmt: skip
-    if "volume_tpa" not in settings.model_fields_set:
+    if settings.case != "none":
+        grades = set(engines.reference_case(settings.case)["grade"].astype(str)) - {"primary"}
+        volumes_from = ("yours" if settings.volume_tpa is not None
+                        else "derived from the producer's reported output and capacity")
         flags.append(
-            Flag("assumption", f"the covered volume ({settings.volume_tpa:,.0f} t/yr) is "
-                 "illustrative, not a term of the contract; set price_floor.volume_tpa")
+            Flag("derived" if "derived" in grades else "secondary",
+                 f"the terms of case {settings.case} come from {', '.join(sorted(grades))} "
+                 f"sources; the covered volumes are {volumes_from}")
         )  # fmt: skip
     tables = {
         "pricefloor_summary": pd.DataFrame(totals),

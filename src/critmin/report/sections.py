@@ -361,17 +361,20 @@ def portfolio(results: ReportResults) -> list[str]:
 def pricefloor(results: ReportResults) -> list[str]:
     summary = results.tables["pricefloor_summary"]
     first = summary.iloc[0]
-    name = labels.PRODUCT_NAMES.get(str(first["commodity"]), str(first["commodity"]))
-    terms = (f"{float(first['floor']):g} {first['unit']} on {labels.number(first['volume_tpa'])}"
-             f" t/yr of {name} for {first['years']} years")  # fmt: skip
+    case = ("terms given in the report config" if first["case"] == "none"
+            else f"reference case {first['case']}: critmin pricefloor --case {first['case']} "
+            "lists its sources")  # fmt: skip
+    level = labels.percent(first["interval_level"])
     return [
         heading("pricefloor"),
         paragraph(
-            f"Monte Carlo valuation (docs/methods/pricefloor.md) of a floor of {terms} (the "
-            "US Department of Defense - MP Materials terms by default): a mean-reverting log "
-            "price estimated from the embedded price history, without and with a dumping "
-            f"regime; {labels.number(first['paths'])} paths, the same random numbers for each "
-            "regime. Thick lines: expected payout per year; thin lines: 95th percentile."
+            f"Monte Carlo valuation (docs/methods/pricefloor.md) of a floor of "
+            f"{labels.floor_terms(first)} ({case}): a mean-reverting log price estimated from the "
+            "embedded price history, without and with a dumping regime; "
+            f"{labels.number(first['paths'])} paths, the same random numbers for each regime. "
+            f"The interval ({level}) is that of the expected cost over "
+            f"{labels.number(first['posterior_draws'])} draws of the price model's uncertain "
+            "parameters. Thick lines: expected payout per year; thin lines: 95th percentile."
         ),
         flags(results.pricefloor_flags),
         figure("chart-pricefloor", charts.pricefloor_costs(results.tables["pricefloor_annual"]),
@@ -380,9 +383,12 @@ def pricefloor(results: ReportResults) -> list[str]:
             Col("Regime", lambda r: labels.DUMPING_NAMES.get(str(r["dumping"]),
                                                              str(r["dumping"])), True),
             Col("Expected cost", _get("expected_cost_usd", labels.usd)),
+            Col(f"Interval ({level})", lambda r: f"{labels.usd(r['expected_cost_low_usd'])} - "
+                f"{labels.usd(r['expected_cost_high_usd'])}"),
             Col("95th percentile", _get("p95_cost_usd", labels.usd)),
+            Col("CVaR 95", _get("cvar95_cost_usd", labels.usd)),
+            Col("Upside to the payer", _get("upside_receipts_usd", labels.usd)),
             Col("Present value", _get("present_value_usd", labels.usd)),
-            Col("Present value, P95", _get("present_value_p95_usd", labels.usd)),
             Col("Probability of a payout", _get("probability_of_payout", labels.percent)),
             Col(f"Starting price ({first['unit']})", _get("reference_price_start")),
         ]),
@@ -494,9 +500,9 @@ def run(results: ReportResults, critmin_version: str) -> list[str]:
         ("Ensemble draws; seed", f"{config.samples}; {config.seed}"),
         ("Stockpile config", shipped if config.stockpile is None else config.stockpile.name),
         ("Portfolio config", shipped if config.portfolio is None else config.portfolio.name),
-        ("Price floor", f"{config.price_floor.floor:g} on "
-         f"{labels.PRODUCT_NAMES.get(config.price_floor.commodity)}, "
-         f"{labels.number(config.price_floor.paths)} paths"),
+        ("Price floor", f"case {config.price_floor.case}; "
+         f"{labels.number(config.price_floor.paths)} paths, "
+         f"{labels.number(config.price_floor.draws)} posterior draws"),
         ("critmin; data version", f"{critmin_version}; {results.data_version}"),
         ("Results folder", "every table as CSV and JSON, what each engine ran (inputs/) and "
          "manifest.json, beside this file"),

@@ -178,12 +178,13 @@ def _pricefloor(results: ReportResults) -> list[Finding]:
         return []
     by = {str(r["dumping"]): r for r in floor.to_dict(orient="records")}
     calm, severe = by["none"], by["severe"]
-    name = labels.PRODUCT_NAMES.get(str(calm["commodity"]), str(calm["commodity"]))
     return [
         Finding.of(
-            f"A floor of {float(calm['floor']):g} {calm['unit']} on {name} for "
-            f"{labels.number(calm['volume_tpa'])} t a year over {calm['years']} years costs "
-            f"{labels.usd(calm['expected_cost_usd'])} expected (95th percentile "
+            f"A floor of {labels.floor_terms(calm)} costs "
+            f"{labels.usd(calm['expected_cost_usd'])} expected "
+            f"({labels.percent(calm['interval_level'])} interval over the price model's "
+            f"parameters {labels.usd(calm['expected_cost_low_usd'])} - "
+            f"{labels.usd(calm['expected_cost_high_usd'])}; 95th percentile "
             f"{labels.usd(calm['p95_cost_usd'])}); under severe dumping "
             f"{labels.usd(severe['expected_cost_usd'])}.",
             results.pricefloor_flags,

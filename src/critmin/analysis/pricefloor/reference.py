@@ -13,6 +13,8 @@ Every term has a source, a grade (primary / secondary / derived) and a note.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 
@@ -21,7 +23,10 @@ import pandas as pd
 
 from critmin.analysis.pricefloor.history import UNITS
 from critmin.analysis.pricefloor.terms import FloorTerms
-from critmin.errors import unknown_value
+from critmin.errors import InputError, unknown_value
+
+NO_CASE = "none"
+"""The case name for terms given in full by the user (no cited terms)."""
 
 
 @cache
@@ -73,3 +78,62 @@ def reference_terms(name: str = "dod_mp") -> FloorTerms:
         upside_cap_usd=float(fields["upside_cap_usd"]) if "upside_cap_usd" in fields else None,
         upside_from_year=int(np.clip(full_year - start_year + 1, 1, years)),
     )
+
+
+def case_terms(
+    case: str = "dod_mp",
+    *,
+    commodity: str | None = None,
+    floor: float | None = None,
+    volume_tpa: float | None = None,
+    years: int | None = None,
+    upside_share: float | None = None,
+    label: Callable[[str], str] = str,
+) -> tuple[str, FloorTerms]:
+    """The commodity and terms of reference case ``case`` with the user's overrides (a new
+    term keeps the cited ramp and extends its last volume); ``case="none"`` needs ``floor``,
+    ``volume_tpa`` and ``years``. ``label`` names a field in error messages (an option, a
+    config key)."""
+    for name, value in (("floor", floor), ("volume_tpa", volume_tpa)):
+        if value is not None and not (value > 0 and np.isfinite(value)):
+            raise InputError(f"{label(name)} {value}: must be > 0")
+    if case == NO_CASE:
+        given = (("floor", floor), ("volume_tpa", volume_tpa), ("years", years))
+        missing = [label(n) for n, v in given if v is None]
+        if missing:
+            raise InputError(
+                f"{label('case')} none: give {', '.join(missing)} (no cited terms to use)"
+            )
+        commodity = commodity or "ndpr_oxide"
+        if commodity not in UNITS:
+            raise InputError(
+                f"{label('commodity')} {commodity!r}: valid values are {', '.join(UNITS)}"
+            )
+        terms = FloorTerms(float(floor or 0), int(years or 0), float(volume_tpa or 0),
+                           unit=UNITS[commodity], upside_share=upside_share or 0.0)  # fmt: skip
+        return commodity, terms
+    if case not in reference_cases():
+        raise InputError(
+            f"{label('case')} {case!r}: valid values are "
+            f"{', '.join(reference_cases())}, {NO_CASE}"
+        )
+    cited = term(case, "commodity")
+    if commodity is not None and commodity != cited:
+        raise InputError(
+            f"{label('commodity')} {commodity!r}: case {case} covers {cited}; "
+            f"use {label('case')} {NO_CASE}"
+        )
+    terms = reference_terms(case)
+    update: dict[str, object] = {}
+    if floor is not None:
+        update["floor"] = floor
+    if years is not None:
+        update["years"] = years
+        volumes = terms.volumes[:years] + (terms.volumes[-1],) * max(0, years - terms.years)
+        update["volume_tpa"] = volumes
+        update["upside_from_year"] = min(terms.upside_from_year, years)
+    if volume_tpa is not None:
+        update["volume_tpa"] = volume_tpa
+    if upside_share is not None:
+        update["upside_share"] = upside_share
+    return cited, dataclasses.replace(terms, **update) if update else terms  # type: ignore[arg-type]

@@ -56,6 +56,10 @@ def build_production(files: SourceFiles) -> pd.DataFrame:
         fixed = names_to_iso3(sheet["country_name"])
         # WMD labels Taiwan S19 and Kosovo R20 (BACI-style aggregates): use the names there.
         iso = iso.where(~iso.isin(["S19", "R20"]), fixed).fillna(fixed)
+        # A code the sheet gives to two countries in one year (gold: French Guiana under
+        # Guyana's GUY) is not the country's: each row takes its name's code.
+        names_per_code = sheet.groupby([iso, sheet["year"]])["country_name"].transform("nunique")
+        iso = iso.where(names_per_code.fillna(1) <= 1, fixed)
         if iso.isna().any():
             bad = sorted(sheet.loc[iso.isna(), "country_name"].unique())
             raise DataError(f"WMD sheet {item.wmd_sheet!r}: countries {bad} have no ISO3 code")
