@@ -104,9 +104,11 @@ def _market_sectors(config: StockpileConfig, scenarios: ScenarioSet) -> Sectors:
             shown = f"{mean:,.0f} USD per tonne short on average" if tonnes > 0 else "never short"
             basis.append(
                 f"damage {m}/{k}: market model: {shown} (buyers' surplus lost on the sector's "
-                f"demand curve, elasticity {eta:g}), "
+                f"demand curve, elasticity {eta:g}: assumption, the market's demand_elasticity "
+                "+ substitution_elasticity), "
                 f"{float(rationed.sel(material=m, sector=k)):,.0f} USD per rationed tonne "
-                "(its rationing price; assumption: the market's rationing_price_index)"
+                "(its rationing price: the scenario's value_added_usd_per_t where given, else "
+                "the market's protected_price_index or rationing_price_index x price)"
             )
     return Sectors(share=share, bound=bound, damage_usd_per_t=damage, basis=basis)
 
