@@ -302,12 +302,13 @@ def test_cli_confidential_reports_the_certified_plan_and_keeps_party_files(
 
 
 def test_the_coordinators_model_drops_round_off_marginal_costs() -> None:
-    """Reduced costs of 1e-14 USD/t (round-off, seen on the targeted-bans config) are not
-    written into a cut; the cut keeps its real slope and the model its minimum."""
+    """Reduced costs below the allies' dual tolerance (round-off, seen on the targeted-bans
+    config; HiGHS itself drops only those below 1e-9) are not written into a cut; the cut
+    keeps its real slope and the model its minimum."""
     from critmin.optimisation.stockpile.decomposed import _Master
 
     master = _Master(3, 1, None)
-    master.add_cut(0, 10.0, np.array([-2.0, 1e-14, -3e-13]), np.array([1.0, 2.0, 0.0]))
+    master.add_cut(0, 10.0, np.array([-2.0, 5e-8, -3e-13]), np.array([1.0, 2.0, 0.0]))
     assert master.highs.getNumNz() == 2  # z_0 and the ally's cost v_0
     z, value = master.minimise(np.zeros(3), np.full(3, 4.0))
     # v >= 10 - 2 (z_0 - 1): smallest at z_0 = 4, v = 4
