@@ -169,6 +169,17 @@ def _capacity(
     return result
 
 
+def linked_segments(ds: xr.Dataset, stages: Sequence[str]) -> list[list[str]]:
+    """``stages`` cut into runs whose consecutive stages a finite stage yield links."""
+    segments = [[stages[0]]]
+    for stage in stages[1:]:
+        if np.isfinite(float(ds["stage_yield"].sel(stage=stage))):
+            segments[-1].append(stage)
+        else:
+            segments.append([stage])
+    return segments
+
+
 def calibrate(
     network: SupplyNetwork,
     n_regions: int,
@@ -176,11 +187,14 @@ def calibrate(
     inventory_months: float,
     keep: Sequence[str] = (),
     final_use_shares: Mapping[str, Mapping[str, float]] | None = None,
+    segment: str | None = None,
 ) -> Market:
     """The base market of the network's single commodity, with ``keep`` as own regions.
 
     ``final_use_shares`` (stage -> country -> share of world final use) replaces the
     calibrated split for the named countries; the other regions keep their proportions.
+    The chain is the run of stages linked by yields that holds stage ``segment`` (default
+    the first run).
     """
     if len(network.commodities) != 1:
         raise DataError(f"simulation: one commodity per run, got {network.commodities}")
@@ -192,15 +206,17 @@ def calibrate(
         raise DataError(f"simulation: {commodity} has no stage with known world output")
     countries = network.countries
     notes: list[str] = []
-    # the chain runs as far as stages are linked by a yield: cut before the first that is not
-    for k in range(1, len(stages)):
-        if not np.isfinite(float(ds["stage_yield"].sel(stage=stages[k]))):
-            notes.append(
-                f"chain cut before {', '.join(stages[k:])}: no stage yield links it to "
-                f"{stages[k - 1]} in the network"
-            )
-            stages = stages[:k]
-            break
+    # the chain runs along stages linked by a yield; a stage that is not (graphite anode:
+    # mostly synthetic, not made from mined flake) starts a chain of its own
+    segments = linked_segments(ds, stages)
+    chosen_segment = next((g for g in segments if segment in g), segments[0])
+    others = [s for s in stages if s not in chosen_segment]
+    if others:
+        notes.append(
+            f"chain of {', '.join(chosen_segment)} only: no stage yield links it to "
+            f"{', '.join(others)} in the network (a stage starts a chain of its own)"
+        )
+    stages = chosen_segment
 
     # a named country without a figure (NaN) is inside the stage's ROW remainder: 0 here
     prod = ds["production"].sel(stage=stages).fillna(0.0).transpose("stage", "country").values

@@ -19,7 +19,8 @@ from critmin.market.newton import excess
 from critmin.market.params import Parameters, default_parameters
 from critmin.network.build import load_network
 from critmin.network.groups import check_country
-from critmin.simulation.calibration import Market, calibrate
+from critmin.network.supply_network import SupplyNetwork
+from critmin.simulation.calibration import Market, calibrate, linked_segments
 from critmin.simulation.scenario import Scenario
 from critmin.simulation.shocks import ADDED, RELEASE, Shocks, build_shocks, event_countries
 
@@ -56,13 +57,32 @@ def _market(
     utilisation: float,
     inventory_months: float,
     shares: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (),
+    event_stages: tuple[str, ...] = (),
 ) -> Market:
     network = load_network(commodity, year=year, alliance=alliance)
     final_use_shares = {stage: dict(given) for stage, given in shares}
     return calibrate(
         network, regions, utilisation, inventory_months, keep=keep,
-        final_use_shares=final_use_shares,
+        final_use_shares=final_use_shares, segment=_segment(network, commodity, event_stages),
     )
+
+
+def _segment(network: SupplyNetwork, commodity: str, event_stages: tuple[str, ...]) -> str | None:
+    """The stage whose linked chain the events act on (None: the first chain); events on
+    two chains that no yield links are refused."""
+    ds = network.ds.sel(commodity=commodity)
+    world = ds["world_production"]
+    stages = [s for s in network.stages_of(commodity) if np.isfinite(float(world.sel(stage=s)))]
+    if not stages:
+        return None
+    hit = {tuple(g) for g in linked_segments(ds, stages) for s in event_stages if s in g}
+    if len(hit) > 1:
+        chains = "; ".join(", ".join(g) for g in sorted(hit))
+        raise ScenarioError(
+            f"events: the stages they name lie on chains no stage yield links ({chains}); "
+            "simulate each chain in a scenario of its own"
+        )
+    return next(iter(hit))[0] if hit else None
 
 
 def _base(market: Market) -> Base:
@@ -73,6 +93,17 @@ def _base(market: Market) -> Base:
         yields=market.yields, recycling=market.recycling, flows=market.flows,
         inventory=market.inventory, base_price=market.base_price,
     )
+
+
+def _event_stages(scenario: Scenario) -> tuple[str, ...]:
+    """Every stage a scenario's events name (sorted, for the cache key)."""
+    named: set[str] = set()
+    for event in scenario.events:
+        named.update(getattr(event, "stages", None) or ())
+        stage = getattr(event, "stage", None)
+        if stage is not None:
+            named.add(stage)
+    return tuple(sorted(named))
 
 
 def parameters_of(scenario: Scenario) -> Parameters:
@@ -97,7 +128,7 @@ def calibrated_market(scenario: Scenario) -> Market:
     try:
         return _market(
             scenario.commodity, scenario.year, scenario.alliance, keep, params.regions,
-            params.utilisation, params.inventory_months, shares,
+            params.utilisation, params.inventory_months, shares, _event_stages(scenario),
         )
     except ScenarioError:
         raise
