@@ -384,7 +384,7 @@ def test_flags_and_confidence_are_on_the_page(report: Path) -> None:
     assert text.count("class='confidence confidence-") >= 8
     assert "class='flag flag-assumption'" in text
     stockpile = text.split("<h2 id='stockpile'>")[1].split("<h2 ")[0]
-    assert "assumed multiple of the price" in stockpile  # the weak magnet-use split
+    assert "whose elasticity and rationing price are assumed" in stockpile  # damage basis
 
 
 # The browser test --------------------------------------------------------------------

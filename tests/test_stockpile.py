@@ -411,16 +411,21 @@ def test_cli_bad_config_is_one_line_naming_the_field(tmp_path: Path) -> None:
 def test_worked_example_of_the_docs_reproduces_its_numbers() -> None:
     cfg = load_config(EXAMPLES / "stockpile" / "us_japan_targeted_bans.yaml")
     solution = build_model(cfg, scenarios_from_config(cfg)).solve()
-    # docs/methods/stockpile.md, section 6: joint cost 5.37 million USD; JPN holds 84.6 t of
-    # magnets (1.54 days), the US 226.5 t (9.21 days): the US holds more than Japan, whose
-    # magnet makers supply most of its use
-    assert solution.objective_usd == pytest.approx(5.3704e6, rel=1e-3)
-    magnets = solution.holdings.sel(material="magnet")
-    assert float(magnets.sel(ally="JPN")) == pytest.approx(84.64, rel=1e-3)
-    assert float(magnets.sel(ally="USA")) == pytest.approx(226.49, rel=1e-3)
-    days = solution.holdings_days.sel(material="magnet")
-    assert float(days.sel(ally="JPN")) == pytest.approx(1.54, abs=0.005)
-    assert float(days.sel(ally="USA")) == pytest.approx(9.21, abs=0.005)
+    # docs/methods/stockpile.md, section 6: joint cost 5.23 million USD; the US holds 206.2 t
+    # of magnets (8.39 days) and 109.7 t of oxide (4.44 days), Japan 80.1 t of magnets (1.46
+    # days) and 252.1 t of oxide (6.90 days): the US holds more magnets than Japan, whose
+    # magnet makers supply most of its use (damage per tonne from the market model)
+    assert solution.objective_usd == pytest.approx(5.2328e6, rel=1e-3)
+    held = solution.holdings
+    days = solution.holdings_days
+    for ally, material, tonnes, cover in (
+        ("USA", "magnet", 206.24, 8.39),
+        ("JPN", "magnet", 80.15, 1.46),
+        ("USA", "oxide", 109.67, 4.44),
+        ("JPN", "oxide", 252.05, 6.90),
+    ):
+        assert float(held.sel(ally=ally, material=material)) == pytest.approx(tonnes, rel=1e-3)
+        assert float(days.sel(ally=ally, material=material)) == pytest.approx(cover, abs=0.005)
 
 
 def test_value_of_cooperation_splits_exactly_into_its_drivers() -> None:

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from critmin.errors import InputError
 from critmin.optimisation.stockpile import build_model, make_scenarios, parse_config
+from critmin.optimisation.stockpile.ally import read_private
 from critmin.optimisation.stockpile.arrangements import (
     compare_arrangements,
     rule_holdings,
@@ -149,6 +152,50 @@ def test_coordinator_never_opens_an_allys_file_nor_receives_its_quantities(
         assert {shape for _, shape in r.arrays} <= {flow_shape}
 
 
+def test_an_allys_private_file_carries_its_market_damages_and_nobody_elses(
+    tmp_path: Path,
+) -> None:
+    """Engine scenarios: each ally's file holds its own sector shortfalls and market damages
+    per tonne (read back exactly), and changing the partner's data leaves it unchanged."""
+    cfg = small_engine_config(tmp_path)
+    sc = scenarios_from_config(cfg)
+    assert sc.damage_usd_per_t is not None
+    assert sc.sector_shortfall is not None
+    _, private = write_party_files(cfg, sc, tmp_path / "parties")
+
+    def scaled(a: xr.DataArray | None, who: str) -> xr.DataArray | None:
+        if a is None:
+            return None
+        return a * xr.where(a["ally"] == who, 1.0, 2.0)
+
+    for a in ("USA", "JPN"):
+        own = read_private(private[a])
+        assert list(own.scenarios.shortfall["ally"].values) == [a]
+        mine = sc.for_allies([a])
+        for name in ("shortfall", "sector_shortfall", "damage_usd_per_t", "rationed_usd_per_t",
+                     "sector_share", "consumption_t_per_year"):  # fmt: skip
+            got, expected = getattr(own.scenarios, name), getattr(mine, name)
+            np.testing.assert_array_equal(got.transpose(*expected.dims).values, expected.values)
+        assert own.scenarios.elasticity == sc.elasticity
+        # the partner's data changed: this ally's file does not
+        other = replace(
+            sc,
+            **{name: scaled(getattr(sc, name), a)
+               for name in ("shortfall", "sector_shortfall", "damage_usd_per_t",
+                            "rationed_usd_per_t", "sector_share", "consumption_t_per_year")},
+        )  # fmt: skip
+        _, again = write_party_files(cfg, other, tmp_path / f"other-{a}")
+        with np.load(private[a]) as first, np.load(again[a]) as second:
+            assert first.files == second.files
+            for key in first.files:
+                np.testing.assert_array_equal(first[key], second[key])
+        # and the ally's own LP costs what it costs alone in the centralised model
+        assert own.partners == [b for b in ("USA", "JPN") if b != a]
+        alone = solve_coalition(cfg, sc, [a]).objective_usd
+        by_itself = build_model(own.config, own.scenarios).solve().objective_usd
+        assert by_itself == pytest.approx(alone, rel=1e-9)
+
+
 def test_one_scenario_with_a_risk_weight_is_exact_and_more_are_refused() -> None:
     values = np.zeros((1, 3, 2, 1))
     values[0, :, 0, 0] = [30.0, 20.0, 10.0]
@@ -252,3 +299,18 @@ def test_cli_confidential_reports_the_certified_plan_and_keeps_party_files(
     # the command raises the one-line InputError that critmin's entry point turns into exit 2
     assert isinstance(bad.exception, InputError)
     assert "risk.risk_weight = 1.0" in str(bad.exception)
+
+
+def test_the_coordinators_model_drops_round_off_marginal_costs() -> None:
+    """Reduced costs below the allies' dual tolerance (round-off, seen on the targeted-bans
+    config; HiGHS itself drops only those below 1e-9) are not written into a cut; the cut
+    keeps its real slope and the model its minimum."""
+    from critmin.optimisation.stockpile.decomposed import _Master
+
+    master = _Master(3, 1, None)
+    master.add_cut(0, 10.0, np.array([-2.0, 5e-8, -3e-13]), np.array([1.0, 2.0, 0.0]))
+    assert master.highs.getNumNz() == 2  # z_0 and the ally's cost v_0
+    z, value = master.minimise(np.zeros(3), np.full(3, 4.0))
+    # v >= 10 - 2 (z_0 - 1): smallest at z_0 = 4, v = 4
+    assert z[0] == pytest.approx(4.0, abs=1e-12)
+    assert value == pytest.approx(4.0, abs=1e-12)

@@ -7,22 +7,26 @@ import itertools
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from critmin.errors import InputError, ScenarioError
+from critmin.market.params import default_parameters
 from critmin.optimisation.stockpile import build_model, make_scenarios, parse_config
 from critmin.optimisation.stockpile.api import run_stockpile
 from critmin.optimisation.stockpile.arrangements import solve_coalition
 from critmin.optimisation.stockpile.config import load_config
-from critmin.optimisation.stockpile.damage import damage_table, sector_damage
+from critmin.optimisation.stockpile.model import resolve_inputs
 from critmin.optimisation.stockpile.scenarios import engine_scenarios, full_scenarios
 from critmin.optimisation.stockpile.sectors import resolve_sectors
+from critmin.simulation import simulate
 from critmin.simulation.model import scenario_model
 from critmin.simulation.scenario import load_scenario
 
@@ -122,42 +126,55 @@ def test_two_allies_two_sectors_match_brute_force() -> None:
     assert solution.objective_usd == pytest.approx(brute, rel=1e-7)
 
 
-def test_engine_shortfall_is_split_by_the_markets_sector_shares() -> None:
+def test_engine_shortfall_is_split_by_the_markets_sector_accounts() -> None:
     scenario = load_scenario(EXAMPLES / "stockpile" / "scenarios" / "china_targeted_bans.yaml")
     sc = engine_scenarios(
         scenario, ["USA", "JPN"], {"oxide": "separation", "magnet": "magnet"}, 8, 0
     )
     market = scenario_model(scenario).market
     assert sc.sector_share is not None
+    assert sc.sector_shortfall is not None
     magnet = sc.sector_share.sel(ally="JPN", material="magnet")
     expected = market.sector_split[market.stages.index("magnet"), market.regions.index("JPN")]
     assert magnet.values == pytest.approx(expected)
     assert float(sc.sector_share.sel(ally="USA", material="oxide", sector="direct_use")) == 1.0
+    # the sectors' shortfalls add up to the paths' shortfall, month by month
+    np.testing.assert_allclose(
+        sc.sector_shortfall.sum("sector").values, sc.shortfall.values, rtol=1e-12, atol=1e-9
+    )
+    assert float(sc.shortfall.max()) > 0
     cfg = load_config(EXAMPLES / "stockpile" / "us_japan_targeted_bans.yaml")
     sectors = resolve_sectors(cfg, sc)
     assert sectors.share.sum("sector").values == pytest.approx(1.0)
-    # EV motors and wind turbines carry the shipped value-added figures
-    table = damage_table().set_index(["commodity", "stage", "sector"])
-    for name in ("ev_traction", "wind"):
-        value = float(sectors.damage_usd_per_t.sel(material="magnet", sector=name))
-        assert value == table.loc[("rare_earths", "magnet", name), "damage_usd_per_t"]
+    assert sectors.damage_usd_per_t.identical(
+        sc.damage_usd_per_t.transpose(*sectors.damage_usd_per_t.dims)
+    )
     solution = build_model(cfg, sc).solve()
     totals = solution.expected_shortfall_by_sector_t.sum("sector")
     assert totals.values == pytest.approx(solution.expected_shortfall_t.values, abs=1e-9)
 
 
-def test_damage_table_rows_are_sourced_and_consistent() -> None:
-    table = damage_table()
-    assert not table.empty
-    for row in table.itertuples():
-        assert str(row.value_source_url).startswith("http")
-        assert str(row.intensity_source_url).startswith("http")
-        derived = row.product_value_usd / (row.material_kg_per_unit / 1000.0)
-        assert row.damage_usd_per_t == pytest.approx(derived, rel=1e-6)
-    fallback = sector_damage("rare_earths", "magnet", "other_uses", 58_300.0, 10.0)
-    assert fallback.usd_per_t == pytest.approx(583_000.0)
-    assert fallback.basis.startswith("assumption")
-    assert sector_damage("rare_earths", "magnet", "ev_traction", 1.0, 10.0, 5.0).usd_per_t == 5.0
+def test_explicit_damage_defaults_to_the_markets_rationed_tonne() -> None:
+    cfg = explicit(["USA"], {"ox": {"price_usd_per_t": 58_300.0}})
+    sc = make_scenarios(np.full((1, 1, 1, 1), 5.0), None, ["USA"], ["ox"])
+    sectors = resolve_sectors(cfg, sc)
+    multiple = default_parameters().rationing_price_index
+    assert float(sectors.damage_usd_per_t.sel(material="ox", sector="all")) == pytest.approx(
+        multiple * 58_300.0, rel=1e-15
+    )
+    assert "rationing price" in sectors.basis[0]
+    given = explicit(["USA"], {"ox": {"price_usd_per_t": 1.0, "damage_usd_per_t": 5.0}})
+    assert float(resolve_sectors(given, sc).damage_usd_per_t.item()) == 5.0
+
+
+def test_engine_scenarios_refuse_a_second_definition_of_damage() -> None:
+    cfg = load_config(EXAMPLES / "stockpile" / "us_japan_targeted_bans.yaml")
+    raw = cfg.model_dump()
+    raw["materials"]["magnet"]["damage_usd_per_t"] = 1e6
+    raw["scenarios"]["samples"] = 4
+    bad = parse_config(raw)
+    with pytest.raises(InputError, match=r"materials\.magnet\.damage_usd_per_t: .*one definition"):
+        resolve_sectors(bad, full_scenarios(bad))
 
 
 @pytest.mark.parametrize(
@@ -285,3 +302,86 @@ def test_joint_never_costs_more_than_alone_with_sectors(
     joint = build_model(cfg, sc, transfers=True).solve().objective_usd
     alone = sum(solve_coalition(cfg, sc, [a]).objective_usd for a in ("USA", "JPN"))
     assert joint <= alone + 1e-6 * (1 + abs(alone))
+
+
+def test_stockpile_damage_per_tonne_equals_the_market_models_for_every_sector() -> None:
+    """Issue 20: one definition of damage. On the ban (no random inputs: one sample is the
+    central run) the LP's damage per tonne and each sector's shortfall are the market
+    model's, for every ally, material, sector and month, and the LP's loss with no stock is
+    the value the market says the allies' buyers lose at those stages."""
+    scenario = load_scenario(EXAMPLES / "scenarios" / "china_ree_ban_usa_jpn.yaml")
+    stages = {"oxide": "separation", "magnet": "magnet"}
+    allies = ["USA", "JPN"]
+    sc = engine_scenarios(scenario, allies, stages, 1, 0)
+    central = simulate(scenario).data.sel(country=allies, stage=list(stages.values()))
+    market_value = central["value_lost"].transpose("month", "country", "stage", "sector").values
+    market_short = central["shortfall"].transpose("month", "country", "stage", "sector").values
+    cfg = parse_config(
+        {
+            "name": "one-definition",
+            "allies": {a: {} for a in allies},
+            "materials": {m: {"stage": s} for m, s in stages.items()},
+            "scenarios": {"source": "engine", "file": "unused.yaml", "samples": 1, "k": 1},
+        }
+    )
+    inputs = resolve_inputs(cfg, sc)
+    damage = (
+        inputs.damage_usd_per_t.sel(scenario=0)
+        .transpose("month", "ally", "material", "sector")
+        .values
+    )
+    bound = (
+        inputs.unmet_bound.sel(scenario=0).transpose("month", "ally", "material", "sector").values
+    )
+    np.testing.assert_allclose(bound, market_short, rtol=1e-9, atol=1e-9)
+    # the market's own damage per tonne short, sector by sector
+    short = (
+        market_short
+        > 1e-9 * central["reference_demand"].transpose("month", "country", "stage", "sector").values
+    )
+    assert short.sum() > 50
+    assert np.unique(np.nonzero(short)[3]).size == 6  # every magnet sector and direct use
+    np.testing.assert_allclose(damage[short], market_value[short] / market_short[short], rtol=1e-9)
+    assert (damage[~short] == 0).all()
+    # no stock: the LP's loss is the market's value lost (where prices rose)
+    none = xr.zeros_like(inputs.floor_t)
+    priced = build_model(cfg, sc, transfers=False, fixed_holdings=none).solve()
+    lost = float(np.where(market_value > 0, market_value, 0.0).sum())
+    assert priced.objective_usd == pytest.approx(lost, rel=1e-9)
+    assert lost > 1e6
+
+
+def test_holdings_are_proportional_to_use_when_the_market_hits_allies_in_proportion() -> None:
+    """Why licensing on all destinations gives (nearly) equal days of cover: with the
+    market's damages an ally whose shortfall paths are another's scaled by its use, at the
+    same prices (so the same damage per tonne), faces the other's LP scaled; its optimal
+    holdings scale too, to 1e-6, and its days of cover are the same."""
+    cfg = load_config(EXAMPLES / "stockpile" / "us_japan_gallium.yaml")
+    raw = cfg.model_dump()
+    raw["scenarios"].update(samples=12, k=12)
+    cfg = parse_config(raw, str(EXAMPLES / "stockpile" / "us_japan_gallium.yaml"))
+    sc = full_scenarios(cfg)
+    assert sc.damage_usd_per_t is not None
+    assert sc.sector_shortfall is not None
+    assert sc.consumption_t_per_year is not None
+    factor = 3.7
+
+    def as_usa(a: xr.DataArray, scale: float) -> xr.DataArray:
+        usa = a.sel(ally="USA")
+        return xr.concat([usa, usa * scale], dim="ally").assign_coords(ally=["USA", "JPN"])
+
+    scaled = replace(
+        sc,
+        shortfall=as_usa(sc.shortfall, factor),
+        sector_shortfall=as_usa(sc.sector_shortfall, factor),
+        damage_usd_per_t=as_usa(sc.damage_usd_per_t, 1.0),
+        consumption_t_per_year=as_usa(sc.consumption_t_per_year, factor),
+    )
+    assert float(scaled.shortfall.sel(ally="USA").sum()) > 0
+    joint = solve_coalition(cfg, scaled, ["USA", "JPN"])
+    held = joint.holdings.sel(material="gallium")
+    assert float(held.sel(ally="USA")) > 0
+    assert float(held.sel(ally="JPN")) == pytest.approx(factor * float(held.sel(ally="USA")),
+                                                        rel=1e-6)  # fmt: skip
+    days = joint.holdings_days.sel(material="gallium")
+    assert float(days.sel(ally="JPN")) == pytest.approx(float(days.sel(ally="USA")), rel=1e-6)

@@ -39,7 +39,8 @@ STOCKPILE_SOURCE = {
     "computed_by": "critmin.optimisation.stockpile.run_stockpile",
     "method": "docs/methods/stockpile.md",
     "data": "stockpile config and its scenario file (inputs/stockpile*.yaml: the allies are "
-    "the alliance's members); optimisation/stockpile/data/sector_damage.csv",
+    "the alliance's members); damage per tonne from the market model's sector demand curves "
+    "(critmin.market.damage)",
 }
 # where each results table comes from: the code that computes it, its method page and data
 TABLE_SOURCES: dict[str, dict[str, str]] = {

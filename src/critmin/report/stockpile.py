@@ -34,8 +34,9 @@ class StockpileSection:
 
 
 def _assumed_use(run: Any, notes: list[str], names: dict[str, str]) -> list[Flag]:
-    """The share of each material's use whose damage per tonne is the assumed multiple of
-    its price (from the engine's notes and its sector split)."""
+    """One flag per material whose damage per tonne rests on assumed parameters of the
+    market model (from the engine's notes: its demand elasticity and rationing price), with
+    the share of use concerned; the split of use between sectors is the chain's global one."""
     flags: list[Flag] = []
     share = run.scenarios.sector_share
     if share is None:
@@ -58,10 +59,11 @@ def _assumed_use(run: Any, notes: list[str], names: dict[str, str]) -> list[Flag
                 Flag(
                     "assumption",
                     f"{labels.percent(part)} of the use of {names.get(str(material), material)} "
-                    f"({sectors}) is valued at an "
-                    "assumed multiple of the price (no cited value-added figure), and the "
-                    "split of use between sectors is the chain's global split, the same for "
-                    "every ally (docs/methods/stockpile.md, known weaknesses)",
+                    f"({sectors}): the damage of a tonne short is the market model's value lost "
+                    "on the sector's demand curve, whose elasticity and rationing price are "
+                    "assumed (no cited value of use per sector), and the split of use between "
+                    "sectors is the chain's global split, the same for every ally "
+                    "(docs/methods/stockpile.md, known weaknesses)",
                 )
             )
     return flags

@@ -55,6 +55,7 @@ def write_private(path: Path, inputs: PrivateInputs) -> None:
         "commodity": sc.commodity,
         "source": sc.source,
         "sectors": None if share is None else [str(k) for k in share["sector"].values],
+        "elasticity": sc.elasticity,
     }
     arrays: dict[str, Any] = {
         "meta": np.array(json.dumps(meta)),
@@ -63,6 +64,10 @@ def write_private(path: Path, inputs: PrivateInputs) -> None:
     }
     if share is not None:
         arrays["sector_share"] = share.sel(ally=inputs.ally).values
+    for name in ("sector_shortfall", "damage_usd_per_t", "rationed_usd_per_t"):
+        market: xr.DataArray | None = getattr(sc, name)
+        if market is not None:
+            arrays[name] = market.sel(ally=inputs.ally).values
     if sc.consumption_t_per_year is not None:
         arrays["consumption"] = sc.consumption_t_per_year.sel(ally=inputs.ally).values
     if sc.price_usd_per_t is not None:
@@ -79,14 +84,26 @@ def read_private(path: Path) -> PrivateInputs:
     ally = str(meta["ally"])
     config = parse_config(meta["config"], str(path))
     materials = list(config.materials)
-    extra: dict[str, Any] = {"source": meta["source"], "commodity": meta["commodity"]}
+    extra: dict[str, Any] = {"source": meta["source"], "commodity": meta["commodity"],
+                             "elasticity": meta.get("elasticity")}  # fmt: skip
     one = {"ally": [ally], "material": materials}
-    if "sector_share" in arrays:
-        extra["sector_share"] = xr.DataArray(
-            arrays["sector_share"][None],
-            dims=("ally", "material", "sector"),
-            coords={**one, "sector": meta["sectors"]},
-        )
+    for name in ("sector_share", "rationed_usd_per_t"):
+        if name in arrays:
+            extra[name] = xr.DataArray(
+                arrays[name][None],
+                dims=("ally", "material", "sector"),
+                coords={**one, "sector": meta["sectors"]},
+            )
+    for name in ("sector_shortfall", "damage_usd_per_t"):
+        if name in arrays:
+            values = arrays[name]
+            extra[name] = xr.DataArray(
+                values[:, :, None],
+                dims=("scenario", "month", "ally", "material", "sector"),
+                coords={"scenario": np.arange(values.shape[0]),
+                        "month": np.arange(1, values.shape[1] + 1), **one,
+                        "sector": meta["sectors"]},
+            )  # fmt: skip
     if "consumption" in arrays:
         extra["consumption_t_per_year"] = xr.DataArray(
             arrays["consumption"][None], dims=("ally", "material"), coords=one

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -73,15 +73,7 @@ def coalition(
     if unknown:
         raise InputError(f"coalition: {unknown} are not allies")
     sub_config = config.model_copy(update={"allies": {a: config.allies[a] for a in members}})
-    consumption = scenarios.consumption_t_per_year
-    share = scenarios.sector_share
-    sub_scenarios = replace(
-        scenarios,
-        shortfall=scenarios.shortfall.sel(ally=list(members)),
-        consumption_t_per_year=None if consumption is None else consumption.sel(ally=list(members)),
-        sector_share=None if share is None else share.sel(ally=list(members)),
-    )
-    return sub_config, sub_scenarios
+    return sub_config, scenarios.for_allies(members)
 
 
 def solve_coalition(

@@ -20,7 +20,6 @@ Arrangement = Literal["alone", "joint", "rule"]
 # Defaults, with their reasoning in docs/methods/stockpile.md (section "Defaults").
 CAPITAL_COST_RATE = 0.05  # per year: a long-run government borrowing rate, about 4-5 % nominal
 HOLDING_COST_RATE = 0.02  # per year, share of price: warehousing, insurance, rotation
-DAMAGE_MULTIPLE = 10.0  # damage per tonne unmet = 10 x material price (value lost downstream)
 RELEASE_RATE = 0.25  # share of a holding that can be released per month (4 months to empty)
 TRANSFER_COST_USD_PER_T = 2_000.0  # freight, insurance and handling between allies
 
@@ -30,8 +29,9 @@ class _Strict(BaseModel):
 
 
 class SectorConfig(_Strict):
-    """One sector using a material: its share of the material's shortfall (explicit scenarios;
-    engine scenarios take the market's split unless given) and its damage per tonne unmet."""
+    """One sector using a material in explicit scenarios: its share of the material's
+    shortfall and its damage per tonne unmet (scenarios from the market model take both
+    from the market)."""
 
     share: float | None = Field(default=None, ge=0, le=1)
     damage_usd_per_t: float | None = Field(default=None, gt=0)
@@ -40,8 +40,8 @@ class SectorConfig(_Strict):
 class MaterialConfig(_Strict):
     """One stockpiled material. ``stage`` is its stage in the simulation engine's chain.
 
-    ``damage_usd_per_t`` applies to every sector; ``sectors`` sets shares and damages per
-    sector (USD per tonne unmet)."""
+    Explicit scenarios only: ``damage_usd_per_t`` applies to every sector; ``sectors`` sets
+    shares and damages per sector (USD per tonne unmet)."""
 
     stage: str | None = None
     price_usd_per_t: float | None = Field(default=None, gt=0)
@@ -82,7 +82,6 @@ class CostConfig(_Strict):
 
     capital_cost_rate: float = Field(default=CAPITAL_COST_RATE, ge=0, le=1)
     holding_cost_rate: float = Field(default=HOLDING_COST_RATE, ge=0, le=1)
-    damage_multiple: float = Field(default=DAMAGE_MULTIPLE, gt=0)
     release_rate: float = Field(default=RELEASE_RATE, gt=0, le=1)
     transfer_cost_usd_per_t: float = Field(default=TRANSFER_COST_USD_PER_T, ge=0)
     transfer_capacity_t_per_month: float | None = Field(default=None, ge=0)

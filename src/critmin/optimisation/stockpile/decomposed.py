@@ -49,6 +49,7 @@ MIN_RADIUS_T = 1e-9
 PLACEHOLDER_SCENARIOS = ExplicitScenarios(cases=[ExplicitScenario(probability=1.0, shortfall_t={})])
 SERIOUS_STEP = 0.1  # a proposal is accepted if it realises this share of the predicted fall
 EXPAND_AT = 0.99  # the box binds when a flow moves this share of the radius
+MARGINAL_NOISE_USD_PER_T = 1e-7  # HiGHS's default dual feasibility tolerance
 
 
 @dataclass
@@ -223,6 +224,9 @@ class _Master:
         )
 
     def add_cut(self, party: int, value: float, slope: np.ndarray, at: np.ndarray) -> None:
+        # reduced costs below the allies' dual feasibility tolerance are round-off (seen down
+        # to 1e-14 USD/t); kept, they make the master ill-conditioned (HiGHS: status Unknown)
+        slope = np.where(np.abs(slope) < MARGINAL_NOISE_USD_PER_T, 0.0, slope)
         nonzero = np.flatnonzero(slope)
         index = np.concatenate([nonzero, [self.size + party]]).astype(np.int32)
         coefficients = np.concatenate([-slope[nonzero], [1.0]])
@@ -236,6 +240,10 @@ class _Master:
         self.highs.changeColsBounds(self.size, columns, lower, upper)
         self.highs.run()
         status = self.highs.modelStatusToString(self.highs.getModelStatus())
+        if status != "Optimal":  # once more from scratch: a warm start can stall numerically
+            self.highs.clearSolver()
+            self.highs.run()
+            status = self.highs.modelStatusToString(self.highs.getModelStatus())
         if status != "Optimal":
             raise InfeasibleError(f"confidential mode: coordinator's model {status!r}")
         x = np.asarray(self.highs.getSolution().col_value, dtype=float)

@@ -34,8 +34,9 @@ class Inputs:
     allies: list[str]
     materials: list[str]
     price_usd_per_t: xr.DataArray  # [material]
-    damage_usd_per_t: xr.DataArray  # [material, sector]
+    damage_usd_per_t: xr.DataArray  # [material, sector] or [scenario, month, ally, ...]
     sector_share: xr.DataArray  # [ally, material, sector], sums to 1 over sectors
+    unmet_bound: xr.DataArray  # [scenario, month, ally, material, sector] t/month
     damage_basis: list[str]  # one line per (material, sector) used
     annual_cost_usd_per_t: xr.DataArray  # [material] capital + holding, per year
     floor_t: xr.DataArray  # [ally, material]
@@ -53,18 +54,12 @@ class Inputs:
     def horizon_years(self) -> float:
         return self.months / 12.0
 
-    def sector_bounds(self, shortfall: xr.DataArray) -> xr.DataArray:
-        """Shortfall split by sector [scenario, month, ally, material, sector] (t/month)."""
-        return (shortfall * self.sector_share).transpose(
-            "scenario", "month", "ally", "material", "sector"
-        )
-
 
 def resolve_inputs(config: StockpileConfig, scenarios: ScenarioSet) -> Inputs:
     """Parameters of ``config`` on the allies and materials of ``scenarios``.
 
     A price missing from the config is the engine's base price of the stage; a material with
-    neither raises :class:`InputError`. Sector shares and damages per tonne come from
+    neither raises :class:`InputError`. Sector shortfalls and damages per tonne come from
     :func:`~critmin.optimisation.stockpile.sectors.resolve_sectors`."""
     allies, materials = list(config.allies), list(config.materials)
     if list(scenarios.shortfall["ally"].values) != allies:
@@ -98,6 +93,7 @@ def resolve_inputs(config: StockpileConfig, scenarios: ScenarioSet) -> Inputs:
         price_usd_per_t=price,
         damage_usd_per_t=sectors.damage_usd_per_t,
         sector_share=sectors.share,
+        unmet_bound=sectors.bound,
         damage_basis=sectors.basis,
         annual_cost_usd_per_t=price * (costs.capital_cost_rate + costs.holding_cost_rate),
         floor_t=xr.DataArray(floor, dims=("ally", "material"), coords=coords),
@@ -307,9 +303,8 @@ def add_stock_and_unmet(
     release = m.add_variables(lower=0, coords=[scenario, month, ally, material], name="release")
     sector = _index("sector", inputs.sector_share["sector"].values)
     unmet_coords = [scenario, month, ally, material, sector]
-    bounds = inputs.sector_bounds(scenarios.shortfall)
     # a sector that does not use a material has the bound 0 (HiGHS's presolve drops it)
-    unmet = m.add_variables(lower=0, upper=bounds, coords=unmet_coords, name="unmet")
+    unmet = m.add_variables(lower=0, upper=inputs.unmet_bound, coords=unmet_coords, name="unmet")
     m.add_constraints(release - inputs.release_rate * holding <= 0, name="release_rate")
     m.add_constraints(release.sum("month") - holding <= 0, name="stock_balance")
     return holding, release, unmet

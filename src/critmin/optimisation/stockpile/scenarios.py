@@ -1,20 +1,21 @@
 """Second-stage scenarios: monthly shortfall per ally and material, with probabilities.
 
-Sources: cases given by hand in the config, or an ensemble of the simulation engine
+Sources: cases given by hand in the config, or an ensemble of the market model
 (``engine_scenarios``: per-sample monthly final-use shortfall of the allies at the chosen
-stages). Large ensembles are reduced to K representative scenarios by weighted k-medoids
-(``reduce_kmedoids``).
+stages, by sector, with the market's value lost per tonne short). Large ensembles are reduced
+to K representative scenarios by weighted k-medoids (``reduce_kmedoids``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import xarray as xr
 
 from critmin.errors import InputError
+from critmin.market.damage import rationed_value, sector_accounts
 from critmin.optimisation.stockpile.config import (
     EngineScenarios,
     ExplicitScenarios,
@@ -35,9 +36,15 @@ class ScenarioSet:
     the market leaves unmet before any stockpile release. ``probability``: [scenario], sums
     to 1. ``consumption_t_per_year`` [ally, material] and ``price_usd_per_t`` [material] are
     the engine's base values when the scenarios come from it (else None). ``sector_share``
-    [ally, material, sector] splits each shortfall by sector (shares of final use, summing to
-    1 over sectors; the engine's base split) and ``commodity`` names the engine's chain; both
-    None for explicit cases.
+    [ally, material, sector] is the base split of final use by sector (summing to 1 over
+    sectors) and ``commodity`` names the engine's chain; both None for explicit cases.
+
+    From the market model also (None for explicit cases): ``sector_shortfall`` [scenario,
+    month, ally, material, sector] (t/month; sums to ``shortfall`` over sectors),
+    ``damage_usd_per_t`` [same dims], the market's value lost per tonne short
+    (``critmin.market.damage``: what a stockpiled tonne saves), ``rationed_usd_per_t`` [ally,
+    material, sector], the value of a rationed tonne (the sector's rationing price), and
+    ``elasticity``, the demand curves' elasticity.
     """
 
     shortfall: xr.DataArray
@@ -47,6 +54,10 @@ class ScenarioSet:
     source: str = "explicit"
     sector_share: xr.DataArray | None = None
     commodity: str | None = None
+    sector_shortfall: xr.DataArray | None = None
+    damage_usd_per_t: xr.DataArray | None = None
+    rationed_usd_per_t: xr.DataArray | None = None
+    elasticity: float | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -54,15 +65,57 @@ class ScenarioSet:
 
     def select(self, index: Sequence[int], probability: np.ndarray) -> ScenarioSet:
         """The scenarios at positions ``index`` with new ``probability`` (renumbered)."""
-        picked = self.shortfall.isel(scenario=list(index))
         labels = np.arange(len(index))
+
+        def pick(a: xr.DataArray) -> xr.DataArray:
+            return a.isel(scenario=list(index)).assign_coords(scenario=labels)
+
         return replace(
             self,
-            shortfall=picked.assign_coords(scenario=labels),
+            shortfall=pick(self.shortfall),
+            sector_shortfall=_maybe(pick, self.sector_shortfall),
+            damage_usd_per_t=_maybe(pick, self.damage_usd_per_t),
             probability=xr.DataArray(
                 np.asarray(probability, float), dims="scenario", coords={"scenario": labels}
             ),
         )
+
+    def for_allies(self, allies: Sequence[str]) -> ScenarioSet:
+        """The scenarios of ``allies`` only (every per-ally array cut to them)."""
+        who = list(allies)
+
+        def cut(a: xr.DataArray) -> xr.DataArray:
+            return a.sel(ally=who)
+
+        return replace(
+            self,
+            shortfall=cut(self.shortfall),
+            consumption_t_per_year=_maybe(cut, self.consumption_t_per_year),
+            sector_share=_maybe(cut, self.sector_share),
+            sector_shortfall=_maybe(cut, self.sector_shortfall),
+            damage_usd_per_t=_maybe(cut, self.damage_usd_per_t),
+            rationed_usd_per_t=_maybe(cut, self.rationed_usd_per_t),
+        )
+
+    def value_by_sector(self) -> xr.DataArray | None:
+        """[scenario, month, ally, material, sector] USD: the market's value lost before any
+        release (damage per tonne x shortfall); None for explicit cases."""
+        if self.damage_usd_per_t is None or self.sector_shortfall is None:
+            return None
+        return self.damage_usd_per_t * self.sector_shortfall
+
+    def value_paths(self) -> xr.DataArray | None:
+        """[scenario, month, ally, material] USD: :meth:`value_by_sector` summed over
+        sectors; None for explicit cases."""
+        value = self.value_by_sector()
+        return None if value is None else value.sum("sector")
+
+
+def _maybe(
+    f: Callable[[xr.DataArray], xr.DataArray], a: xr.DataArray | None
+) -> xr.DataArray | None:
+    """``f(a)``, or None where ``a`` is None (the optional arrays of a ScenarioSet)."""
+    return None if a is None else f(a)
 
 
 def make_scenarios(
@@ -127,13 +180,17 @@ def engine_scenarios(
     samples: int = 200,
     seed: int = 0,
 ) -> ScenarioSet:
-    """Sample ``scenario`` with the fast engine; keep every sample's monthly final-use
-    shortfall (t/month) of each ally at each material's stage (``stages``: material → stage).
+    """Sample ``scenario`` with the market model; keep every sample's monthly final-use
+    shortfall (t/month) of each ally at each material's stage (``stages``: material → stage),
+    by sector, and the market's value lost per tonne short (USD/t).
 
-    Read by label from ``critmin.simulation.paths.sample_paths`` (same seed → same samples). The
-    allies' base final use (t/year) and the stages' base prices (USD/t) come along.
-    """
-    market = scenario_model(scenario).market
+    Read by label from ``critmin.simulation.paths.sample_paths`` (same seed → same samples);
+    the sectors' accounts are the market's own (``critmin.market.damage.sector_accounts`` at
+    each month's price and demand). The allies' base final use (t/year) and the stages' base
+    prices (USD/t) come along. A demand shock aimed at one sector is applied to the sector
+    split all the same (the paths carry each stage's total use only): refused, naming it."""
+    model = scenario_model(scenario)
+    market = model.market
     for ally in allies:
         if ally not in market.regions:
             raise InputError(
@@ -146,16 +203,48 @@ def engine_scenarios(
                 f"materials.{material}.stage = {stage!r}: not a stage of {scenario.commodity}; "
                 f"valid: {', '.join(market.stages)}"
             )
+    for i, event in enumerate(scenario.events):
+        sector = getattr(event, "sector", "all")
+        if event.type == "demand_shock" and sector != "all":
+            raise InputError(
+                f"scenario {scenario.name!r}: events[{i}] is a demand shock on sector "
+                f"{sector!r}; the stockpile reads each stage's total use from the sample "
+                "paths, so sector-specific shocks are not supported"
+            )
     paths = sample_paths(scenario, samples, seed)
     materials = list(stages)
-    # the shortfall the market leaves: reference use minus consumption, by label
-    short = paths["shortfall"].sel(stage=list(stages.values()), country=list(allies))
-    values = short.transpose("sample", "month", "country", "stage").values
+    stage_names = list(stages.values())
     region = [market.regions.index(a) for a in allies]
-    stage_ix = [market.stages.index(name) for name in stages.values()]
-    consumption = market.final_demand[np.ix_(stage_ix, region)].T * 12.0  # [ally, material]
+    stage_ix = [market.stages.index(name) for name in stage_names]
+    # the market's accounts by sector at each month's price; a demand shock scales every
+    # sector's curve alike: multiplier = reference / base use
+    price = paths["price_index"].values  # [sample, month, stage, country]
+    base_use = market.final_demand  # [S, R] t/month
+    multiplier = np.where(
+        base_use > 0, paths["reference"].values / np.where(base_use > 0, base_use, 1.0), 1.0
+    )
+    accounts = sector_accounts(model.chain, price, multiplier)
+    pick = np.ix_(stage_ix, region)
+
+    def by_ally(a: np.ndarray) -> np.ndarray:
+        """[sample, month, stage, region, sector] -> [sample, month, ally, material, sector]"""
+        return np.transpose(a[:, :, pick[0], pick[1]], (0, 1, 3, 2, 4))
+
+    sector_short = by_ally(accounts.shortfall)
+    damage = by_ally(accounts.damage_per_tonne())
+    values = sector_short.sum(-1)
+    consumption = market.final_demand[pick].T * 12.0  # [ally, material]
     # each month's shortfall splits by sector as the base use does
-    split = np.transpose(market.sector_split[np.ix_(stage_ix, region)], (1, 0, 2))
+    split = np.transpose(market.sector_split[pick], (1, 0, 2))
+    rationed = np.transpose(rationed_value(model.chain)[pick], (1, 0, 2))
+    dims5 = ("scenario", "month", "ally", "material", "sector")
+    coords5 = {
+        "scenario": np.arange(samples),
+        "month": np.arange(1, values.shape[1] + 1),
+        "ally": list(allies),
+        "material": materials,
+        "sector": market.sectors,
+    }
     return make_scenarios(
         values,
         None,
@@ -176,6 +265,17 @@ def engine_scenarios(
             coords={"ally": list(allies), "material": materials, "sector": market.sectors},
         ),
         commodity=scenario.commodity,
+        sector_shortfall=xr.DataArray(
+            sector_short, dims=dims5, coords=coords5, attrs={"units": "t/month"}
+        ),
+        damage_usd_per_t=xr.DataArray(damage, dims=dims5, coords=coords5, attrs={"units": "USD/t"}),
+        rationed_usd_per_t=xr.DataArray(
+            rationed,
+            dims=("ally", "material", "sector"),
+            coords={"ally": list(allies), "material": materials, "sector": market.sectors},
+            attrs={"units": "USD/t"},
+        ),
+        elasticity=float(model.params.final_elasticity),
     )
 
 
@@ -185,7 +285,9 @@ def reduce_kmedoids(
     """K representative scenarios by weighted k-medoids; each gets its cluster's probability.
 
     Distance: Euclidean between whole monthly paths, each material's tonnes multiplied by
-    ``weights`` [material] (e.g. damage per tonne, so that the distance is in USD).
+    ``weights`` [material] (e.g. damage per tonne, so that the distance is in USD); without
+    ``weights``, the paths of the market's value lost (USD) where the scenarios carry them,
+    else tonnes.
     Initialisation is deterministic: first the probability-weighted 1-medoid, then repeatedly
     the scenario with the largest ``p x d^2`` to its nearest medoid (stops early when every
     scenario coincides with a medoid, so fewer than ``k`` may come back). Then assignment and
@@ -196,9 +298,12 @@ def reduce_kmedoids(
     n = scenarios.n_scenarios
     if k >= n:
         return scenarios
+    value = scenarios.value_paths()
     x = scenarios.shortfall.values
     if weights is not None:
         x = x * np.asarray(weights, float)[None, None, None, :]
+    elif value is not None:
+        x = value.transpose(*scenarios.shortfall.dims).values
     flat = x.reshape(n, -1)
     p = scenarios.probability.values
     sq = (flat**2).sum(1)
@@ -229,14 +334,24 @@ def reduce_kmedoids(
 
 
 def mean_scenario(scenarios: ScenarioSet) -> ScenarioSet:
-    """One scenario: the probability-weighted mean shortfall path (the mean-value problem)."""
-    mean = (scenarios.shortfall * scenarios.probability).sum("scenario")
-    values = mean.values[None]
+    """One scenario: the probability-weighted mean shortfall path (the mean-value problem).
+    Its damage per tonne is the expected value lost over the expected shortfall, so its loss
+    before any release is the expected loss."""
+    p = scenarios.probability
+
+    def mean(a: xr.DataArray) -> xr.DataArray:
+        return (a * p).sum("scenario").expand_dims(scenario=[0]).transpose(*a.dims)
+
+    damage = None
+    short = _maybe(mean, scenarios.sector_shortfall)
+    value = scenarios.value_by_sector()
+    if value is not None and short is not None:
+        damage = (mean(value) / short.where(short > 0)).fillna(0.0).transpose(*short.dims)
     return replace(
         scenarios,
-        shortfall=mean.expand_dims(scenario=[0])
-        .transpose(*scenarios.shortfall.dims)
-        .copy(data=values),
+        shortfall=mean(scenarios.shortfall),
+        sector_shortfall=short,
+        damage_usd_per_t=damage,
         probability=xr.DataArray([1.0], dims="scenario", coords={"scenario": [0]}),
     )
 
@@ -253,8 +368,11 @@ def full_scenarios(config: StockpileConfig) -> ScenarioSet:
 
 
 def reduce_for_config(config: StockpileConfig, full: ScenarioSet, k: int) -> ScenarioSet:
-    """``full`` reduced to ``k`` scenarios by k-medoids, the distance in USD: each material's
-    tonnes at its mean damage per tonne over the allies' sector mix."""
+    """``full`` reduced to ``k`` scenarios by k-medoids, the distance in USD: the market's
+    value lost where the scenarios carry it, else each material's tonnes at its mean damage
+    per tonne over the allies' sector mix."""
+    if full.value_paths() is not None:
+        return reduce_kmedoids(full, k)
     from critmin.optimisation.stockpile.sectors import resolve_sectors
 
     sectors = resolve_sectors(config, full)
