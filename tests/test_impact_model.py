@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from critmin.errors import DataError
-from critmin.impact.bridges import bridges, validate
-from critmin.impact.io_tables import IOTable
+from critmin.impact.bridges import bridges, resolve, validate
+from critmin.impact.io_tables import IOTable, embedded_table
 from critmin.impact.market_inputs import MarketInputs, baseline_of, central
 from critmin.impact.model import combine, impacts, mixed_backward, mixed_forward
 from critmin.simulation import load_scenario
@@ -176,6 +176,41 @@ def test_bridges_are_valid_and_cover_the_example_chain() -> None:
             "mining", "separation", "metal", "magnet"
         }  # fmt: skip
         assert {"ev_traction", "other", "wind", "direct_use"} <= set(rare["sector"])
+
+
+BRIDGED = ("cobalt", "nickel", "lithium", "graphite", "platinum", "palladium", "rhodium",
+           "niobium", "copper", "manganese", "titanium")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "table_id", ["us_bea_detail_2017", "us_bea_summary_2023", "jp_mic_2015_185"]
+)
+def test_every_bridge_names_an_industry_of_its_table(table_id: str) -> None:
+    table = embedded_table(table_id)
+    frame = bridges()
+    rows = resolve(frame, table)
+    assert len(rows) == (frame["economy"] == table.economy).sum()
+    assert rows["position"].between(0, len(table.industries) - 1).all()
+    uses = rows[rows["role"] == "use"]
+    total = uses.groupby(["commodity", "stage", "sector"])["use_share"].sum()
+    assert np.abs(total.to_numpy() - 1.0).max() < 1e-9
+    for commodity in BRIDGED:
+        assert (uses["commodity"] == commodity).any(), commodity
+
+
+def test_graded_bridges_cite_their_source_and_flag_assumed_dependent_shares() -> None:
+    """A row graded primary or secondary names the source of its use share; where its
+    dependent share is not from that source (every primary row), the basis says so."""
+    frame = bridges()
+    graded = frame[frame["grade"].isin(["primary", "secondary"])]
+    assert graded["source_url"].str.startswith("https://").all()
+    primary = frame[(frame["grade"] == "primary") & (frame["role"] == "use")]
+    assert len(primary) >= 10
+    assert primary["basis"].str.contains("assum").all()
+    for commodity in BRIDGED:
+        for economy in ("USA", "JPN"):
+            part = frame[(frame["commodity"] == commodity) & (frame["economy"] == economy)]
+            assert (part["role"] == "use").any(), (commodity, economy)
 
 
 def test_bridge_errors_name_the_field() -> None:

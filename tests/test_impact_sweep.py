@@ -87,15 +87,15 @@ def test_ranking_is_probability_weighted_and_ordered(sweep: SweepResult) -> None
 
 
 def test_effects_no_bridge_values_are_unknown_not_zero(sweep: SweepResult) -> None:
-    """Cobalt moves the allies' markets but no industry bridge values it: its GDP change is
-    unknown (NaN, unranked) with the unvalued cost beside it, never 0; rare earths are
+    """Vanadium moves the allies' markets but no industry bridge values it: its GDP change
+    is unknown (NaN, unranked) with the unvalued cost beside it, never 0; rare earths are
     valued; a chain whose runs move nothing the country buys is a stated 0."""
     ranking = sweep.ranking().set_index(["country", "commodity"])
-    cobalt = ranking.loc[("USA", "cobalt")]
-    assert math.isnan(cobalt["expected_gdp_change_usd"])
-    assert pd.isna(cobalt["rank"])
-    assert cobalt["unbridged_price_cost_usd"] > 0
-    assert cobalt["basis"].startswith("unknown: no industry bridge")
+    vanadium = ranking.loc[("USA", "vanadium")]
+    assert math.isnan(vanadium["expected_gdp_change_usd"])
+    assert pd.isna(vanadium["rank"])
+    assert vanadium["unbridged_price_cost_usd"] > 0
+    assert vanadium["basis"].startswith("unknown: no industry bridge")
     rare = ranking.loc[("USA", "rare_earths")]
     assert rare["expected_gdp_change_usd"] < 0
     assert rare["basis"].startswith("valued")
@@ -104,13 +104,40 @@ def test_effects_no_bridge_values_are_unknown_not_zero(sweep: SweepResult) -> No
     assert ranking["unbridged_price_cost_usd"].notna().all()
 
 
+@pytest.mark.parametrize(
+    ("commodity", "origins"),
+    [("cobalt", ("CHN",)), ("nickel", ("CHN", "IDN")), ("lithium", ("ARG", "CHL", "CHN")),
+     ("graphite", ("CHN",)), ("platinum", ("ZAF",)), ("rhodium", ("ZAF",))],
+)  # fmt: skip
+def test_bridged_commodities_are_valued_as_losses(
+    sweep: SweepResult, commodity: str, origins: tuple[str, ...]
+) -> None:
+    """With their bridges, these chains are valued for both allies: a full ban by each main
+    origin costs GDP, more severe bans never cost less, nothing is left unbridged. (A
+    Congolese or Indonesian ban on cobalt withholds mined cobalt, which the allies do not
+    buy: it costs them nothing, as the method page says.)"""
+    ranking = sweep.ranking().set_index(["country", "commodity"])
+    for country in ("USA", "JPN"):
+        row = ranking.loc[(country, commodity)]
+        assert row["basis"] == "valued: every market effect has an industry bridge"
+        assert row["expected_gdp_change_usd"] < 0
+        assert row["unbridged_price_cost_usd"] == 0.0
+        assert not pd.isna(row["rank"])
+        gdp = sweep.impacts[(commodity, country)].summary().set_index("scenario")["gdp_change_usd"]
+        for origin in origins:
+            by_severity = [gdp[f"{commodity}:{origin}:{s:g}"] for s in (0.25, 0.5, 0.75, 1)]
+            assert by_severity[-1] < 0.0, (country, origin)
+            assert by_severity == sorted(by_severity, reverse=True), (country, origin)
+
+
 def test_comparison_with_usgs_and_the_rank_correlation(sweep: SweepResult) -> None:
     compared = comparison(sweep.ranking(), "USA")
     assert set(compared["commodity"]) >= {"rare_earths", "gallium", "germanium"}
     assert compared.set_index("commodity")["usgs_rank"].to_dict()["gallium"] == 6
     rho, n = rank_correlation(compared)
     both = compared[["usgs_rank", "critmin_expected_gdp_change_usd"]].notna().all(axis=1)
-    assert n == both.sum() >= 3
+    assert n == both.sum() >= 5
+    assert {"rhodium", "niobium"} <= set(compared.loc[both, "commodity"])
     assert -1.0 <= rho <= 1.0
 
 
