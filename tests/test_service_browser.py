@@ -13,7 +13,8 @@ import pytest
 
 from critmin.service.db import make_engine
 from critmin.service.migrate import upgrade
-from critmin.service.seed import create_user, seed
+from critmin.service.operator import create_user
+from critmin.service.seed import seed
 from tests.browser_support import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS, chromium_path
 from tests.service_support import free_port, start_server
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine, text
 
-from critmin.service.seed import create_user
+from critmin.service.operator import create_user
 from tests.service_support import free_port, start_server
 
 WRITERS = 4

@@ -180,12 +180,12 @@ def test_commitment_status_filter_does_not_leak(
 ) -> None:
     us = client.get(
         "/api/commitments",
-        params={"status": "on_track", "limit": 500},
+        params={"status": "open", "limit": 500},
         headers=tokens["usa_viewer"],
     ).json()
     jp = client.get(
         "/api/commitments",
-        params={"status": "on_track", "limit": 500},
+        params={"status": "open", "limit": 500},
         headers=tokens["jpn_viewer"],
     ).json()
     assert jp["total"] == us["total"] + 1

@@ -23,7 +23,8 @@ from schemathesis.checks import (
 from critmin.service.app import create_app
 from critmin.service.db import make_engine
 from critmin.service.migrate import upgrade
-from critmin.service.seed import create_user, seed
+from critmin.service.operator import create_user
+from critmin.service.seed import seed
 from tests.service_support import BACKENDS, fresh_url
 
 MAX_EXAMPLES = 15

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -11,34 +12,58 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
+from critmin.service import handlers
 from critmin.service.db import make_engine, sessions_for
-from critmin.service.routes import admin, simulation
+from critmin.service.guard import Guard, Limits
+from critmin.service.routes import admin, credentials, simulation
 from critmin.service.routes.crud import entity_router
 from critmin.service.routes.entities import SPECS
+from critmin.service.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "dashboard" / "static"
 
 
-def create_app(url: str | None = None, engine: Engine | None = None) -> FastAPI:
-    """The app on the database at ``url`` (or ``engine``); the schema must be migrated."""
+def create_app(
+    url: str | None = None, engine: Engine | None = None, settings: Settings | None = None
+) -> FastAPI:
+    """The app on the database at ``url`` (or ``engine``); the schema must be migrated.
+
+    The app is wrapped in a :class:`~critmin.service.guard.Guard` (admission, rate and body
+    limits, security headers); ``app.state.guard`` holds its counters (:class:`Limits`).
+    """
     engine = engine or make_engine(url)
+    settings = settings or Settings()
+    queue = simulation.SimulationQueue(settings.simulation_workers, settings.simulation_queue)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        queue.close()
+
+    docs = settings.api_docs
     app = FastAPI(
         title="critmin registry",
-        version="1",
+        version="2",
         description=(
             "The shared record of a critical-minerals framework: parties, projects, financing, "
-            "milestones, commitments, stockpiles and the audit log. Each party sees shared "
-            "records and its own confidential ones, never another party's."
+            "milestones, commitments and their follow-up, stockpiles and the audit log. Each "
+            "party sees shared records and its own confidential ones, never another party's."
         ),
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        lifespan=lifespan,
     )
     app.state.engine = engine
     app.state.sessions = sessions_for(engine)
-    app.state.token_cache = {}
+    app.state.settings = settings
+    app.state.simulations = queue
     # SQLite has one writer at a time: queue this process's writers (PostgreSQL: no queue)
     app.state.write_lock = (
         asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
     )
+    handlers.install(app)
     app.include_router(admin.router, prefix="/api")
+    app.include_router(credentials.router, prefix="/api")
     app.include_router(simulation.router, prefix="/api")
     for spec in SPECS:
         app.include_router(entity_router(spec), prefix="/api")
@@ -48,4 +73,6 @@ def create_app(url: str | None = None, engine: Engine | None = None) -> FastAPI:
     def root() -> RedirectResponse:
         return RedirectResponse("/dashboard/")
 
+    app.state.guard = Limits(settings)
+    app.add_middleware(Guard, limits=app.state.guard)
     return app
