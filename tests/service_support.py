@@ -32,7 +32,13 @@ BACKENDS = ("sqlite", "postgresql")
 # the API tests make many requests in a row with one token: generous rate limits, so that
 # only the security tests, which set their own, meet them
 TEST_SETTINGS = Settings(
-    token_rate=1e4, token_burst=1e4, address_rate=1e4, address_burst=1e4, max_inflight=1000
+    token_rate=1e4,
+    token_burst=1e4,
+    address_rate=1e4,
+    address_burst=1e4,
+    auth_failure_rate=1e4,
+    auth_failure_burst=1e4,
+    max_inflight=1000,
 )
 STARTUP_TIMEOUT_S = 30.0
 USERS = {
@@ -124,9 +130,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(
-    url: str, port: int, log: Path, *options: str
-) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, log: Path, *options: str) -> subprocess.Popen[bytes]:
     """``critmin serve`` in a subprocess (the URL in ``CRITMIN_DATABASE_URL``, as a
     deployment passes it), once it answers."""
     process = subprocess.Popen(

@@ -130,7 +130,6 @@ def test_missing_token_is_401_and_viewer_cannot_write(client: TestClient, tokens
     [
         ({"tonnes": -1}, "tonnes"),
         ({"party_code": "usa"}, "party_code"),
-        ({"party_code": "ZZZ"}, "party_code"),
         ({"as_of": "2026-02-30"}, "as_of"),
         ({"visibility": "secret"}, "visibility"),
         ({"colour": "red"}, "colour"),
@@ -146,6 +145,37 @@ def test_invalid_payload_is_422_naming_the_field(
     assert response.json()["detail"][0]["loc"][-1] == field
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(StockpileHolding)) == 0
+
+
+def test_another_partys_code_is_refused_naming_the_field(
+    client: TestClient, tokens: Headers, engine: Engine
+) -> None:
+    for code, status in (("ZZZ", 403), ("JPN", 403)):
+        response = client.post(
+            "/api/stockpiles", json={**HOLDING, "party_code": code}, headers=tokens["usa_editor"]
+        )
+        assert response.status_code == status
+        assert response.json()["detail"].startswith("party_code: you enter records for USA")
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(StockpileHolding)) == 0
+
+
+def test_recording_one_outcome_clears_the_other(client: TestClient, tokens: Headers) -> None:
+    editor = tokens["usa_editor"]
+    created = client.post(
+        "/api/commitments", json={"text": "t", "deadline": "2026-01-01"}, headers=editor
+    ).json()
+    path = f"/api/commitments/{created['id']}"
+    missed = client.patch(path, json={"missed_on": "2026-02-01"}, headers=editor).json()
+    assert (missed["status"], missed["met_on"]) == ("missed", None)
+    met = client.patch(path, json={"met_on": "2026-03-01"}, headers=editor).json()
+    assert (met["status"], met["missed_on"]) == ("late", None)
+    both = client.patch(
+        path, json={"met_on": "2026-03-01", "missed_on": "2026-03-02"}, headers=editor
+    )
+    assert both.status_code == 422
+    payload = {"text": "t", "met_on": "2026-01-01", "missed_on": "2026-01-02"}
+    assert client.post("/api/commitments", json=payload, headers=editor).status_code == 422
 
 
 def test_patch_validates_the_merged_record(client: TestClient, tokens: Headers) -> None:
@@ -273,8 +303,8 @@ def test_curated_name_must_name_a_curated_project(client: TestClient, tokens: He
     unknown = client.post(
         "/api/projects", json={**project, "curated_name": "Atlantis Pass"}, headers=editor
     )
-    assert unknown.status_code == 422
-    assert unknown.json()["detail"][0]["loc"] == ["body", "curated_name"]
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"].startswith("curated_name: no project 'Atlantis Pass'")
 
 
 def test_deleting_a_referenced_project_is_409_and_changes_nothing(

@@ -98,10 +98,31 @@ def _database_at_0002(engine: Engine) -> str:
     upgrade(engine, "0002")
     token = "old-token-" + "x" * 40
     audit = [
-        ("parties", "USA", None, _state(code="USA", name="United States",
-         role_in_framework="framework", owner_party="USA", visibility="shared")),
-        ("users", "1", None, _state(id=1, name="ann", party_code="USA", role="editor",
-         owner_party="USA", visibility="confidential")),
+        (
+            "parties",
+            "USA",
+            None,
+            _state(
+                code="USA",
+                name="United States",
+                role_in_framework="framework",
+                owner_party="USA",
+                visibility="shared",
+            ),
+        ),
+        (
+            "users",
+            "1",
+            None,
+            _state(
+                id=1,
+                name="ann",
+                party_code="USA",
+                role="editor",
+                owner_party="USA",
+                visibility="confidential",
+            ),
+        ),
         ("projects", "1", None, _state(**{**OLD_PROJECT, "id": 1, "name": "Gone"})),
         ("projects", "1", _state(**{**OLD_PROJECT, "id": 1, "name": "Gone"}), None),
         ("projects", "2", None, _state(**OLD_PROJECT)),
@@ -109,9 +130,7 @@ def _database_at_0002(engine: Engine) -> str:
         ("commitments", "1", None, _state(**OLD_COMMITMENT)),
     ]
     with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO parties VALUES ('USA', 'United States', 'framework')")
-        )
+        connection.execute(text("INSERT INTO parties VALUES ('USA', 'United States', 'framework')"))
         connection.execute(text("INSERT INTO users VALUES (1, 'ann', 'USA', 'editor')"))
         connection.execute(
             text("INSERT INTO api_tokens VALUES (1, 1, :digest, CURRENT_TIMESTAMP)"),
@@ -151,7 +170,8 @@ def _database_at_0002(engine: Engine) -> str:
                     "action": "create" if before is None else "delete",
                     "entity": entity,
                     "entity_id": entity_id,
-                    "visibility": "confidential" if entity in ("users", "financing_decisions")
+                    "visibility": "confidential"
+                    if entity in ("users", "financing_decisions")
                     else "shared",
                     "before": before,
                     "after": after,

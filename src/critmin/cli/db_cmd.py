@@ -206,7 +206,7 @@ def verify_audit_command(
         f"head {report.head_seq}:{report.head_hash}"
     )
     for problem in report.problems[:50]:
-        console.print(f"[red]problem:[/red] {problem}", markup=True, highlight=False)
+        typer.echo(f"problem: {problem}")
     if len(report.problems) > 50:
         console.print(f"... and {len(report.problems) - 50} more")
     if not report.ok:

@@ -149,6 +149,15 @@ def field_error(field: str | int, value: Any, reason: str, where: str = "body") 
     )
 
 
+def refused(status: int, field: str, reason: str) -> HTTPException:
+    """A 403, 404 or 409 whose one-line detail names the field: ``"<field>: <reason>"``.
+
+    403: the caller may not do this; 404: a record it names does not exist for the caller
+    (or is invisible to it: the same answer); 409: it conflicts with the records' state.
+    """
+    return HTTPException(status, f"{field}: {reason}")
+
+
 def commit(session: Session, flush_only: bool = False) -> None:
     """Commit (or flush), turning a constraint violation into 409 and rolling back.
 

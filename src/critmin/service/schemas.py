@@ -13,6 +13,7 @@ import uuid
 from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.config import JsonDict
 
 from critmin.service import models as m
 
@@ -188,9 +189,20 @@ class MilestoneOut(MilestoneIn, _Authored):
     """A milestone as stored."""
 
 
+ONE_OUTCOME: JsonDict = {
+    "not": {
+        "properties": {"met_on": {"type": "string"}, "missed_on": {"type": "string"}},
+        "required": ["met_on", "missed_on"],
+    }
+}
+
+
 class CommitmentIn(Strict):
     """A commitment of ``party_code`` (default: the caller's party) and, once known, its
-    outcome: ``met_on`` (fulfilled that day) or ``missed_on`` (recorded as not met)."""
+    outcome: ``met_on`` (fulfilled that day) or ``missed_on`` (recorded as not met), not
+    both."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=ONE_OUTCOME)
 
     party_code: Iso3 | None = None
     text: LongText

@@ -16,7 +16,7 @@ from critmin.service.deps import (
     FrameworkDep,
     SessionDep,
     commit,
-    field_error,
+    refused,
 )
 from critmin.service.models import AuditEntry, FinancingDecision, Party, User, as_dict
 from critmin.service.schemas import (
@@ -66,7 +66,7 @@ def list_parties(session: SessionDep, actor: ActorDep) -> list[dict[str, Any]]:
 def create_party(session: SessionDep, actor: FrameworkDep, payload: PartyIn) -> dict[str, Any]:
     """Add a party (framework administrators only: it changes the whole framework)."""
     if session.get(Party, payload.code) is not None:
-        raise field_error("code", payload.code, f"party {payload.code!r} already exists")
+        raise refused(409, "code", f"party {payload.code!r} already exists")
     party = Party(**payload.model_dump())
     session.add(party)
     commit(session, flush_only=True)
@@ -91,10 +91,10 @@ def create_user(session: SessionDep, actor: AdminDep, payload: UserIn) -> dict[s
     the answer never depends on other parties' users. Only a framework administrator
     makes another framework administrator."""
     if payload.role == "framework" and not actor.is_framework:
-        raise field_error("role", payload.role, "only a framework administrator grants it")
+        raise refused(403, "role", "only a framework administrator grants the framework role")
     taken = select(User.id).where(User.name == payload.name, User.party_code == actor.party)
     if session.scalar(taken) is not None:
-        raise field_error("name", payload.name, f"user name {payload.name!r} is taken")
+        raise refused(409, "name", f"user name {payload.name!r} is taken in your party")
     user = User(name=payload.name, role=payload.role, party_code=actor.party)
     session.add(user)
     commit(session, flush_only=True)

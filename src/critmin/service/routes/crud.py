@@ -27,6 +27,7 @@ from critmin.service.deps import (
     WriterDep,
     commit,
     field_error,
+    refused,
 )
 from critmin.service.models import Base, Party, as_dict
 from critmin.service.schemas import Page
@@ -42,6 +43,14 @@ Clause = Callable[[str, Any], ColumnElement[bool] | None]
 
 def _no_check(_session: Session, _actor: Actor, _payload: BaseModel, _record: Any) -> None:
     return None
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _merge(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    return {**current, **changes}
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,7 @@ class EntitySpec:
     special_filter: Clause = field(default=lambda _name, _value: None)
     to_read: Callable[[Base], dict[str, Any]] = field(default=as_dict)
     referable: bool = False
+    merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] = _merge
 
     @property
     def label(self) -> str:
@@ -117,21 +127,19 @@ def _owner(session: Session, spec: EntitySpec, actor: Actor, payload: BaseModel)
     """The party a new record belongs to: its ``party_code`` (default: the caller's)."""
     party = getattr(payload, "party_code", None) or actor.party
     if not actor.may_write_for(party):
-        raise field_error(
+        raise refused(
+            403,
             "party_code",
-            party,
-            f"you enter records for {actor.party}: party_code must be {actor.party} "
-            "(only a framework administrator enters records in another party's name)",
+            f"you enter records for {actor.party}, not {party} (only a framework "
+            "administrator enters records in another party's name)",
         )
     if party != actor.party:
         if payload.model_dump()["visibility"] != "shared":
-            raise field_error(
-                "visibility",
-                "confidential",
-                f"a framework administrator enters shared records only for {party}",
+            raise refused(
+                403, "visibility", f"a framework administrator enters shared records for {party}"
             )
         if session.get(Party, party) is None:
-            raise field_error("party_code", party, f"no party {party!r}")
+            raise refused(404, "party_code", f"no party {party!r}")
     return party
 
 
@@ -148,9 +156,9 @@ def check_referable_change(spec: EntitySpec, record: Any, payload: BaseModel | N
             "never deleted (change their status or text instead)",
         )
     if payload.model_dump()["visibility"] != "shared":
-        raise field_error(
+        raise refused(
+            409,
             "visibility",
-            "confidential",
             f"{spec.label} {record.id} is shared and stays shared (others may refer to it)",
         )
 
@@ -158,13 +166,17 @@ def check_referable_change(spec: EntitySpec, record: Any, payload: BaseModel | N
 def partial_model(create: type[BaseModel]) -> type[BaseModel]:
     """``create`` with every field optional: the body of a PATCH (only the fields to change).
 
-    The changed record is then validated whole with ``create``, so a null in a required field
-    is still a 422 naming it.
+    A field keeps its type, so null is refused where the record needs a value (422 naming
+    it); the changed record is then validated whole with ``create``.
     """
     fields: dict[str, Any] = {}
     for name, info in create.model_fields.items():
+        # the field's own type (a required field cannot be set to null), no default shown
+        field_info = Field(None, description=info.description, json_schema_extra=_no_default)
         annotation: Any = info.annotation
-        fields[name] = (annotation | None, Field(None, description=info.description))
+        if info.metadata:
+            annotation = Annotated[annotation, *info.metadata]
+        fields[name] = (annotation, field_info)
     return create_model(
         f"{create.__name__.removesuffix('In')}Patch",
         __config__=ConfigDict(extra="forbid"),
@@ -263,12 +275,7 @@ def entity_router(spec: EntitySpec) -> APIRouter:
             try:
                 records.append(insert(session, actor, payload))
             except HTTPException as exc:
-                if exc.status_code != 422 or not isinstance(exc.detail, list):
-                    raise
-                entry = exc.detail[0]
-                raise field_error(
-                    f"row {number}", "", f"field {entry['loc'][-1]!r}: {entry['msg']}"
-                ) from None
+                raise HTTPException(exc.status_code, f"row {number}: {exc.detail}") from None
         commit(session)
         return [spec.to_read(record) for record in records]
 
@@ -298,20 +305,18 @@ def entity_router(spec: EntitySpec) -> APIRouter:
         changes = patch.model_dump(exclude_unset=True)
         current = {name: before[name] for name in create_schema.model_fields}
         try:
-            payload = create_schema.model_validate({**current, **changes})
+            payload = create_schema.model_validate(spec.merge(current, changes))
         except ValidationError as exc:
             where, value, msg = _first_error(exc)
             raise field_error(where, value, msg) from None
         if spec.has_party and payload.party_code not in (None, record.owner_party):
-            raise field_error(
+            raise refused(
+                409,
                 "party_code",
-                payload.party_code,
                 f"a record's party is its owner ({record.owner_party}) and does not change",
             )
         if record.owner_party != actor.party and payload.visibility != "shared":
-            raise field_error(
-                "visibility", payload.visibility, "another party's record stays shared"
-            )
+            raise refused(409, "visibility", "another party's record stays shared")
         check_referable_change(spec, record, payload)
         spec.check(session, actor, payload, record)
         values = payload.model_dump()

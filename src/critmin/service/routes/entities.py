@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from critmin.service.access import Actor, is_visible
-from critmin.service.deps import field_error
+from critmin.service.deps import refused
 from critmin.service.models import (
     Base,
     Commitment,
@@ -134,16 +134,12 @@ def _check_reference(
     if unchanged and not visible:
         return
     if not visible:
-        raise field_error(name, str(target_id), f"no {label} {target_id}")
+        raise refused(404, name, f"no {label} {target_id}")
     owner = _owner_of(actor, payload, record)
     if target.visibility != "shared" and target.owner_party != owner:
-        raise field_error(
-            name, str(target_id), f"{label} {target_id} is confidential to {target.owner_party}"
-        )
+        raise refused(409, name, f"{label} {target_id} is confidential to {target.owner_party}")
     if payload.model_dump()["visibility"] == "shared" and target.visibility != "shared":
-        raise field_error(
-            "visibility", "shared", f"{label} {target_id} is confidential: so must this be"
-        )
+        raise refused(409, "visibility", f"{label} {target_id} is confidential: so must this be")
 
 
 @functools.cache
@@ -159,9 +155,7 @@ def _check_project(session: Session, actor: Actor, payload: BaseModel, record: A
     assert isinstance(payload, ProjectIn)
     name = payload.curated_name
     if name is not None and name not in curated_project_names():
-        raise field_error(
-            "curated_name", name, "not the name of a project in the curated project list"
-        )
+        raise refused(404, "curated_name", f"no project {name!r} in the curated project list")
 
 
 def _check_project_reference(
@@ -184,6 +178,16 @@ def commitment_out(record: Base) -> dict[str, Any]:
         record.deadline, record.met_on, record.missed_on, dt.datetime.now(dt.UTC).date()
     )
     return {**data, "status": status, "days_to_deadline": days}
+
+
+def _merge_outcome(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A commitment's outcome is one: recording ``met_on`` clears ``missed_on`` and the
+    other way round (unless the change sets both, which validation refuses)."""
+    merged = {**current, **changes}
+    for name, other in (("met_on", "missed_on"), ("missed_on", "met_on")):
+        if changes.get(name) is not None and other not in changes:
+            merged[other] = None
+    return merged
 
 
 def _commitment_filter(name: str, value: Any) -> ColumnElement[bool] | None:
@@ -231,6 +235,7 @@ SPECS = (
         special_filter=_commitment_filter,
         to_read=commitment_out,
         referable=True,
+        merge=_merge_outcome,
     ),
     EntitySpec(
         path="commitment-events",

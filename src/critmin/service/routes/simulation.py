@@ -17,7 +17,8 @@ import importlib.util
 import multiprocessing
 import os
 from collections import OrderedDict
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from functools import cache
 from typing import Annotated, Any
 
@@ -122,6 +123,15 @@ def _lower_priority() -> None:
     os.nice(WORKER_NICE)
 
 
+def _process_pool(workers: int) -> Executor:
+    """Worker processes (spawned: the server's threads are not forked) at lower priority."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_lower_priority,
+    )
+
+
 @cache
 def shipped_names() -> frozenset[str]:
     """Names (file stems) of the scenarios shipped with this installation."""
@@ -133,21 +143,25 @@ def shipped_names() -> frozenset[str]:
 class SimulationQueue:
     """Bounded, per-party-limited, cached simulation runs in worker processes."""
 
-    def __init__(self, workers: int, capacity: int) -> None:
+    def __init__(
+        self,
+        workers: int,
+        capacity: int,
+        compute: Callable[[str, int, int], dict[str, Any]] = compute_run,
+        make_executor: Callable[[int], Executor] | None = None,
+    ) -> None:
         self.workers = workers
         self.capacity = capacity
-        self.executor: ProcessPoolExecutor | None = None
+        self.compute = compute
+        self.make_executor = make_executor or _process_pool
+        self.executor: Executor | None = None
         self.inflight: dict[RunKey, asyncio.Future[dict[str, Any]]] = {}
         self.by_party: dict[str, RunKey] = {}
         self.results: OrderedDict[RunKey, dict[str, Any]] = OrderedDict()
 
-    def _pool(self) -> ProcessPoolExecutor:
+    def _pool(self) -> Executor:
         if self.executor is None:
-            self.executor = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_lower_priority,
-            )
+            self.executor = self.make_executor(self.workers)
         return self.executor
 
     def _finished(self, key: RunKey, party: str, future: Future[dict[str, Any]]) -> None:
@@ -178,7 +192,7 @@ class SimulationQueue:
                     f"{len(self.inflight)} simulations are running or waiting: retry shortly",
                     headers={"Retry-After": "5"},
                 )
-            submitted = self._pool().submit(compute_run, *key)
+            submitted = self._pool().submit(self.compute, *key)
             loop = asyncio.get_running_loop()
 
             def finished(done: Future[dict[str, Any]]) -> None:
