@@ -323,3 +323,26 @@ def test_deleting_a_referenced_project_is_409_and_changes_nothing(
         "/api/audit", params={"entity": "projects", "entity_id": str(project_id)}, headers=editor
     ).json()["items"]
     assert [entry["action"] for entry in log] == ["create"]
+
+
+def test_odd_query_values_are_200_or_422(client: TestClient, tokens: Headers) -> None:
+    for query in ("q=%ED%A0%80", "material=%ED%A0%80", "q=%00", "owner_party=%FF"):
+        response = client.get(f"/api/stockpiles?{query}", headers=tokens["usa_viewer"])
+        assert response.status_code in (200, 422), (query, response.text)
+
+
+@pytest.mark.parametrize(
+    "upload",
+    [
+        'material,tonnes,as_of\n"unclosed,1,2026-01-01\n',
+        "material,tonnes,as_of\nDy\x00,1,2026-01-01\n",
+    ],
+)
+def test_malformed_csv_is_a_short_422(client: TestClient, tokens: Headers, upload: str) -> None:
+    response = client.post(
+        "/api/stockpiles/import.csv",
+        content=upload.encode(),
+        headers={**tokens["usa_editor"], "Content-Type": "text/csv"},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][1].startswith("row ")

@@ -322,21 +322,11 @@ def test_attack_3_non_finite_numbers_and_lone_surrogates_are_422(
     assert _count(engine, "stockpile_holdings") == 0
 
 
-def test_attack_3_a_surrogate_in_a_query_or_a_filter_is_not_a_500(
-    client: TestClient, tokens: Headers
-) -> None:
-    for query in ("q=%ED%A0%80", "material=%ED%A0%80", "q=%00", "owner_party=%FF"):
-        response = client.get(f"/api/stockpiles?{query}", headers=tokens["usa_viewer"])
-        assert response.status_code in (200, 422), (query, response.text)
-
-
 @pytest.mark.parametrize(
     ("upload", "expected"),
     [
         ("material,tonnes,as_of\n" + "x" * 140_000 + ",1,2026-01-01\n", 422),
         ("material,tonnes,as_of\r" + "gallium,1,2026-01-01\r" + "cobalt,2,2026-01-02\r", 201),
-        ('material,tonnes,as_of\n"unclosed,1,2026-01-01\n', 422),
-        ("material,tonnes,as_of\nDy\x00,1,2026-01-01\n", 422),
     ],
 )
 def test_attack_3_huge_fields_and_odd_line_ends_in_csv_are_not_500(
