@@ -52,7 +52,7 @@ from critmin.service.operator import create_user
 from critmin.service.seed import seed
 
 DRAIN_S = 10.0
-WORKERS = 32
+WORKERS = 128  # enough connections to offer the overload open-loop
 USERS = 16  # editors, half USA and half JPN; requests go round-robin over their tokens
 WARMUP_S = 3.0  # not counted: first connections, first queries
 OVERLOAD_S = 20.0

@@ -39,6 +39,7 @@ TEST_SETTINGS = Settings(
     auth_failure_rate=1e4,
     auth_failure_burst=1e4,
     max_inflight=1000,
+    max_write_queue=1000,
 )
 STARTUP_TIMEOUT_S = 30.0
 USERS = {

@@ -374,50 +374,47 @@ def test_attack_3_api_text_limits_are_the_database_columns(
 # (4) another party's confidential records could be detected, and could block --------------
 
 
-def test_attack_4_deleting_a_shared_project_answers_alike_with_or_without_hidden_records(
-    client: TestClient, tokens: Headers
-) -> None:
+@pytest.fixture
+def shared_projects(client: TestClient, tokens: Headers) -> tuple[str, str, str]:
+    """Two shared USA projects; JPN holds a confidential milestone on the second only.
+    (the bare project's id, the held one's, the milestone's)"""
     us, jp = tokens["usa_editor"], tokens["jpn_editor"]
     bare = client.post("/api/projects", json=PROJECT, headers=us).json()["id"]
     held = client.post("/api/projects", json=PROJECT, headers=us).json()["id"]
     hidden = {"project_id": held, "title": "x", "planned_on": "2026-01-01"}
-    created = client.post(
+    milestone = client.post(
         "/api/milestones", json={**hidden, "visibility": "confidential"}, headers=jp
     )
-    assert created.status_code == 201
+    assert milestone.status_code == 201
+    return bare, held, milestone.json()["id"]
+
+
+def _answers_alike(answers: list[httpx.Response], ids: tuple[str, str]) -> bool:
+    """Same status and same detail, but for the record's own id."""
+    details = [a.json()["detail"].replace(i, "ID") for a, i in zip(answers, ids, strict=True)]
+    return answers[0].status_code == answers[1].status_code and details[0] == details[1]
+
+
+def test_attack_4_deleting_a_shared_project_answers_alike_with_or_without_hidden_records(
+    client: TestClient, tokens: Headers, shared_projects: tuple[str, str, str]
+) -> None:
+    bare, held, _ = shared_projects
+    us = tokens["usa_editor"]
     answers = [client.delete(f"/api/projects/{pid}", headers=us) for pid in (bare, held)]
     assert [a.status_code for a in answers] == [409, 409]
-    assert answers[0].json()["detail"].replace(bare, "ID") == answers[1].json()["detail"].replace(
-        held, "ID"
-    )
+    assert _answers_alike(answers, (bare, held))
 
 
 def test_attack_4_a_party_cannot_strand_another_partys_records(
-    client: TestClient, tokens: Headers
+    client: TestClient, tokens: Headers, shared_projects: tuple[str, str, str]
 ) -> None:
+    bare, held, milestone = shared_projects
     us, jp = tokens["usa_editor"], tokens["jpn_editor"]
-    bare = client.post("/api/projects", json=PROJECT, headers=us).json()["id"]
-    held = client.post("/api/projects", json=PROJECT, headers=us).json()["id"]
-    milestone = client.post(
-        "/api/milestones",
-        json={
-            "project_id": held,
-            "title": "x",
-            "planned_on": "2026-01-01",
-            "visibility": "confidential",
-        },
-        headers=jp,
-    ).json()
     hide = {"visibility": "confidential"}
     answers = [client.patch(f"/api/projects/{pid}", json=hide, headers=us) for pid in (bare, held)]
     assert [a.status_code for a in answers] == [409, 409]
-    details = [
-        a.json()["detail"].replace(pid, "ID") for a, pid in zip(answers, (bare, held), strict=True)
-    ]
-    assert details[0] == details[1]
-    edited = client.patch(
-        f"/api/milestones/{milestone['id']}", json={"title": "permit granted"}, headers=jp
-    )
+    assert _answers_alike(answers, (bare, held))
+    edited = client.patch(f"/api/milestones/{milestone}", json={"title": "permit"}, headers=jp)
     assert edited.status_code == 200, edited.text
 
 

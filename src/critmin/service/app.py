@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from critmin.service import handlers
 from critmin.service.db import make_engine, sessions_for
+from critmin.service.deps import WriteQueue
 from critmin.service.guard import Guard, Limits
 from critmin.service.routes import admin, credentials, simulation
 from critmin.service.routes.crud import entity_router
@@ -37,6 +38,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # few threads for the routes' database work: many CPU-bound threads would starve
+        # the event loop of the GIL, and requests would wait there, past admission control
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         yield
         queue.close()
 
@@ -58,9 +62,7 @@ def create_app(
     app.state.settings = settings
     app.state.simulations = queue
     # SQLite has one writer at a time: queue this process's writers (PostgreSQL: no queue)
-    app.state.write_lock = (
-        asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
-    )
+    app.state.write_queue = WriteQueue(engine.dialect.name == "sqlite", settings.max_write_queue)
     handlers.install(app)
     app.include_router(admin.router, prefix="/api")
     app.include_router(credentials.router, prefix="/api")

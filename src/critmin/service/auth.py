@@ -101,24 +101,23 @@ def actor_for_token(session: Session, token: str, kind: str) -> Actor | None:
     )
 
 
-def revoke_token(session: Session, token_id: uuid.UUID) -> bool:
-    """Revoke one credential; whether it was live."""
+def _revoke(session: Session, condition: ColumnElement[bool]) -> int:
     result = session.execute(
         update(ApiToken)
-        .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        .where(condition, ApiToken.revoked_at.is_(None))
         .values(revoked_at=_now())
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def revoke_token(session: Session, token_id: uuid.UUID) -> bool:
+    """Revoke one credential; whether it was live."""
+    return bool(_revoke(session, ApiToken.id == token_id))
 
 
 def revoke_user_tokens(session: Session, user_id: uuid.UUID) -> int:
     """Revoke every live credential of a user; how many."""
-    result = session.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=_now())
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return _revoke(session, ApiToken.user_id == user_id)
 
 
 def disable_user(session: Session, user: User) -> int:

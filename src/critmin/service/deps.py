@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import functools
+import inspect
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import IntegrityError
@@ -13,11 +18,13 @@ from sqlalchemy.orm import Session
 
 from critmin.service.access import Actor
 from critmin.service.auth import actor_for_token, csrf_token
+from critmin.service.db import Sessions
 from critmin.service.guard import SESSION_COOKIE, Limits, client_address
 from critmin.service.handlers import short_input
 from critmin.service.schemas import ErrorOut
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+CLOSE_THREADS = 4
 CSRF_HEADER = "X-CSRF-Token"
 bearer = HTTPBearer(auto_error=False, description="An API token: `critmin db create-user`")
 session_cookie = APIKeyCookie(
@@ -28,12 +35,46 @@ session_cookie = APIKeyCookie(
 )
 
 
+class WriteQueue:
+    """The writers of this process waiting for their turn (SQLite has one writer at a time;
+    on PostgreSQL the lock is never contended): at most ``limit`` wait, more answer 503."""
+
+    def __init__(self, serialise: bool, limit: int) -> None:
+        self.lock: asyncio.Lock | _FreeLock = asyncio.Lock() if serialise else _FreeLock()
+        self.limit = limit
+        self.waiting = 0
+
+
+class _FreeLock:
+    """A lock that is always free (PostgreSQL's writers need no queue)."""
+
+    async def acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
+
+async def _close(state: Any, session: Session) -> None:
+    """Close a session (its connection back to the pool) in a thread of its own limiter.
+
+    Not in the routes' threads: when they are all busy waiting for a pooled connection,
+    the sessions that hold the connections must still be able to give them back.
+    """
+    limiter = getattr(state, "close_limiter", None)
+    if limiter is None:
+        limiter = state.close_limiter = anyio.CapacityLimiter(CLOSE_THREADS)
+    await anyio.to_thread.run_sync(session.close, limiter=limiter)
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session for this request; writes (POST, PATCH, DELETE) take the write lock at once.
 
     On SQLite the app's writers also queue on an in-process lock, so a waiting writer starts
-    as soon as the previous one commits instead of sleeping in SQLite's busy handler.
-    Opening a session does no I/O (it connects on first use, in the route's worker thread).
+    as soon as the previous one commits instead of sleeping in SQLite's busy handler, and
+    the queue is bounded (:attr:`Settings.max_write_queue`; 503 beyond), so under overload
+    writes are refused at once rather than wait behind each other without bound. Opening a
+    session does no I/O (it connects on first use, in the route's worker thread).
     """
     state = request.app.state
     if request.method in SAFE_METHODS:
@@ -41,14 +82,26 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         try:
             yield session
         finally:
-            await run_in_threadpool(session.close)
+            await _close(state, session)
         return
-    async with state.write_lock:
+    queue: WriteQueue = state.write_queue
+    if queue.waiting >= queue.limit:
+        raise HTTPException(
+            503, "too many writes waiting: retry shortly", headers={"Retry-After": "1"}
+        )
+    queue.waiting += 1
+    try:
+        await queue.lock.acquire()
+    finally:
+        queue.waiting -= 1
+    try:
         session = state.sessions.write()
         try:
             yield session
         finally:
-            await run_in_threadpool(session.close)
+            await _close(state, session)
+    finally:
+        queue.lock.release()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -64,7 +117,14 @@ def too_many(wait: float, detail: str) -> HTTPException:
     return HTTPException(429, detail, headers={"Retry-After": str(max(1, round(wait + 0.5)))})
 
 
-async def authenticate(request: Request, session: Session, token: str, kind: str) -> Actor:
+def _lookup(sessions: Sessions, token: str, kind: str) -> Actor | None:
+    """The credential's actor, from a session of its own: its connection goes back to the
+    pool at once, not after the request (no connection is held while a request waits)."""
+    with sessions.read() as session:
+        return actor_for_token(session, token, kind)
+
+
+async def authenticate(request: Request, token: str, kind: str) -> Actor:
     """The actor of a credential; 401 (counted against the caller's address) when it is
     not live, 429 once the address has failed too often."""
     guard: Limits = request.app.state.guard
@@ -72,7 +132,7 @@ async def authenticate(request: Request, session: Session, token: str, kind: str
     wait = guard.auth_blocked(address)
     if wait:
         raise too_many(wait, "too many failed sign-ins from this address")
-    actor = await run_in_threadpool(actor_for_token, session, token, kind)
+    actor = await run_in_threadpool(_lookup, request.app.state.sessions, token, kind)
     if actor is None:
         guard.auth_failed(address)
         raise unauthorized()
@@ -81,7 +141,6 @@ async def authenticate(request: Request, session: Session, token: str, kind: str
 
 async def get_actor(
     request: Request,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     cookie: Annotated[str | None, Depends(session_cookie)],
 ) -> Actor:
@@ -92,9 +151,9 @@ async def get_actor(
     make the browser send the cookie, but cannot read the CSRF token.
     """
     if credentials is not None:
-        return await authenticate(request, session, credentials.credentials, "api")
+        return await authenticate(request, credentials.credentials, "api")
     if cookie:
-        actor = await authenticate(request, session, cookie, "session")
+        actor = await authenticate(request, cookie, "session")
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")
             if sent != csrf_token(cookie):
@@ -170,6 +229,32 @@ def commit(session: Session, flush_only: bool = False) -> None:
         raise HTTPException(
             409, "the write conflicts with another record (already exists or still referred to)"
         ) from exc
+
+
+def releasing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """``endpoint`` (a sync route) closing its session in its own worker thread as it
+    returns: the pooled connection goes back at once, not when the event loop gets round to
+    the dependency's teardown (under load that wait held every connection of the pool)."""
+
+    @functools.wraps(endpoint)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return endpoint(*args, **kwargs)
+        finally:
+            for value in kwargs.values():
+                if isinstance(value, Session):
+                    value.close()
+
+    return wrapper
+
+
+class Router(APIRouter):
+    """An APIRouter whose sync routes release their database connection as they return."""
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = releasing(endpoint)
+        super().add_api_route(path, endpoint, **kwargs)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

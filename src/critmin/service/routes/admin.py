@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import HTTPException, Path, Query
 from sqlalchemy import func, select
 
 from critmin.service.access import Actor, visible_to
@@ -14,6 +14,7 @@ from critmin.service.deps import (
     ActorDep,
     AdminDep,
     FrameworkDep,
+    Router,
     SessionDep,
     commit,
     refused,
@@ -31,7 +32,7 @@ from critmin.service.schemas import (
     UserOut,
 )
 
-router = APIRouter(responses=ERROR_RESPONSES)
+router = Router(responses=ERROR_RESPONSES)
 UserIdPath = Annotated[uuid.UUID, Path(description="the user's id (a UUID)")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=2_147_483_647)]

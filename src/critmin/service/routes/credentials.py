@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi import HTTPException, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
@@ -20,6 +20,7 @@ from critmin.service.deps import (
     ERROR_RESPONSES,
     ActorDep,
     AdminDep,
+    Router,
     SessionDep,
     authenticate,
     commit,
@@ -30,7 +31,7 @@ from critmin.service.routes.admin import own_user
 from critmin.service.schemas import SessionIn, SessionOut, TokenInfo, TokenOut
 from critmin.service.settings import Settings
 
-router = APIRouter(responses=ERROR_RESPONSES, tags=["credentials"])
+router = Router(responses=ERROR_RESPONSES, tags=["credentials"])
 UserIdPath = Annotated[uuid.UUID, Path(description="the user's id (a UUID)")]
 TokenIdPath = Annotated[uuid.UUID, Path(description="the token's id (a UUID)")]
 
@@ -124,7 +125,7 @@ async def sign_in(
     """Exchange an API token for a dashboard session: an HttpOnly, SameSite=Strict cookie
     and the CSRF token to send as ``X-CSRF-Token`` with every write. Failed sign-ins count
     against the caller's address (429 once too many)."""
-    actor = await authenticate(request, session, payload.token, "api")
+    actor = await authenticate(request, payload.token, "api")
     lifetime = dt.timedelta(hours=_settings(request).session_hours)
     token, out = await run_in_threadpool(_open_session, session, actor, lifetime)
     response.set_cookie(
@@ -147,6 +148,7 @@ def _open_session(session: Any, actor: Actor, lifetime: dt.timedelta) -> tuple[s
     audit_token(session, actor, user, row, "create")
     commit(session)
     body = {"user": as_dict(user), "csrf_token": csrf_token(token), "expires_at": row.expires_at}
+    session.close()  # the connection back to the pool in this thread (see deps.releasing)
     return token, body
 
 

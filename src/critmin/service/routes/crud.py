@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Path, Query, Response
+from fastapi import Body, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from critmin.service.csv_io import CsvError, read_csv, to_csv
 from critmin.service.deps import (
     ERROR_RESPONSES,
     ActorDep,
+    Router,
     SessionDep,
     WriterDep,
     commit,
@@ -190,9 +191,9 @@ def _first_error(exc: ValidationError) -> tuple[str, Any, str]:
     return where, first.get("input"), str(first["msg"])
 
 
-def entity_router(spec: EntitySpec) -> APIRouter:
+def entity_router(spec: EntitySpec) -> Router:
     """The routes of one entity under ``/{spec.path}``."""
-    router = APIRouter(prefix=f"/{spec.path}", tags=[spec.path], responses=ERROR_RESPONSES)
+    router = Router(prefix=f"/{spec.path}", tags=[spec.path], responses=ERROR_RESPONSES)
     create_schema: Any = spec.create
     patch_model: Any = partial_model(spec.create)
     read_model: Any = spec.read

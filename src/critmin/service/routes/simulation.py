@@ -22,14 +22,14 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from functools import cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from critmin.errors import CritminError
-from critmin.service.deps import ERROR_RESPONSES, ActorDep
+from critmin.service.deps import ERROR_RESPONSES, ActorDep, Router
 
-router = APIRouter(responses=ERROR_RESPONSES, tags=["simulation"])
+router = Router(responses=ERROR_RESPONSES, tags=["simulation"])
 ENGINE_MODULE = "critmin.simulation"
 ALLIANCE = ("US-JP", ("USA", "JPN"))
 MAX_SAMPLES = 500
