@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import sys
@@ -350,4 +351,53 @@ def test_default_database_is_a_file_in_the_user_data_dir(
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_seed_brings_an_earlier_seed_up_to_date(empty_url: str) -> None:
+    """A commitment the seed of an earlier critmin wrote (its old text) is updated in place
+    and audited, not duplicated; seeding twice adds nothing."""
+    from critmin.service.access import Actor
+    from critmin.service.audit import record_write
+    from critmin.service.db import write_transaction
+    from critmin.service.models import Commitment, Party, as_dict
+    from critmin.service.seed import SEED_DIR, seed
+
+    old_text = next(
+        row["previous_text"]
+        for row in csv.DictReader((SEED_DIR / "commitments.csv").open(encoding="utf-8"))
+        if row["previous_text"] and row["party_code"] == "JPN"
+    )
+    engine = make_engine(empty_url)
+    upgrade(engine)
+    with write_transaction(engine) as session:
+        actor = Actor(user_id=None, name="critmin-seed", party="JPN", role="framework")
+        party = Party(code="JPN", name="Japan", role_in_framework="framework")
+        session.add(party)
+        session.flush()
+        state = {**as_dict(party), "visibility": "shared", "owner_party": "JPN"}
+        record_write(session, actor, "parties", "JPN", None, state)
+        old = Commitment(
+            party_code="JPN",
+            text=old_text,
+            owner_party="JPN",
+            visibility="shared",
+            entered_by="framework",
+            source_url="",
+            source_title="old",
+        )
+        session.add(old)
+        session.flush()
+        record_write(session, actor, "commitments", old.id, None, as_dict(old))
+        old_id = old.id
+    seed(engine)
+    assert seed(engine)["commitments"] == 0
+    with engine.connect() as connection:
+        texts = connection.execute(
+            text("SELECT id, text, source_url FROM commitments WHERE party_code = 'JPN'")
+        ).all()
+    assert old_text not in {row.text for row in texts}
+    updated = next(row for row in texts if uuid.UUID(str(row.id)) == old_id)
+    assert updated.source_url.startswith("https://")
+    assert verify_audit(engine).problems == []
     engine.dispose()
