@@ -75,6 +75,22 @@ POSTGRES_TRIGGERS = (
 )
 
 
+def _reference(name: str, table: str, nullable: bool) -> sa.Column[Any]:
+    """A UUID column referring to ``table.id`` (a referenced row cannot be deleted)."""
+    return sa.Column(
+        name, sa.Uuid(), sa.ForeignKey(f"{table}.id", ondelete="RESTRICT"), nullable=nullable
+    )
+
+
+def _text_columns() -> list[sa.Column[Any]]:
+    """A commitment's or event's text and its source."""
+    return [
+        sa.Column("text", sa.String(4000), nullable=False),
+        sa.Column("source_url", sa.String(500), nullable=False),
+        sa.Column("source_title", sa.String(500), nullable=False),
+    ]
+
+
 def _owned_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("owner_party", sa.String(3), sa.ForeignKey("parties.code"), nullable=False),
@@ -123,12 +139,7 @@ def _create_tables() -> dict[str, sa.Table]:
     tables["financing_decisions"] = op.create_table(
         "financing_decisions",
         sa.Column("id", sa.Uuid(), primary_key=True),
-        sa.Column(
-            "project_id",
-            sa.Uuid(),
-            sa.ForeignKey("projects.id", ondelete="RESTRICT"),
-            nullable=True,
-        ),
+        _reference("project_id", "projects", nullable=True),
         sa.Column("party_code", sa.String(3), sa.ForeignKey("parties.code"), nullable=False),
         sa.Column("instrument", sa.String(20), nullable=False),
         sa.Column("amount", sa.Float(), nullable=False),
@@ -140,12 +151,7 @@ def _create_tables() -> dict[str, sa.Table]:
     tables["milestones"] = op.create_table(
         "milestones",
         sa.Column("id", sa.Uuid(), primary_key=True),
-        sa.Column(
-            "project_id",
-            sa.Uuid(),
-            sa.ForeignKey("projects.id", ondelete="RESTRICT"),
-            nullable=False,
-        ),
+        _reference("project_id", "projects", nullable=False),
         sa.Column("title", sa.String(300), nullable=False),
         sa.Column("planned_on", sa.Date(), nullable=False),
         sa.Column("actual_on", sa.Date(), nullable=True),
@@ -156,28 +162,19 @@ def _create_tables() -> dict[str, sa.Table]:
         "commitments",
         sa.Column("id", sa.Uuid(), primary_key=True),
         sa.Column("party_code", sa.String(3), sa.ForeignKey("parties.code"), nullable=False),
-        sa.Column("text", sa.String(4000), nullable=False),
         sa.Column("deadline", sa.Date(), nullable=True),
         sa.Column("met_on", sa.Date(), nullable=True),
         sa.Column("missed_on", sa.Date(), nullable=True),
-        sa.Column("source_url", sa.String(500), nullable=False),
-        sa.Column("source_title", sa.String(500), nullable=False),
+        *_text_columns(),
         *_owned_columns(),
     )
     op.create_index("ix_commitments_deadline", "commitments", ["deadline"])
     tables["commitment_events"] = op.create_table(
         "commitment_events",
         sa.Column("id", sa.Uuid(), primary_key=True),
-        sa.Column(
-            "commitment_id",
-            sa.Uuid(),
-            sa.ForeignKey("commitments.id", ondelete="RESTRICT"),
-            nullable=False,
-        ),
+        _reference("commitment_id", "commitments", nullable=False),
         sa.Column("occurred_on", sa.Date(), nullable=False),
-        sa.Column("text", sa.String(4000), nullable=False),
-        sa.Column("source_url", sa.String(500), nullable=False),
-        sa.Column("source_title", sa.String(500), nullable=False),
+        *_text_columns(),
         *_owned_columns(),
     )
     op.create_index("ix_commitment_events_commitment_id", "commitment_events", ["commitment_id"])
