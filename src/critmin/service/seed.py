@@ -21,6 +21,7 @@ from critmin.service.access import Actor
 from critmin.service.audit import record_write
 from critmin.service.db import write_transaction
 from critmin.service.models import (
+    COMMODITY_LEN,
     FRAMEWORK,
     Commitment,
     CommitmentEvent,
@@ -157,7 +158,11 @@ def _seed_projects(session: Session) -> int:
             name=str(row.project),
             country_iso3=country,
             stage=str(row.stage),
-            commodity=str(row.commodity),
+            commodity=(
+                str(row.commodity)
+                if isinstance(row.commodity, str)
+                else f"unknown (curated list: product {row.product})"[:COMMODITY_LEN]
+            ),
             status=str(row.status) if isinstance(row.status, str) else "",
             curated_name=str(row.project),
             owner_party=country,
