@@ -649,6 +649,14 @@ def test_attack_8_verify_audit_detects_rows_changed_or_deleted_behind_the_app(
     clean = runner.invoke(cli, ["db", "verify-audit", "--db", url])
     assert clean.exit_code == 0, clean.output
     assert "intact" in clean.output
+    anchor = clean.output.split("head ", 1)[1].split()[0]
+    assert (
+        runner.invoke(cli, ["db", "verify-audit", "--anchor", anchor, "--db", url]).exit_code == 0
+    )
+    forged = anchor.split(":")[0] + ":" + "0" * 64
+    refused = runner.invoke(cli, ["db", "verify-audit", "--anchor", forged, "--db", url])
+    assert refused.exit_code == 1
+    assert "not in the chain" in refused.output
     with engine.connect() as connection:
         seq = connection.execute(
             text("SELECT seq FROM audit_log WHERE entity = 'stockpile_holdings'")

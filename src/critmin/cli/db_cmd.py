@@ -200,15 +200,13 @@ def verify_audit_command(
 
     anchors = [_anchor(text) for text in anchor or []]
     report = verify_audit(open_database(db), anchors)
-    console = Console()
-    console.print(
-        f"{report.entries} audit entries, {report.records} records checked; "
-        f"head {report.head_seq}:{report.head_hash}"
-    )
+    typer.echo(f"{report.entries} audit entries, {report.records} records checked")
+    anchor_text = f"{report.head_seq}:{report.head_hash}"
+    typer.echo(f"head {anchor_text}  (keep this anchor outside the database)")
     for problem in report.problems[:50]:
         typer.echo(f"problem: {problem}")
     if len(report.problems) > 50:
-        console.print(f"... and {len(report.problems) - 50} more")
+        typer.echo(f"... and {len(report.problems) - 50} more")
     if not report.ok:
         raise typer.Exit(1)
-    console.print("audit log intact")
+    typer.echo("audit log intact")
