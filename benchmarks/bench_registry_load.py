@@ -260,7 +260,9 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="mixed phase, seconds")
     parser.add_argument("--baseline-s", type=float, default=15.0, help="reads-only, seconds")
     parser.add_argument("--write-share", type=float, default=0.2, help="share of writes")
-    parser.add_argument("--overload", type=float, default=2.0, help="overload rate factor")
+    parser.add_argument(
+        "--overload", type=float, default=2.0, help="overload rate factor (0: no overload)"
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
     args = parser.parse_args()
@@ -308,8 +310,11 @@ def main() -> int:
         run_phase("warm-up", args.port, server.pid, users, args.rate, WARMUP_S, 0.2, ids)
         baseline = phase("reads", 1.0, args.baseline_s, 0.0)
         mixed = phase("mixed", 1.0, args.duration, args.write_share)
-        overload = phase(f"{args.overload:g}x", args.overload, OVERLOAD_S, args.write_share)
-        recovery = phase("recovery", 1.0, RECOVERY_S, args.write_share)
+        if args.overload > 0:
+            overload = phase(f"{args.overload:g}x", args.overload, OVERLOAD_S, args.write_share)
+            recovery = phase("recovery", 1.0, RECOVERY_S, args.write_share)
+        else:
+            overload, recovery = Phase("overload"), Phase("recovery")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=10)

@@ -133,8 +133,7 @@ def record_write(
         "after": state_json(after),
     }
     entry = AuditEntry(**fields, prev_hash=prev, hash=entry_hash(prev, fields))
-    session.add(entry)
-    session.flush()
+    session.add(entry)  # the next entry's head query flushes it (autoflush)
     return entry
 
 

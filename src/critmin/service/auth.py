@@ -15,7 +15,7 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from critmin.service.access import Actor
@@ -76,18 +76,25 @@ def _live(now: dt.datetime) -> ColumnElement[bool]:
     return (ApiToken.revoked_at.is_(None)) & (ApiToken.expires_at > now)
 
 
-def actor_for_token(session: Session, token: str, kind: str) -> Actor | None:
+# built once (the SQL is compiled once too): one indexed lookup per request
+_ACTOR_QUERY = (
+    select(User.id, User.name, User.party_code, User.role, ApiToken.id.label("token_id"))
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_sha256 == bindparam("digest"),
+        ApiToken.kind == bindparam("kind"),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type),
+        User.disabled_at.is_(None),
+    )
+)
+
+
+def actor_for_token(connection: Session | Connection, token: str, kind: str) -> Actor | None:
     """The user a live credential of ``kind`` belongs to; None when it is unknown,
     expired, revoked or its user is disabled (one indexed lookup)."""
-    row = session.execute(
-        select(User.id, User.name, User.party_code, User.role, ApiToken.id.label("token_id"))
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(
-            ApiToken.token_sha256 == token_digest(token),
-            ApiToken.kind == kind,
-            _live(_now()),
-            User.disabled_at.is_(None),
-        )
+    row = connection.execute(
+        _ACTOR_QUERY, {"digest": token_digest(token), "kind": kind, "now": _now()}
     ).first()
     if row is None:
         return None

@@ -8,23 +8,20 @@ import inspect
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-import anyio
-import anyio.to_thread
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from critmin.service.access import Actor
 from critmin.service.auth import actor_for_token, csrf_token
-from critmin.service.db import Sessions
 from critmin.service.guard import SESSION_COOKIE, Limits, client_address
 from critmin.service.handlers import short_input
 from critmin.service.schemas import ErrorOut
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-CLOSE_THREADS = 4
 CSRF_HEADER = "X-CSRF-Token"
 bearer = HTTPBearer(auto_error=False, description="An API token: `critmin db create-user`")
 session_cookie = APIKeyCookie(
@@ -55,18 +52,6 @@ class _FreeLock:
         return None
 
 
-async def _close(state: Any, session: Session) -> None:
-    """Close a session (its connection back to the pool) in a thread of its own limiter.
-
-    Not in the routes' threads: when they are all busy waiting for a pooled connection,
-    the sessions that hold the connections must still be able to give them back.
-    """
-    limiter = getattr(state, "close_limiter", None)
-    if limiter is None:
-        limiter = state.close_limiter = anyio.CapacityLimiter(CLOSE_THREADS)
-    await anyio.to_thread.run_sync(session.close, limiter=limiter)
-
-
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session for this request; writes (POST, PATCH, DELETE) take the write lock at once.
 
@@ -82,7 +67,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         try:
             yield session
         finally:
-            await _close(state, session)
+            session.close()  # a no-op: the route closed it in its thread (Router)
         return
     queue: WriteQueue = state.write_queue
     if queue.waiting >= queue.limit:
@@ -99,7 +84,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         try:
             yield session
         finally:
-            await _close(state, session)
+            session.close()  # a no-op: the route closed it in its thread (Router)
     finally:
         queue.lock.release()
 
@@ -117,11 +102,11 @@ def too_many(wait: float, detail: str) -> HTTPException:
     return HTTPException(429, detail, headers={"Retry-After": str(max(1, round(wait + 0.5)))})
 
 
-def _lookup(sessions: Sessions, token: str, kind: str) -> Actor | None:
-    """The credential's actor, from a session of its own: its connection goes back to the
-    pool at once, not after the request (no connection is held while a request waits)."""
-    with sessions.read() as session:
-        return actor_for_token(session, token, kind)
+def _lookup(engine: Engine, token: str, kind: str) -> Actor | None:
+    """The credential's actor, on a connection of its own: it goes back to the pool at
+    once, not after the request (no connection is held while a request waits)."""
+    with engine.connect() as connection:
+        return actor_for_token(connection, token, kind)
 
 
 async def authenticate(request: Request, token: str, kind: str) -> Actor:
@@ -132,7 +117,7 @@ async def authenticate(request: Request, token: str, kind: str) -> Actor:
     wait = guard.auth_blocked(address)
     if wait:
         raise too_many(wait, "too many failed sign-ins from this address")
-    actor = await run_in_threadpool(_lookup, request.app.state.sessions, token, kind)
+    actor = await run_in_threadpool(_lookup, request.app.state.engine, token, kind)
     if actor is None:
         guard.auth_failed(address)
         raise unauthorized()

@@ -30,6 +30,7 @@ from critmin.service.deps import (
     field_error,
     refused,
 )
+from critmin.service.ids import uuid7
 from critmin.service.models import Base, Party, as_dict
 from critmin.service.schemas import Page
 
@@ -206,9 +207,10 @@ def entity_router(spec: EntitySpec) -> Router:
         values = payload.model_dump()
         if spec.has_party:
             values["party_code"] = owner
-        record = model(**values, owner_party=owner, entered_by=actor.entered_by(owner))
+        record = model(
+            **values, id=uuid7(), owner_party=owner, entered_by=actor.entered_by(owner)
+        )
         session.add(record)
-        session.flush()
         record_write(session, actor, spec.label, record.id, None, as_dict(record))
         return record
 
@@ -325,7 +327,6 @@ def entity_router(spec: EntitySpec) -> Router:
             values["party_code"] = record.owner_party
         for name, value in values.items():
             setattr(record, name, value)
-        session.flush()
         record_write(session, actor, spec.label, record.id, before, as_dict(record))
         commit(session)
         return spec.to_read(record)
