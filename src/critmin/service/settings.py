@@ -36,7 +36,7 @@ class Settings:
     """requests being served at once; more answer 503 at once instead of queueing"""
     worker_threads: int = 8
     """threads running the routes' database work (more only contend for the GIL)"""
-    max_write_queue: int = 16
+    max_write_queue: int = 32
     """SQLite: writes waiting for the single writer; more answer 503 at once"""
     simulation_workers: int = 1
     """processes running simulations (each takes about one CPU while it runs)"""
