@@ -40,7 +40,7 @@ def serve(
     migrating an older schema first (as the owner role; an application role cannot)."""
     import uvicorn
 
-    from critmin.service.app import create_app
+    from critmin.service.app import create_app, settle_memory
     from critmin.service.http_protocol import bounded_protocol
     from critmin.service.migrate import current_revision, head_revision, upgrade
     from critmin.service.settings import Settings
@@ -68,8 +68,10 @@ def serve(
         f"/openapi.json)\nsign in with an API token: critmin db create-user NAME --party "
         "CODE --role editor  (prints the token once)"
     )
+    app = create_app(engine=engine, settings=settings)
+    settle_memory()
     uvicorn.run(
-        create_app(engine=engine, settings=settings),
+        app,
         host=host,
         port=port,
         log_level="warning",
