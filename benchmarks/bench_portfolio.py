@@ -1,18 +1,25 @@
 """Benchmark: the portfolio MILP's 20-point budget frontier for 40 projects.
 
 Target (issue 7): a 20-point frontier for 40 projects in under 30 s on the 2-core machine.
+Issue 18 point 5: the model is built once and HiGHS's model updated in place between points
+(linopy's persistent solver) instead of re-sent and solved from scratch at each point.
 The 40 projects are synthetic (seeded): capacities 1-20 kt/yr and capex 0.1-1 bn USD at
 rare-earth separation and magnet, lithium refining and graphite refining, in five allied
-countries; objective: expected shortfall value avoided over 3 explicit gap items x 1 scenario
-(plus a Dy product gap: co-production). Baselines in the same process: (1) the same frontier
-built cold (a fresh model per budget level) instead of updating budget right-hand sides;
-(2) brute-force enumeration against the MILP on a 16-project case (same optimum checked).
+countries; objective: expected shortfall value closed over 4 explicit gap items x 1 scenario
+(a Dy product gap: co-production; the magnet gap limited by metal feed). Measured in the same
+process, CPU time (process_time) with the load average beside wall time:
+(1) persistent: the HiGHS model built once, budget right-hand sides changed in place (the
+library path); (2) re-send: the same linopy model re-sent to HiGHS at every point
+(``Model.solve``, the path before issue 18); (3) cold: a fresh model per budget level. All
+three frontiers must be identical. Plus brute-force enumeration against the MILP on a
+16-project case (same optimum checked).
 
 Run: ``python benchmarks/bench_portfolio.py``.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +29,7 @@ import numpy as np
 import yaml
 
 from critmin.optimisation.portfolio import brute_force, build_inputs, parse_config, solve_portfolio
-from critmin.optimisation.portfolio.model import PortfolioModel
+from critmin.optimisation.portfolio.model import PortfolioModel, highs_options
 from critmin.optimisation.portfolio.results import frontier
 
 KEYS = [("rare_earths", "separation"), ("rare_earths", "magnet"), ("lithium", "refining"),
@@ -88,23 +95,53 @@ def config(rows: list[dict[str, Any]], folder: Path) -> Any:
     )
 
 
+def resend_frontier(pm: PortfolioModel, points: int) -> list[float]:
+    """The path before issue 18: ``Model.solve`` re-sends the whole model at every point."""
+    from critmin.optimisation.portfolio import objective_value
+
+    values = [objective_value(pm.config, pm.inputs, [])]
+    for k in range(1, points + 1):
+        pm.set_budget_scale(k / points)
+        pm.model.solve(solver_name="highs", io_api="direct", progress=False,
+                       **highs_options(pm.config))  # fmt: skip
+        y = pm.y.solution.to_series()
+        values.append(objective_value(pm.config, pm.inputs, [str(p) for p in y.index[y > 0.5]]))
+    pm.set_budget_scale(1.0)
+    return values
+
+
+def timed(fn: Any) -> tuple[Any, float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - wall, time.process_time() - cpu
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         cfg = config(projects(40), folder)
         inputs = build_inputs(cfg)
-        start = time.perf_counter()
-        pm = PortfolioModel(cfg, inputs)
-        warm = frontier(pm, POINTS, 0.0)
-        warm_s = time.perf_counter() - start
-        start = time.perf_counter()
-        cold = frontier(pm, POINTS, 0.0, rebuild=True)
-        cold_s = time.perf_counter() - start
-        same = np.allclose(warm["objective"], cold["objective"], rtol=1e-9)
-        print(f"40 projects x {len(inputs.options)} options, {POINTS}-point frontier")
-        print(f"  warm (budget rhs updated): {warm_s:7.2f} s")
-        print(f"  cold (model rebuilt):      {cold_s:7.2f} s   cold/warm = {cold_s / warm_s:.2f}"
-              f"   same frontier: {same}")  # fmt: skip
+        print(f"40 projects x {len(inputs.options)} options, {POINTS}-point frontier; "
+              f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+        warm, warm_s, warm_cpu = timed(lambda: frontier(PortfolioModel(cfg, inputs), POINTS, 0.0))
+        resent, resend_s, resend_cpu = timed(
+            lambda: resend_frontier(PortfolioModel(cfg, inputs), POINTS)
+        )
+        cold, cold_s, cold_cpu = timed(
+            lambda: frontier(PortfolioModel(cfg, inputs), POINTS, 0.0, rebuild=True)
+        )
+        same = bool(
+            np.array_equal(warm["objective"].to_numpy(), cold["objective"].to_numpy())
+            and np.array_equal(warm["objective"].to_numpy()[1:], np.array(resent[1:]))
+        )
+        print(f"  persistent (built once, updated in place): CPU {warm_cpu:7.2f} s "
+              f"(wall {warm_s:6.2f} s)")
+        print(f"  re-sent at every point (before):           CPU {resend_cpu:7.2f} s "
+              f"(wall {resend_s:6.2f} s)   before/after CPU = {resend_cpu / warm_cpu:.2f}")
+        print(f"  cold (model rebuilt per point):            CPU {cold_cpu:7.2f} s "
+              f"(wall {cold_s:6.2f} s)   cold/after CPU = {cold_cpu / warm_cpu:.2f}")
+        print(f"  identical frontiers (objective values bit for bit): {same}; "
+              f"load average {os.getloadavg()[0]:.2f}")
         verdict = "meets" if warm_s < TARGET_S else "MISSES"
         print(f"  {verdict} the {TARGET_S:.0f} s target")
 

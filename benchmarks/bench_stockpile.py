@@ -11,12 +11,19 @@ the printed ratio (joint build + solve time / the allies' alone build + solve ti
 ratio is comparable across machines and loads where absolute seconds are not.
 
 Run: ``python benchmarks/bench_stockpile.py`` (``--small`` for a quick 2 x 3 x 50 check).
+
+``--arrangements``: CPU time of ``compare_arrangements`` on every shipped config (one joint
+model whose bounds change between the alone, joint, rule-of-thumb and mean-plan solves),
+against the former way measured in the same run (a model built for each of the seven solves),
+with the largest relative difference of their costs.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,9 +35,17 @@ from critmin.optimisation.stockpile import (
     make_scenarios,
     parse_config,
 )
-from critmin.optimisation.stockpile.arrangements import coalition
+from critmin.optimisation.stockpile.arrangements import (
+    coalition,
+    compare_arrangements,
+    rule_holdings,
+    solve_coalition,
+)
+from critmin.optimisation.stockpile.config import load_config
+from critmin.optimisation.stockpile.scenarios import mean_scenario, scenarios_from_config
 
 ALLIES = ["USA", "JPN", "AUS", "KOR", "DEU"]
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "stockpile"
 TARGET_S = 60.0
 
 
@@ -94,7 +109,61 @@ def run(allies: int, materials: int, scenarios: int) -> float:
     return built + solved
 
 
+def rebuilt_each(config: StockpileConfig, sc: ScenarioSet) -> list[float]:
+    """The former ``compare_arrangements`` (two allies): a model built for every solve.
+    Costs: alone (each ally), joint, mean plan priced, wait-and-see, rule of thumb."""
+    alone = [solve_coalition(config, sc, [a]).objective_usd for a in config.allies]
+    joint = build_model(config, sc, transfers=True).solve().objective_usd
+    plan = build_model(config, mean_scenario(sc), transfers=True).solve().holdings
+    priced = build_model(config, sc, transfers=True, fixed_holdings=plan).solve().objective_usd
+    waitsee = build_model(config, sc, transfers=True, perfect_information=True).solve()
+    held = rule_holdings(config, sc)
+    rule = build_model(config, sc, transfers=False, fixed_holdings=held).solve().objective_usd
+    return [*alone, joint, priced, waitsee.objective_usd, rule]
+
+
+def reused(config: StockpileConfig, sc: ScenarioSet) -> list[float]:
+    """The same costs from ``compare_arrangements`` (one joint model reused)."""
+    report = compare_arrangements(config, sc, drivers=False)
+    assert report.rule is not None
+    return [
+        *(s.objective_usd for s in report.alone.values()),
+        report.joint.objective_usd,
+        report.mean_value_plan.objective_usd,
+        report.perfect_information.objective_usd,
+        report.rule.objective_usd,
+    ]
+
+
+def arrangements() -> None:
+    total_before = total_after = 0.0
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        config = load_config(path)
+        sc = scenarios_from_config(config)
+        started = time.process_time()
+        before = rebuilt_each(config, sc)
+        cpu_before = time.process_time() - started
+        started = time.process_time()
+        after = reused(config, sc)
+        cpu_after = time.process_time() - started
+        total_before, total_after = total_before + cpu_before, total_after + cpu_after
+        diff = max(abs(x - y) / max(abs(x), 1.0) for x, y in zip(before, after, strict=True))
+        print(
+            f"{path.stem}: a model per solve {cpu_before:.2f} s CPU, one model reused "
+            f"{cpu_after:.2f} s CPU, ratio {cpu_before / cpu_after:.2f}; largest relative "
+            f"cost difference {diff:.1e}; load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+    print(
+        f"all configs: {total_before:.2f} s -> {total_after:.2f} s CPU, "
+        f"ratio {total_before / total_after:.2f}"
+    )
+
+
 def main() -> None:
+    if "--arrangements" in sys.argv:
+        arrangements()
+        return
     if "--small" in sys.argv:
         run(2, 3, 50)
         return

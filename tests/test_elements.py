@@ -1,4 +1,5 @@
-"""Element-grain rare-earth chain: base state, mass balance per element, co-production."""
+"""Element-grain rare-earth chain on the market core: base state, mass balance per element,
+co-production, the magnet recipe and thrifting, two-zone prices, both back-ends."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from critmin.market.params import default_parameters
+from critmin.market.problem import Builder
 from critmin.simulation.elements.chain import ZONES, Deposit, calibrate, chain_data
-from critmin.simulation.elements.market import Zone, clear
 from critmin.simulation.elements.model import MAGNET, Shocks, simulate_elements
+from critmin.simulation.elements.zones import Goods, GoodsLayout, ZoneState, clear, write_goods
+from critmin.simulation.rules import compile_rules, load_rules
 
 N = 18
+AGREE = 1e-6  # measured: 1e-8 (prices) and 2e-9 (quantities), April 2025 rules
 
 
 def _control(level: float = 0.2) -> Shocks:
@@ -24,6 +29,11 @@ def _control(level: float = 0.2) -> Shocks:
 @pytest.fixture(scope="module")
 def controlled():
     return simulate_elements(_control())
+
+
+@pytest.fixture(scope="module")
+def free():
+    return simulate_elements(Shocks(months=N))
 
 
 def test_baskets_sum_to_100_and_contents_in_cited_range():
@@ -46,80 +56,79 @@ def test_china_compound_exports_match_embedded_baci():
     )
 
 
-def test_no_shock_is_the_base_state():
-    res = simulate_elements(Shocks(months=6))
-    assert np.abs(res.price - 1).max() < 1e-9
-    assert np.abs(res.magnet_price - 1).max() < 1e-9
-    assert np.abs(res.stage["unsold"]).max() < 1e-6
+@pytest.mark.parametrize("engine", ["compiled", "exact"])
+def test_no_shock_is_the_base_state(engine: str):
+    res = simulate_elements(Shocks(months=4), engine=engine)
+    assert np.abs(res.prices - 1).max() < 1e-10
+    scale = res.stage["output"].max()
+    assert np.abs(res.stage["unsold"]).max() < 1e-10 * scale
+    np.testing.assert_allclose(res.stock[-1], res.initial_stock, rtol=0, atol=1e-10 * scale)
+    np.testing.assert_allclose(res.sector_use, res.sector_demand, rtol=1e-10)
 
 
 def _balance_checks(res) -> None:
     b = res.base
     st = res.stage
+    scale = max(st["output"].max(), 1.0)
     # every zone, element, stage (oxide, metal) and month balances
     gap = (
-        st["output"]
-        + st["release"]
-        - st["direct"]
-        - st["processing"]
-        - st["restock"]
-        - st["unsold"]
-        - st["net_export"]
+        st["output"] + st["release"] + st["market_maker"] - st["direct"] - st["processing"]
+        - st["restock"] - st["unsold"] - st["net_export"]
     )
-    scale = max(st["output"].max(), 1.0)
     assert np.abs(gap).max() < 1e-9 * scale
     # what one zone exports the other imports
-    assert np.abs(st["net_export"].sum(axis=3)).max() < 1e-9 * scale
+    assert np.abs(st["net_export"].sum(axis=3)).max() < 1e-12 * scale
     mg = res.magnet
     mgap = (
-        mg["output"]
-        + mg["release"]
-        - mg["direct"]
-        - mg["restock"]
-        - mg["unsold"]
-        - mg["net_export"]
+        mg["output"] + mg["release"] + mg["market_maker"] - mg["direct"] - mg["restock"]
+        - mg["unsold"] - mg["net_export"]
     )
     assert np.abs(mgap).max() < 1e-9 * max(mg["output"].max(), 1.0)
-    assert np.abs(mg["direct"] - res.sector_use.sum(axis=1)).max() < 1e-9 * mg["output"].max()
-    # mining -> separation: the baskets in fixed proportions, per element and zone
+    np.testing.assert_allclose(mg["direct"], res.sector_use.sum(axis=1), rtol=1e-9)
+    # the market maker moves about 1e-6 of the volume per unit of price index
+    assert np.abs(st["market_maker"]).max() < 1e-4 * scale
+    # mining and separation: every deposit's basket, split by its routing, in fixed proportions
     sep = np.zeros_like(res.separated)
     for d, dep in enumerate(b.deposits):
         for e, el in enumerate(b.elements):
             sep[:, e, 1] += res.mine[:, d] * dep.basket[el] * dep.route_xcn[el]
             sep[:, e, 0] += res.mine[:, d] * dep.basket[el] * (1 - dep.route_xcn[el])
-    assert np.allclose(sep, res.separated, rtol=1e-12, atol=1e-9)
-    assert np.allclose(res.separated, st["output"][:, :, 0, :], rtol=1e-12, atol=1e-9)
-    for el in b.magnet_elements:
+    np.testing.assert_allclose(sep, res.separated, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(res.separated, st["output"][:, :, 0, :], rtol=1e-12, atol=1e-9)
+    h, floor = b.heavy_grade_share, b.thrift_floor
+    heavy = res.activity[:, res.market.recipe[0]]
+    made = heavy + res.activity[:, res.market.recipe[1]]
+    np.testing.assert_allclose(mg["output"], made, rtol=1e-12)
+    for k, el in enumerate(b.magnet_elements):
         e = b.elements.index(el)
         # oxide -> metal: stoichiometric metal per oxide bought
-        assert np.allclose(
-            st["output"][:, e, 1, :], st["processing"][:, e, 0, :] * b.metal_per_oxide[el]
+        np.testing.assert_allclose(
+            st["output"][:, e, 1, :], st["processing"][:, e, 0, :] * b.metal_per_oxide[el],
+            rtol=1e-12, atol=1e-9,
         )
-        # metal bought by magnet makers = metal in magnets + metal to stock (>= 0)
-        assert np.all(res.metal_used[:, e, :] <= res.metal_bought[:, e, :] + 1e-12)
-        assert np.allclose(res.metal_bought[:, e, :], st["processing"][:, e, 1, :])
-        # stocks: start + restock + unsold - release + unused metal, month by month
-        expect = res.initial_stock[e, 1, :] + np.cumsum(
-            st["restock"][:, e, 1, :]
-            + st["unsold"][:, e, 1, :]
-            - st["release"][:, e, 1, :]
-            + res.metal_bought[:, e, :]
-            - res.metal_used[:, e, :],
-            axis=0,
-        )
-        assert np.allclose(res.stock[:, e, 1, :], expect, rtol=1e-12, atol=1e-6)
-        expect_ox = res.initial_stock[e, 0, :] + np.cumsum(
-            st["restock"][:, e, 0, :] + st["unsold"][:, e, 0, :] - st["release"][:, e, 0, :],
-            axis=0,
-        )
-        assert np.allclose(res.stock[:, e, 0, :], expect_ox, rtol=1e-12, atol=1e-6)
-    # every magnet made holds its NdPr at the recipe content
-    nd = b.elements.index("NdPr")
-    assert np.allclose(res.metal_used[:, nd, :], res.magnet["output"] * b.content["NdPr"])
+        # the recipe: NdPr in every magnet; Dy and Tb in the heavy grade, less what
+        # diffusion replaced above the floor
+        if el == "NdPr":
+            expected = made * b.content[el]
+        else:
+            # the content node's market maker supplies a hair of it too (1e-6 of its volume)
+            st_ = res.market.structure
+            maker = [st_.n_terms - st_.n_nodes + st_.node(f"content|{el}|{z}") for z in ZONES]
+            replaced = res.thrifted[:, k - 1] + res.activity[:, maker]
+            expected = b.content[el] / h * (heavy - (1 - floor) * replaced)
+        np.testing.assert_allclose(res.metal_used[:, e], expected, rtol=1e-9, atol=1e-9)
+        # stocks: start + restock + unsold - release, month by month
+        for s in range(2):
+            expect = res.initial_stock[e, s] + np.cumsum(
+                st["restock"][:, e, s] + st["unsold"][:, e, s] - st["release"][:, e, s], axis=0
+            )
+            np.testing.assert_allclose(res.stock[:, e, s], expect, rtol=1e-12, atol=1e-6)
+    # thrifting never takes the content below the floor
+    assert (res.thrifted <= heavy[:, None, :] * (1 + 1e-12) + 1e-9).all()
 
 
-def test_mass_balance_base_and_controlled(controlled):
-    _balance_checks(simulate_elements(Shocks(months=6)))
+def test_mass_balance_base_and_controlled(controlled, free):
+    _balance_checks(free)
     _balance_checks(controlled)
 
 
@@ -140,46 +149,60 @@ def test_coproduction_more_ndpr_brings_no_dy():
     nd, dy, tb = e.index("NdPr"), e.index("Dy"), e.index("Tb")
     assert b.separated[:, nd, :].sum() > a.separated[:, nd, :].sum() * 1.01
     # no more Dy or Tb: the new mine has none, and the cheaper NdPr lowers the basket value
-    # of the mixed mines, which then produce (slightly) less of every element
-    # (over the horizon: the lagged mine response makes month-to-month ripples)
-    assert b.separated[:, dy, :].sum() <= a.separated[:, dy, :].sum() * (1 + 1e-12)
-    assert b.separated[:, tb, :].sum() <= a.separated[:, tb, :].sum() * (1 + 1e-12)
+    # of the mixed mines, which then produce less of every element
+    assert b.separated[:, dy, :].sum() < a.separated[:, dy, :].sum()
+    assert b.separated[:, tb, :].sum() < a.separated[:, tb, :].sum()
+    assert b.price[:, nd, 0].max() < 1.0
 
 
-def test_coproduction_dear_dy_raises_every_coproduct_in_proportion(controlled):
+def test_dear_magnets_raise_every_coproduct_of_their_mines(free):
+    """Magnet demand 30 % higher: magnet makers bid up NdPr, Dy and Tb, and every deposit
+    produces more of every element of its basket, lanthanum and cerium included."""
+    surge = np.full(N, 1.3)
+    b = free.base
+    res = simulate_elements(Shocks(months=N, demand={s: surge for s in b.sectors}))
+    nd, dy, la, ce = (b.elements.index(e) for e in ("NdPr", "Dy", "La", "Ce"))
+    assert (res.price[-1, [nd, dy], 0] > 1.02).all()
+    assert (res.mine[-1] > free.mine[-1]).all()
+    for e in (la, ce):
+        assert res.separated[-1, e].sum() > free.separated[-1, e].sum()
+
+
+def test_two_zone_clearing_hand_solved():
+    """One good: China produces 120, the rest 80, each zone uses 150 - 50 p (no stocks,
+    no elasticity of supply). Free trade: p = 1 in both, China exports 20. Capped at 10:
+    China 120 - 10 = 150 - 50 p -> p = 0.8; the rest 80 + 10 = 150 - 50 p -> p = 1.2;
+    with the default storage floor (0.94) China keeps 7 t unsold instead of falling to 0.8."""
+
+    def solve(cap: float, par) -> tuple[np.ndarray, np.ndarray, GoodsLayout]:
+        b = Builder()
+        goods = Goods(b)
+        nodes = goods.add("x", 1000.0, np.array([100.0, 100.0]), np.zeros(2), 20.0, par)
+        for k, out in enumerate((120.0, 80.0)):
+            b.term(f"supply{k}", {nodes[k]: 1.0}, [(out, 0.0, out, out)])
+            b.term(f"use{k}", {nodes[k]: -1.0}, [(150.0, 50.0 / 1000.0, 0.0, np.inf)])
+        st, v = b.build()
+        lay = GoodsLayout.of(goods)
+        write_goods(lay, st, v, ZoneState.initial(lay), np.array([cap / 20.0]), par)
+        p, q = clear("compiled", st, v, np.ones(st.n_nodes), np.zeros(st.n_terms), None, 0)  # type: ignore[arg-type]
+        return p[lay.node[0]], q, lay
+
+    par = default_parameters()
+    low_floor = par.with_overrides({"holding_cost": 0.03})  # floor 0.82
+    p, q, lay = solve(20.0, low_floor)
+    np.testing.assert_allclose(p, [1.0, 1.0], rtol=1e-12)
+    assert q[lay.arc[0]] == pytest.approx(20.0, rel=1e-12)
+    p, q, lay = solve(10.0, par.with_overrides({"holding_cost": 0.035}))  # floor 0.79
+    np.testing.assert_allclose(p, [0.8, 1.2], rtol=1e-5)  # market makers: 1e-6 of volume
+    assert q[lay.arc[0]] == pytest.approx(10.0, rel=1e-12)
+    p, q, lay = solve(10.0, par)
+    # the storage term is steep, not vertical: 7 t stored lower the price by 7e-5
+    assert p[0] == pytest.approx(0.94, rel=1e-4)
+    assert q[lay.unsold[0, 0]] == pytest.approx(120 - 10 - (150 - 50 * p[0]), rel=1e-5)
+
+
+def test_controls_split_prices(controlled, free):
     b = controlled.base
-    e = b.elements
-    # Mount Weld is the only deposit separated (lights) outside China; its Dy goes to China.
-    # Outside China, separated La/NdPr keeps Mount Weld + others' fixed basket mix: the
-    # ratio changes only through mine output, which moves all elements together
-    mines = controlled.mine
-    assert mines.std(axis=0).max() > 0  # prices moved mine output
-    for d, dep in enumerate(b.deposits):
-        out = {el: mines[:, d] * dep.basket[el] for el in e}
-        for el in e:
-            if dep.basket["NdPr"] > 0:
-                assert np.allclose(out[el] / out["NdPr"], dep.basket[el] / dep.basket["NdPr"])
-
-
-def test_two_zone_clearing_closed_form():
-    # linear demand D(1 + e (p - 1)), fixed output, no stocks: hand-solved prices
-    china = Zone(120.0, 0.0, 0.0, 2.0, 0.01, 6.0, ((100.0, -0.5),))
-    rest = Zone(80.0, 0.0, 0.0, 2.0, 0.01, 6.0, ((100.0, -0.5),))
-    c, r = clear(china, rest, None)
-    assert c.price == pytest.approx(1.0)
-    assert r.price == pytest.approx(1.0)
-    assert c.net_export == pytest.approx(20.0)
-    c, r = clear(china, rest, 10.0)
-    # China: 120 - 10 = 100 (1 - 0.5 (p - 1)) -> p = 0.8; rest: 80 + 10 = 100 (...) -> p = 1.2
-    assert c.price == pytest.approx(0.8)
-    assert r.price == pytest.approx(1.2)
-    assert c.balance() == pytest.approx(0.0, abs=1e-9)
-    assert r.balance() == pytest.approx(0.0, abs=1e-9)
-
-
-def test_controls_split_prices_and_spare_ndpr(controlled):
-    b = controlled.base
-    free = simulate_elements(Shocks(months=N))
     z = ZONES.index("XCN")
     months = slice(6, 15)
     for el in ("Dy", "Tb"):
@@ -189,29 +212,45 @@ def test_controls_split_prices_and_spare_ndpr(controlled):
                 controlled.supply(el, stage, "XCN")[months].sum()
                 / free.supply(el, stage, "XCN")[months].sum()
             )
-            assert cut < 0.7, (el, stage, cut)
+            assert cut < 0.9, (el, stage, cut)
             assert np.all(
                 controlled.price[months, e, s, z] > controlled.price[months, e, s, 0] + 0.5
             )
-    nd = (
-        controlled.supply("NdPr", "oxide", "XCN")[months].sum()
-        / free.supply("NdPr", "oxide", "XCN")[months].sum()
-    )
-    assert nd > 0.95
+    # NdPr is not controlled: one price in both zones, ex-China supply not cut
+    nd = b.elements.index("NdPr")
+    np.testing.assert_allclose(controlled.price[:, nd, :, 1], controlled.price[:, nd, :, 0],
+                               rtol=2e-3)
+    got = controlled.supply("NdPr", "oxide", "XCN")[months].sum()
+    assert got / free.supply("NdPr", "oxide", "XCN")[months].sum() > 0.99
     mag = controlled.magnet_supply("XCN")[months].sum() / free.magnet_supply("XCN")[months].sum()
-    assert mag < 0.7
+    assert mag < 0.8
     assert np.all(controlled.magnet_price[months, 1] > controlled.magnet_price[months, 0])
 
 
-def test_gallium_germanium_two_zone_markets_balance_and_respect_the_cap():
+def test_backends_agree_on_the_april_2025_rules():
+    c = compile_rules([load_rules("china_2025_04_heavy_rare_earths")], "2025-01", 12)
+    shocks = Shocks(months=12, allowed=c.allowed)
+    compiled = simulate_elements(shocks, engine="compiled")
+    exact = simulate_elements(shocks, engine="exact")
+    np.testing.assert_allclose(compiled.prices, exact.prices, rtol=0, atol=AGREE)
+    st = compiled.market.structure
+    scale = st.volume[st.term_node[st.term_ptr[:-1]]]
+    gap = np.abs(compiled.activity - exact.activity) / np.maximum(scale, np.abs(exact.activity))
+    assert gap.max() <= AGREE
+
+
+@pytest.mark.parametrize("element", ["Ga", "Ge"])
+def test_gallium_germanium_two_zone_markets(element: str):
     from critmin.simulation.elements.single import simulate_single
 
     allowed = np.ones(12)
     allowed[4:] = 0.3
-    for el in ("Ga", "Ge"):
-        free = simulate_single(el, np.ones(12))
-        assert np.abs(free.price - 1).max() < 1e-9
-        res = simulate_single(el, allowed)
-        assert np.abs(res.balance).max() < 1e-9 * res.output.max()
-        assert np.all(res.exports[4:] <= 0.3 * res.base_exports + 1e-9)
-        assert np.all(res.price[4:, 1] > res.price[4:, 0])
+    free = simulate_single(element, np.ones(12))
+    assert np.abs(free.price - 1).max() < 1e-12
+    res = simulate_single(element, allowed)
+    assert np.abs(res.balance).max() < 1e-9 * res.output.max()
+    assert np.all(res.exports[4:] <= 0.3 * res.base_exports * (1 + 1e-12))
+    assert np.all(res.price[4:, 1] > res.price[4:, 0])
+    exact = simulate_single(element, allowed, engine="exact")
+    np.testing.assert_allclose(res.price, exact.price, rtol=0, atol=AGREE)
+    np.testing.assert_allclose(res.use, exact.use, rtol=AGREE)

@@ -13,6 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from critmin.cli.app import app
+from critmin.errors import InputError
 from critmin.projects import EMBEDDED_AS_OF, load_projects, read_projects
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,15 +76,35 @@ def test_pricefloor_json_keys(tmp_path: Path) -> None:
     result = runner.invoke(
         app,
         ["pricefloor", "--commodity", "ndpr_oxide", "--floor", "110", "--volume-tpa", "1000",
-         "--years", "10", "--dumping", "moderate", "--paths", "4000", "--format", "json",
-         "--out", str(tmp_path / "pf")],
+         "--years", "10", "--dumping", "moderate", "--paths", "4000", "--draws", "200",
+         "--format", "json", "--out", str(tmp_path / "pf")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
-    for key in ("expected_cost", "p95_cost", "present_value", "annual", "dumping_effect"):
+    for key in ("expected_cost", "p95_cost", "cvar95_cost", "present_value", "annual",
+                "dumping_effect", "uncertainty", "reference_case"):  # fmt: skip
         assert key in doc
-    assert doc["p95_cost"] >= doc["expected_cost"] > 0
+    assert doc["cvar95_cost"] >= doc["p95_cost"] >= doc["expected_cost"] > 0
+    band = doc["uncertainty"]["expected_cost"]
+    assert band["low"] < band["median"] < band["high"]
+    assert doc["settings"]["terms"]["volume_tpa"] == [1000.0] * 10
+    assert doc["settings"]["terms"]["upside_share"] == 0.3  # the cited clawback stays on
     assert (tmp_path / "pf" / "annual.csv").is_file()
+
+
+def test_pricefloor_cases_and_fixed_parameters() -> None:
+    jare = runner.invoke(app, ["pricefloor", "--case", "jare_lynas", "--paths", "2000",
+                               "--draws", "100", "--format", "json"])  # fmt: skip
+    assert jare.exit_code == 0, jare.output
+    doc = json.loads(jare.output)
+    assert doc["settings"]["terms"]["upside_strike"] == 150.0
+    assert doc["settings"]["terms"]["volume_tpa"] == [5000.0] * 12
+    fixed = runner.invoke(app, ["pricefloor", "--kappa", "0.5", "--paths", "2000",
+                                "--format", "json"])  # fmt: skip
+    assert json.loads(fixed.output)["uncertainty"] is None
+    bad = runner.invoke(app, ["pricefloor", "--case", "none", "--floor", "100"])
+    assert isinstance(bad.exception, InputError)
+    assert "--case none: give --volume-tpa, --years" in str(bad.exception)
 
 
 def test_user_projects_file_adds_a_candidate(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from critmin.analysis.pricefloor import FloorTerms, estimate, value_floor
+from critmin.analysis.pricefloor import estimate, posterior, reference_terms, value_floor
 from critmin.optimisation.portfolio import load_config, solve_portfolio
 from critmin.optimisation.portfolio.config import DEFAULT_INSTRUMENTS
 
@@ -33,7 +33,12 @@ def test_portfolio_worked_example() -> None:
 
 
 def test_pricefloor_worked_example() -> None:
-    result = value_floor(estimate("ndpr_oxide"), FloorTerms(110, 10, 1000), paths=100_000, seed=0)
-    assert f"Expected cost **US${result.expected_cost / 1e6:,.1f} M**" in PRICEFLOOR
-    assert f"P95 **US${result.p95_cost / 1e6:,.1f} M**" in PRICEFLOOR
-    assert f"**US${result.present_value / 1e6:,.1f} M**" in PRICEFLOOR
+    """The page's first table row: `critmin pricefloor` with its defaults."""
+    process = estimate("ndpr_oxide")
+    result = value_floor(process, reference_terms("dod_mp"), paths=100_000, seed=0,
+                         posterior=posterior("ndpr_oxide", draws=1000, seed=0))  # fmt: skip
+    band = result.uncertainty["expected_cost"]  # type: ignore[index]
+    assert f"**US${result.expected_cost / 1e6:,.1f} M**" in PRICEFLOOR
+    assert f"**{band['low'] / 1e6:,.1f} - {band['high'] / 1e6:,.1f} M**" in PRICEFLOOR
+    assert f"{result.p95_cost / 1e6:,.1f} M | {result.cvar95_cost / 1e6:,.1f} M" in PRICEFLOOR
+    assert f"{result.present_value / 1e6:,.1f} M |" in PRICEFLOOR

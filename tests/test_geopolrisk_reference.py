@@ -1,10 +1,13 @@
 """GeoPolRisk reproduces geopolrisk-py 2.0.1, run on its own data in a separate environment.
 
 The reference pins pandas <= 2.3.3, so ``tools/reference_env.py`` installs it (with critmin)
-in ``build/refenv`` and runs ``tools/geopolrisk_reference.py`` there. With the political
-stability values exactly as the reference joins them to BACI partners, critmin's numbers
-equal the reference's to rounding. With critmin's own governance table they differ only
-where the reference's join is wrong (documented in docs/methods/geopolrisk.md):
+in ``build/refenv`` and runs ``tools/geopolrisk_reference.py`` there, for every raw material
+critmin can assess, for the USA and Japan, 2018-2024. With the political stability values
+exactly as the reference joins them to BACI partners, critmin's numbers equal the
+reference's to 1e-9 wherever critmin has a number; where the reference returns 0 for lack
+of data (no BACI flow of the material that year; no imports and no production), critmin
+returns NaN and says why. With critmin's own governance table they differ only where the
+reference's join is wrong (documented in docs/methods/geopolrisk.md):
 
 1. BACI reports Taiwan as code 490 ("Other Asia, nes"); the reference's WGI table has no
    row for 490, so Taiwan is scored as missing (0.5) instead of its WGI value.
@@ -22,7 +25,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from critmin.analysis.geopolrisk import TONNES_PER_UNIT, geopolrisk, geopolrisk_hs
+from critmin.analysis.geopolrisk import (
+    TONNES_PER_UNIT,
+    covered_commodities,
+    geopolrisk,
+    geopolrisk_hs,
+)
 from critmin.data import tables
 from critmin.errors import InputError
 
@@ -30,10 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 from reference_env import run_reference  # noqa: E402
 
-COMMODITIES = [
-    "rare_earths", "lithium", "cobalt", "graphite", "gallium",
-    "germanium", "nickel", "tungsten", "antimony", "natural_gas",
-]  # fmt: skip
+COMMODITIES = [*covered_commodities(), "gallium"]
+#: gold's World Mining Data sheet lists French Guiana under Guyana's codes; the embedded
+#: production merges the two rows, the reference counts two producers (see the gold test)
+PENDING_DATA_FIX = {"gold"}
 COLUMNS = {
     "HHI": "hhi",
     "Import Risk": "import_risk",
@@ -95,15 +103,46 @@ def _ours(reference: Path, **kwargs: object) -> pd.DataFrame:
 def test_equal_with_the_reference_governance_join(reference: Path) -> None:
     ours = _ours(reference, governance=_reference_governance(reference / "wgi_view.csv"))
     joined = _joined(reference, ours)
-    joined = joined[joined["commodity"] != "natural_gas"]  # see the natural-gas test
-    assert len(joined) == 8 * 2 * 7
+    joined = joined[~joined["commodity"].isin({"natural_gas", *PENDING_DATA_FIX})]
+    assert len(joined) == (len(COMMODITIES) - 3) * 2 * 7  # less gallium, gas and gold
     for theirs, mine in COLUMNS.items():
-        assert np.allclose(joined[mine], joined[theirs], rtol=1e-9, atol=1e-12), theirs
+        known = joined[mine].notna()
+        assert np.allclose(
+            joined.loc[known, mine], joined.loc[known, theirs], rtol=1e-9, atol=1e-12
+        ), theirs
+        # where critmin has no number the reference shows 0 for lack of data
+        unknown = joined[~known]
+        assert (unknown[theirs] == 0).all(), theirs
+        assert unknown["note"].str.contains("no flows|no imports").all(), theirs
+    assert joined["import_risk"].notna().sum() > 600
+
+
+def test_gold_differs_only_by_french_guiana(reference: Path) -> None:
+    """World Mining Data's gold sheet labels French Guiana with Guyana's codes (328, GUY).
+    The reference keeps two producers; critmin's data build sums them under GUY, so gold's
+    HHI differs by up to 8.7e-5 (relative) until the build maps French Guiana to GUF."""
+    joined = _joined(reference, _ours(reference))
+    gold = joined[joined["commodity"] == "gold"]
+    prod = tables.production()
+    rows = prod[(prod["commodity"] == "gold") & (prod["year"] == 2018)]
+    if "GUF" in set(rows["country"]):  # the data build keeps French Guiana apart: equal
+        assert np.allclose(gold["hhi"], gold["HHI"], rtol=1e-9, atol=0)
+        return
+    # rebuild the reference's 2018 HHI from critmin's production with the two rows apart
+    guiana = 1_320.0  # French Guiana 2018 (kg), the row the reference lists under GUY
+    values = rows["value"].astype(float).to_list()
+    merged = float(rows.loc[rows["country"] == "GUY", "value"].iloc[0])
+    values.remove(merged)
+    values += [merged - guiana, guiana]
+    whole = np.trunc(np.array(values))
+    expected = float((whole**2).sum() / whole.sum() ** 2)
+    reference_2018 = gold.loc[gold["Year"] == 2018, "HHI"].iloc[0]
+    assert expected == pytest.approx(reference_2018, rel=1e-12)
 
 
 def test_default_differs_only_where_the_reference_misjoins(reference: Path) -> None:
     joined = _joined(reference, _ours(reference))
-    joined = joined[joined["commodity"] != "natural_gas"]
+    joined = joined[~joined["commodity"].isin({"natural_gas", *PENDING_DATA_FIX})]
     hs = geopolrisk_hs()
     flows = tables.trade().merge(hs, on="hs")
     misjoined = flows[flows["exporter"].isin(MISJOINED) & (flows["quantity_t"].fillna(0) > 0)]
@@ -115,8 +154,9 @@ def test_default_differs_only_where_the_reference_misjoins(reference: Path) -> N
     assert clean.sum() > 20
     for theirs, mine in COLUMNS.items():
         gap = (joined[mine] - joined[theirs]).abs()
-        assert (gap[clean] <= 1e-6).all(), theirs
-    assert (joined["hhi"] == joined["HHI"]).all()  # production side is identical everywhere
+        assert (gap[clean & joined[mine].notna()] <= 1e-6).all(), theirs
+    # the production side is the same everywhere (sums of squares in another order: 1e-14)
+    assert np.allclose(joined["hhi"], joined["HHI"], rtol=1e-14, atol=0)
 
 
 def test_natural_gas_unit_bug(reference: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,11 +22,15 @@ def _json(*args: str) -> dict[str, object]:
 
 
 def test_metrics_json_keys() -> None:
-    payload = _json("metrics", "-c", "rare_earths", "-s", "separation", "-y", "2024", "-i", "JPN")
+    payload = _json("metrics", "-c", "rare_earths", "-s", "separation", "-y", "2024", "-i", "USA")
     (row,) = payload["rows"]  # type: ignore[misc]
-    for key in ("hhi", "top3_share", "shares", "n_minus_1_residual", "import_reliance"):
+    for key in ("hhi", "top3_share", "shares", "n_minus_1_residual", "import_reliance", "note"):
         assert key in row
-    assert row["import_reliance"] == pytest.approx(1.0)
+    for key in ("grades", "sources", "figure_year"):
+        assert row[key]
+    net = row["imports"] - row["exports"]
+    assert row["import_reliance"] == pytest.approx(net / row["apparent_consumption"])
+    assert row["apparent_consumption"] == pytest.approx(4_300 + net)  # USGS US output 2024
     assert sum(row["suppliers"].values()) == pytest.approx(1.0, abs=1e-5)
     assert row["top_supplier"] == max(row["suppliers"], key=row["suppliers"].get)
     assert 0 < row["supplier_hhi"] <= 10_000
@@ -49,14 +53,23 @@ def test_geopolrisk_json_keys() -> None:
     assert group["rows"][0]["importer"] == "US-JP"  # type: ignore[index]
 
 
-def test_gaps_names_the_rare_earth_bottleneck() -> None:
-    payload = _json("gaps", "--alliance", "US-JP", "--year", "2024")
-    rows = [r for r in payload["rows"] if r["commodity"] == "rare_earths"]  # type: ignore[union-attr]
-    worst = max((r for r in rows if r["gap_pct"] is not None), key=lambda r: r["gap_pct"])
-    assert worst["bottleneck"] is True
-    assert payload["meta"]["bottlenecks"]["rare_earths"] == worst["stage"]  # type: ignore[index]
-    assert worst["demand"] > 0
-    assert worst["sources"]
+def test_gaps_names_each_bottleneck_and_counts_the_pipeline() -> None:
+    payload = _json("gaps", "--alliance", "US-JP", "--year", "2024", "--horizon", "2030")
+    rows: list[dict[str, object]] = payload["rows"]  # type: ignore[assignment]
+    bottlenecks = payload["meta"]["bottlenecks"]  # type: ignore[index]
+    for commodity in {str(r["commodity"]) for r in rows}:
+        chain = [r for r in rows if r["commodity"] == commodity and r["gap_pct"] is not None]
+        short = [r for r in chain if float(r["gap_pct"]) > 0]  # type: ignore[arg-type]
+        if not short:
+            assert commodity not in bottlenecks
+            continue
+        worst = max(short, key=lambda r: float(r["gap_pct"]))  # type: ignore[arg-type]
+        assert worst["bottleneck"] is True
+        assert bottlenecks[commodity] == worst["stage"]
+        assert worst["sources"]
+    text = json.dumps(rows)
+    for name in ("Thacker Pass", "Rhyolite Ridge", "Mountain Pass"):
+        assert name in text
 
 
 def test_all_sweeps_to_csv() -> None:
@@ -73,6 +86,7 @@ def test_all_sweeps_to_csv() -> None:
         (["metrics", "-c", "rare_earths", "--group", "NOPE"], "unknown group or country 'NOPE'"),
         (["metrics", "-c", "rare_earths", "--year", "2031"], "year 2031 is outside the data"),
         (["metrics", "-c", "rare_earths", "-i", "TUV"], "importer TUV: no recorded imports"),
+        (["data", "show", "figures", "stock"], "unknown variable 'stock'"),
         (["gaps", "--alliance", "XX"], "unknown group or country 'XX'"),
         (["geopolrisk", "-c", "gallium", "--country", "JPN"], "gallium"),
         (["metrics", "-c", "unobtainium"], "unknown commodity 'unobtainium'"),
@@ -101,3 +115,31 @@ def test_supply_risk_command() -> None:
     assert {r["stage"] for r in rows} == {"mining", "separation", "metal", "magnet"}  # type: ignore[union-attr]
     for row in rows:  # type: ignore[union-attr]
         assert {"hhi_wgi_global", "import_reliance", "eol_rir", "supply_risk"} <= set(row)
+
+
+def test_data_show_shares_names_source_year_and_grade() -> None:
+    payload = _json("data", "show", "shares", "-c", "rare_earths", "-y", "2024")
+    rows: list[dict[str, object]] = payload["rows"]  # type: ignore[assignment]
+    assert {r["stage"] for r in rows} == {"mining", "separation", "metal", "magnet"}
+    for row in rows:
+        assert row["year"]
+        if row["output"] is None:  # named without a figure: the note says why
+            assert row["note"]
+            continue
+        assert row["source"]
+        assert row["grade"] in ("primary", "secondary", "assumption", "derived")
+    magnets = {r["country"] for r in rows if r["stage"] == "magnet"}
+    assert {"JPN", "VNM", "DEU"} <= magnets
+    separation = {r["country"] for r in rows if r["stage"] == "separation"}
+    assert {"USA", "MYS", "EST"} <= separation
+    usa = next(r for r in rows if r["stage"] == "separation" and r["country"] == "USA")
+    assert usa["output"] == pytest.approx(4_300)
+    assert usa["source"] == "usgs_mcs2026_ree"
+    coverage = payload["meta"]["named countries' share of world output"]  # type: ignore[index]
+    assert coverage["mining"] == "100.0%"
+
+
+def test_data_sources_lists_every_source_id() -> None:
+    payload = _json("data", "sources")
+    ids = {r["source_id"] for r in payload["rows"]}  # type: ignore[union-attr]
+    assert {"wmd_2024", "cepii_baci", "governance", "usgs_mcs2026_ree"} <= ids

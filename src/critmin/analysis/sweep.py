@@ -5,7 +5,9 @@ that stage: the case's concentration (HHI, top-3, N-1), the country's share of w
 its imports, exports, apparent consumption, net import reliance and supplier concentration
 (HHI of its suppliers, top supplier and its share), and the GeoPolRisk of
 the commodity for that country and year (``gpr_`` columns; GeoPolRisk is defined per raw
-material, so it repeats across the stages of a commodity).
+material, so it repeats across the stages of a commodity). Unknown entries are NaN (a
+country no source names at a stage whose producers are not all named has no share); the
+``note`` (dependence), ``case_note`` (group shares) and ``gpr_note`` (GeoPolRisk) say why.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def sweep(
     chosen = check_years(years)
     output = stage_output(ids, chosen)
     trade = stage_trade(ids, chosen)
-    cases = concentration(output, groups)
+    cases = concentration(output, groups).rename(columns={"note": "case_note"})
     by_country = import_reliance(output, trade).set_index([*CASE, "country"])
     shares = output[output["country"] != "ROW"].set_index([*CASE, "country"])["share"]
     table = by_country.join(shares.rename("country_share"), how="outer").reset_index()
@@ -49,6 +51,7 @@ def sweep(
                 "geopolrisk_score": "gpr_score",
                 "characterization_factor": "gpr_characterization_factor",
                 "price_usd_per_kg": "gpr_price_usd_per_kg",
+                "note": "gpr_note",
             }
         )
         keep = [
@@ -60,7 +63,11 @@ def sweep(
             "gpr_score",
             "gpr_characterization_factor",
             "gpr_price_usd_per_kg",
+            "gpr_note",
         ]
         table = table.merge(gpr[keep], on=["commodity", "year", "country"], how="left")
-    table["country_share"] = table["country_share"].fillna(0.0)
+    complete = output.groupby(CASE)["complete"].first()
+    in_complete = complete.reindex(pd.MultiIndex.from_frame(table[CASE])).fillna(False)
+    no_row = table["country_share"].isna().to_numpy() & in_complete.to_numpy(dtype=bool)
+    table.loc[no_row, "country_share"] = 0.0  # every producer is named: it produces nothing
     return table.sort_values([*CASE, "country"], ignore_index=True)

@@ -73,23 +73,41 @@ def list_(fmt: FormatOption = Format.table) -> None:
 
 @app.command("sources")
 def sources(fmt: FormatOption = Format.table) -> None:
-    """Provenance of every embedded dataset: publisher, version, licence, URL, checksum."""
+    """Every source id a figure can name: the embedded datasets (publisher, version, licence,
+    checksum) and the sources of the curated chain figures (publisher, title, year, licence)."""
     manifest = tables.manifest()
     rows = [
         {
-            "dataset": name,
-            "title": entry["title"],
+            "source_id": name,
+            "kind": "dataset",
             "publisher": entry["publisher"],
-            "version": entry["version"],
+            "title": entry["title"],
+            "year": entry["version"],
             "licence": entry["licence"],
             "url": entry["url"],
-            "rows": entry.get("rows", sum(t["rows"] for t in entry.get("tables", {}).values())),
             "sha256": str(entry.get("sha256", ""))[:12],
         }
         for name, entry in sorted(manifest["datasets"].items())
     ]
+    rows += [
+        {
+            "source_id": row["source_id"],
+            "kind": "figure source",
+            "publisher": row["publisher"],
+            "title": row["title"],
+            "year": row["year"],
+            "licence": row["licence"],
+            "url": row["url"],
+            "sha256": "",
+        }
+        for row in tables.figure_sources().to_dict(orient="records")
+    ]
     render(
-        pd.DataFrame(rows), fmt, "Embedded data sources", {"data_version": manifest["data_version"]}
+        pd.DataFrame(rows),
+        fmt,
+        "Sources of the embedded data",
+        {"data_version": manifest["data_version"]},
+        ["source_id", "kind", "publisher", "title", "year", "licence"],
     )
 
 
@@ -195,38 +213,93 @@ def show_shares(
     stage: Annotated[str | None, typer.Option("--stage", help="One stage only.")] = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Country shares of world output at each stage, with the source and vintage used."""
+    """Country shares of world output at each stage, each with its figure's year, grade and
+    source; ROW is the output no source attributes to a named country."""
     from critmin.network.build import load_network  # xarray only when needed
 
     network = load_network(commodity_id, year=year)
     stages = [stage] if stage is not None else network.stages_of(commodity_id)
-    rows = []
+    frames, coverage = [], {}
     for s in stages:
-        shares = network.shares(s)
-        output = network.ds["production"].sel(commodity=commodity_id, stage=s).to_series()
-        meta = {
-            v: str(network.ds[v].sel(commodity=commodity_id, stage=s).item())
-            for v in ("unit", "share_source", "volume_basis")
-        }
-        for country, value in shares.items():
-            rows.append(
-                {
-                    "stage": s,
-                    "country": country,
-                    "share": float(value),
-                    "output": float(output.get(country, float("nan"))),
-                    "unit": meta["unit"],
-                    "share_year": int(
-                        network.ds["share_year"].sel(commodity=commodity_id, stage=s)
-                    ),
-                    "source": meta["share_source"],
-                }
-            )
+        figures = network.figures(s)
+        ds = network.ds.sel(commodity=commodity_id, stage=s)
+        named = figures.loc[figures["country"] != "ROW", "share"].sum(min_count=1)
+        coverage[s] = "unknown" if pd.isna(named) else f"{named:.1%}"
+        capacity = ds["capacity"].to_series()
+        frames.append(
+            figures.assign(
+                stage=s,
+                unit=str(ds["unit"].item()),
+                year=int(ds["figure_year"]),
+                capacity=figures["country"].map(capacity),
+            ).rename(columns={"production": "output"})
+        )
+    columns = [
+        "stage", "country", "share", "output", "capacity", "unit", "year", "grade", "source",
+        "note",
+    ]  # fmt: skip
+    table = (
+        pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    )
+    if fmt is Format.table:  # the terminal shows the note where a figure is missing
+        missing = table["output"].isna()
+        table = table.assign(
+            note=table["note"].where(missing, "").str.slice(0, 70),
+            grade=table["grade"].mask(missing, "no data"),
+        )
     render(
-        pd.DataFrame(rows),
+        table,
         fmt,
         f"Stage shares: {commodity_id} {year}",
-        {"ROW": "output its source does not attribute to a country"},
+        {
+            "named countries' share of world output": coverage,
+            "ROW": "output its source does not attribute to a country",
+            "sources": "critmin data sources",
+        },
+        columns,
+    )
+
+
+@show.command("figures")
+def show_figures(
+    variable: Annotated[
+        str, typer.Argument(help="capacity, consumption or price (production: `show shares`).")
+    ],
+    commodity_id: Annotated[
+        str, typer.Option("--commodity", "-c", help="Commodity id.")
+    ] = "rare_earths",
+    year: Annotated[int, typer.Option("--year", "-y", help="Calendar year.")] = 2024,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Cited capacity, consumption or price of each stage, with grade and source."""
+    from critmin.network.build import load_network
+
+    if variable not in ("capacity", "consumption", "price"):
+        raise unknown_value("variable", variable, ["capacity", "consumption", "price"])
+    network = load_network(commodity_id, year=year)
+    ds = network.ds.sel(commodity=commodity_id)
+    frame = pd.DataFrame(
+        {
+            "value": ds[variable].to_series(),
+            "grade": ds[f"{variable}_grade"].to_series(),
+            "source": ds[f"{variable}_source"].to_series(),
+        }
+    ).dropna(subset=["value"])
+    frame = frame.reset_index()
+    unit = ds["unit"].to_series()
+    frame["unit"] = frame["stage"].map(
+        lambda s: f"USD/{unit[s]}" if variable == "price" else f"{unit[s]}/yr"
+    )
+    if frame.empty:
+        raise InputError(
+            f"{variable}: no cited figure for {commodity_id} in {year} (the chain tables hold "
+            "none; see critmin data sources)"
+        )
+    render(
+        frame,
+        fmt,
+        f"{variable.capitalize()}: {commodity_id} {year}",
+        {"sources": "critmin data sources"},
     )
 
 

@@ -50,7 +50,9 @@ def lng_command(
             "--view", help="summary, monthly, suppliers, imports (BACI 2018-Y), contracts, routes."
         ),
     ] = View.summary,
-    engine: Annotated[str, typer.Option("--engine", "-e", help="fast or exact.")] = "fast",
+    engine: Annotated[
+        str, typer.Option("--engine", "-e", help="compiled or exact (the same market core).")
+    ] = "compiled",
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
 ) -> None:
     """Japan's LNG security: supplier shares, HHI, monthly gap, cost, storage, US volumes."""
@@ -95,9 +97,8 @@ def lng_command(
     else:
         spec = load_lng_scenario(scenario)
         if year is not None:
-            update = {"scenario": spec.scenario.model_copy(update={"year": year})}
-            spec = spec.model_copy(update=update)
-    year = spec.scenario.year
+            spec = spec.model_copy(update={"year": year})
+    year = spec.year
     check_year(year)
     result = compare_us_volumes(spec, engine=engine)
     meta = {

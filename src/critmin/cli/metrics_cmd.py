@@ -46,11 +46,15 @@ GroupsFileOption = Annotated[
 METRICS_TABLE = [
     "stage", "hhi", "top1_country", "top1_share", "top3_countries", "top3_share",
     "n_minus_1_residual", "world", "unit", "share_*", "import_reliance", "supplier_hhi",
-    "top_supplier", "top_supplier_share",
+    "top_supplier", "top_supplier_share", "figure_year", "grades", "sources",
 ]  # fmt: skip
 GAPS_TABLE = [
     "commodity", "stage", "unit", "demand", "own_capacity", "friends_surplus", "gap",
-    "gap_pct", "bottleneck", "projects_capacity", "gap_with_projects_pct",
+    "gap_pct", "bottleneck", "projects_capacity", "gap_with_projects_pct", "sources",
+]  # fmt: skip
+SUPPLY_RISK_TABLE = [
+    "region", "commodity", "stage", "hhi_wgi_global", "hhi_wgi_sourcing", "import_reliance",
+    "eol_rir", "supply_risk", "sources",
 ]  # fmt: skip
 
 
@@ -122,6 +126,11 @@ def metrics(
         table["importer"] = code
         for column in ("imports", "exports", "apparent_consumption", "import_reliance"):
             table[column] = table["stage"].map(mine[column])
+        reliance_note = table["stage"].map(mine["note"]).fillna("")
+        table["note"] = [
+            "; ".join(p for p in (a, b) if p)
+            for a, b in zip(table["note"], reliance_note, strict=True)
+        ]
         for column in ("supplier_hhi", "top_supplier", "top_supplier_share"):
             table[column] = table["stage"].map(spread[column])
         table["suppliers"] = table["stage"].map(suppliers)
@@ -235,12 +244,5 @@ def supply_risk_command(
     ids = commodity_ids or (None if sweep_all else list(KEY_COMMODITIES))
     table = supply_risk(stage_output(ids, years), stage_trade(ids, years), regions)
     title = f"Supply risk: {', '.join(labels)}" + ("" if sweep_all else f" {year}")
-    render(table, fmt, title, _meta(None if sweep_all else year))
+    render(table, fmt, title, _meta(None if sweep_all else year), SUPPLY_RISK_TABLE)
 
-
-def register(app: typer.Typer) -> None:
-    """Add the metric commands to the main app."""
-    app.command("metrics")(metrics)
-    app.command("geopolrisk")(geopolrisk_command)
-    app.command("gaps")(gaps)
-    app.command("supply-risk")(supply_risk_command)

@@ -19,7 +19,7 @@ from critmin.optimisation.portfolio.results import PortfolioResult
 
 OBJECTIVES = ("shortfall", "china_share", "hhi")
 TABLE_COLUMNS = ["project_id", "country", "stage", "party", "instrument", "amount_usd",
-                 "fiscal_cost_usd", "online_year", "expected_t_per_year"]  # fmt: skip
+                 "fiscal_cost_usd", "online_year", "additional_t_per_year"]  # fmt: skip
 
 
 def manifest(config: PortfolioConfig) -> dict[str, Any]:
@@ -46,6 +46,9 @@ def _write(result: PortfolioResult, doc: dict[str, Any], out: Path) -> None:
         result.selected.to_csv(staging / "selected.csv", index=False)
         result.frontier.to_csv(staging / "frontier.csv", index=False)
         result.metrics.to_csv(staging / "metrics.csv", index=False)
+        result.pipeline.drop(columns=["basket"], errors="ignore").to_csv(
+            staging / "pipeline.csv", index=False
+        )
 
 
 def portfolio_command(
@@ -58,6 +61,14 @@ def portfolio_command(
     ] = None,
     points: Annotated[
         int | None, typer.Option("--points", help="Budget levels on the frontier.")
+    ] = None,
+    engine: Annotated[
+        bool,
+        typer.Option("--engine/--no-engine",
+                     help="Re-simulate the portfolio and the no-support baseline (market model)."),
+    ] = True,
+    samples: Annotated[
+        int | None, typer.Option("--samples", help="Sampled scenarios of the engine check.")
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     out: Annotated[
@@ -75,9 +86,14 @@ def portfolio_command(
         update["extra_projects"] = projects
     if points is not None and not 0 <= points <= 100:
         raise InputError(f"--points {points}: must lie between 0 and 100")
+    if samples is not None:
+        if not 2 <= samples <= 5000:
+            raise InputError(f"--samples {samples}: must lie between 2 and 5000")
+        current = spec.engine.model_dump() if spec.engine is not None else {}
+        update["engine"] = {**current, "samples": samples}
     if update:
         spec = PortfolioConfig.model_validate({**spec.model_dump(), **update})
-    result = solve_portfolio(spec, points=points)
+    result = solve_portfolio(spec, points=points, engine=engine)
     doc = document(result)
     if out is not None:
         _write(result, doc, out)
@@ -95,7 +111,35 @@ def portfolio_command(
             f"({result.marginal_value['method']})"
         ),
         "frontier points": str(max(len(result.frontier) - 1, 0)),
+        **_engine_lines(result.engine),
         "assumptions": "; ".join(result.notes),
     }
     render(result.selected, fmt, title=f"{spec.name}: selected projects", meta=meta,
            table_columns=TABLE_COLUMNS)  # fmt: skip
+
+
+def _engine_lines(check: dict[str, Any]) -> dict[str, str]:
+    """Headline lines of the engine check (with- and without-support runs)."""
+    if check.get("status") != "ok":
+        return {"engine check": f"{check.get('status')}: {check.get('reason', '')}".strip()}
+    value = check["allied_shortfall_value_usd"]
+    avoided = check["shortfall_avoided_usd"]
+
+    def band(b: dict[str, float], scale: float = 1e6, unit: str = " M") -> str:
+        return (f"{b['mean'] / scale:,.1f}{unit} [{b['low'] / scale:,.1f}, "
+                f"{b['high'] / scale:,.1f}]")  # fmt: skip
+
+    lines = {
+        "engine: allied shortfall, USD (mean and interval)": (
+            f"without support {band(value['without_support'])}; "
+            f"with support {band(value['with_support'])} "
+            f"({check['samples']} scenarios, {avoided['level']:.0%})"
+        ),
+        "engine: shortfall avoided by support, USD": band(avoided),
+    }
+    shares = [
+        f"{row['stage']} {row['without_support']['mean']:.3f} -> {row['with_support']['mean']:.3f}"
+        for row in check["china_share"]
+    ]
+    lines["engine: China share of output (without -> with)"] = "; ".join(shares)
+    return lines

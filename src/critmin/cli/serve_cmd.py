@@ -1,4 +1,4 @@
-"""``critmin serve``: run the registry's API and dashboard (and register ``critmin db``)."""
+"""``critmin serve``: run the registry's API and dashboard."""
 
 from __future__ import annotations
 
@@ -81,8 +81,3 @@ def serve(
         server_header=False,
     )
 
-
-def register(app: typer.Typer) -> None:
-    """Add ``serve`` and the ``db`` group to the main app."""
-    app.command("serve")(serve)
-    app.add_typer(db_cmd.app, name="db")

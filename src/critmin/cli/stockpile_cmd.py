@@ -6,7 +6,7 @@ import json
 import platform
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,9 @@ from critmin.optimisation.stockpile.api import run_stockpile
 from critmin.optimisation.stockpile.arrangements import ArrangementReport
 from critmin.optimisation.stockpile.config import EngineScenarios, StockpileConfig, load_config
 from critmin.optimisation.stockpile.results import cvar
+
+if TYPE_CHECKING:
+    from critmin.optimisation.stockpile.decomposed import ConfidentialResult
 
 ARRANGEMENTS = ("alone", "joint", "rule")
 
@@ -89,6 +92,7 @@ def headline(report: ArrangementReport, arrangement: str) -> dict[str, Any]:
                 "split_shapley",
                 "value_of_stochastic_solution",
                 "expected_value_of_perfect_information",
+                "cooperation_drivers",
                 "notes",
             )
         },
@@ -152,6 +156,64 @@ def _write(document: dict[str, Any], out: Path) -> None:
         _frame(document).to_csv(staging / "holdings.csv", index=False)
 
 
+def _confidential(spec: StockpileConfig, k: int | None, fmt: Format, out: Path | None) -> None:
+    """``--confidential``: the joint arrangement solved with one process per ally; with
+    ``--out`` the party files and each ally's own result file are kept in ``out/parties``."""
+    from critmin.optimisation.stockpile.decomposed import decomposed_solve
+    from critmin.optimisation.stockpile.scenarios import scenarios_from_config
+
+    scenarios = scenarios_from_config(spec, k)
+
+    def document(result: ConfidentialResult) -> dict[str, Any]:
+        return {
+            "name": spec.name,
+            "mode": "confidential",
+            "manifest": manifest(spec),
+            **result.to_dict(),
+            "scenarios": {"source": scenarios.source, "kept": scenarios.n_scenarios},
+            "units": "costs USD over the horizon; transfers t over the horizon, summed over "
+            "scenarios",
+        }
+
+    if out is not None:
+        with staged_folder(out) as staging:
+            result = decomposed_solve(spec, scenarios, folder=staging / "parties")
+            doc = document(result)
+            doc["result_files"] = {
+                a: str(out / "parties" / Path(p).name) for a, p in doc["result_files"].items()
+            }
+            (staging / "confidential.json").write_text(
+                json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+    else:
+        result = decomposed_solve(spec, scenarios)
+        doc = document(result)
+    if fmt is Format.json:
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    rows = pd.DataFrame(
+        [
+            {
+                "ally": a,
+                "alone_cost_usd": result.alone_cost_by_ally_usd[a],
+                "joint_cost_usd": result.cost_by_ally_usd[a],
+            }
+            for a in result.cost_by_ally_usd
+        ]
+    )
+    meta = {
+        "joint cost (USD)": f"{result.cost_usd:,.0f}",
+        "lower bound (USD)": f"{result.lower_bound_usd:,.0f}",
+        "certified gap": f"{result.gap:.2e}"
+        + ("" if result.converged else " (NOT converged: iteration limit)"),
+        "value of cooperation (USD)": f"{result.value_of_cooperation_usd:,.0f}",
+        "proposals": str(result.iterations),
+        "messages": str(len(result.messages)),
+        "seconds": f"{result.seconds:.1f}",
+    }
+    render(rows, fmt, title=f"{spec.name}: confidential joint arrangement", meta=meta)
+
+
 def stockpile_command(
     config: Annotated[Path, typer.Argument(help="Stockpile config YAML file.")],
     arrangement: Annotated[
@@ -177,6 +239,13 @@ def stockpile_command(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder for stockpile.json + holdings.csv.")
     ] = None,
+    confidential: Annotated[
+        bool,
+        typer.Option(
+            "--confidential",
+            help="Joint arrangement with each ally's data in its own process (section 4).",
+        ),
+    ] = False,
 ) -> None:
     """Size the allies' stockpile of CONFIG and compare alone, joint and the rule of thumb."""
     spec = load_config(config)
@@ -197,6 +266,11 @@ def stockpile_command(
     if risk:
         spec = spec.model_copy(update={"risk": spec.risk.model_copy(update=risk)})
     ks = _k_values(k_sweep, spec) if k_sweep is not None else None
+    if confidential:
+        if ks is not None:
+            raise InputError("--k-sweep: not available with --confidential")
+        _confidential(spec, k, fmt, out)
+        return
     run = run_stockpile(spec, k=k, k_sweep=ks)
     scenarios, report = run.scenarios, run.report
     document = {

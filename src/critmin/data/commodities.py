@@ -20,7 +20,10 @@ STAGE_ORDER: tuple[str, ...] = (
     "refining",
     "liquefaction",
     "metal",
+    "high_purity",
     "magnet",
+    "cathode",
+    "cell",
 )
 
 #: The commodities the framework's analyses cover by default (summary, tests, benchmarks).
@@ -56,8 +59,13 @@ class Commodity(BaseModel):
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
-    wmd_sheet: str
-    wmd_stage: str
+    wmd_sheet: str | None = Field(
+        description="World Mining Data sheet; None for a manufactured product (batteries)"
+    )
+    wmd_stage: str = Field(
+        description="the stage WMD measures; without a sheet, the chain's first stage, which "
+        "then takes all its figures from the chain tables"
+    )
     stages: tuple[Stage, ...]
 
     @model_validator(mode="after")
@@ -68,6 +76,8 @@ class Commodity(BaseModel):
             raise ValueError(f"{self.id}: unknown stages {unknown}; valid: {list(STAGE_ORDER)}")
         if ids != sorted(ids, key=STAGE_ORDER.index):
             raise ValueError(f"{self.id}: stages {ids} are not in supply-chain order")
+        if self.wmd_sheet is None and self.wmd_stage != ids[0]:
+            raise ValueError(f"{self.id}: without a WMD sheet, wmd_stage is the first stage")
         if self.wmd_stage not in ids:
             raise ValueError(f"{self.id}: wmd_stage {self.wmd_stage!r} is not one of its stages")
         return self

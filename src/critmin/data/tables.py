@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -28,6 +29,11 @@ CURATED_TABLES = (
     "projects",
     "export_controls",
 )
+
+
+#: the chain tables written by ``critmin data build`` from ``catalog/chains`` (see docs/data.md)
+CHAIN_TABLES = ("figures", "recipes", "flows", "sectors", "sources")
+_NUMERIC: dict[str, type] = {"value": float, "year": int, "month": int}
 
 
 @cache
@@ -112,6 +118,61 @@ def curated(name: str) -> pd.DataFrame:
     return pd.read_csv(path, low_memory=False)
 
 
+def read_chain_table(path: Path) -> pd.DataFrame:
+    """One chain table file: text stays text (``""`` is empty, never NaN), value/year/month
+    are numbers (an empty value is NaN: unknown)."""
+    text = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column, dtype in _NUMERIC.items():
+        if column in text.columns and path.stem != "sources":
+            text[column] = pd.to_numeric(text[column].replace("", None)).astype(dtype)
+    return text
+
+
+@cache
+def _chain(name: str) -> pd.DataFrame:
+    path = EMBEDDED_DIR / "chains" / f"{name}.csv"
+    if not path.is_file():
+        raise DataError(f"embedded data: chains/{path.name} is missing; run `critmin data build`")
+    return read_chain_table(path)
+
+
+def figures() -> pd.DataFrame:
+    """Curated stage figures, one fact per row (the long table of the network schema).
+
+    Columns: commodity, stage, country (ISO3, ``WLD`` world total, ``ROW`` remainder),
+    variable (production / capacity / consumption in t of the stage unit per year; price in
+    USD per stage unit), year, value (NaN = unknown, the reason in ``note``), unit,
+    source_id (a key of :func:`figure_sources`), grade (primary / secondary / assumption /
+    derived; ``""`` when the value is NaN), note.
+    """
+    return _chain("figures")
+
+
+def recipes() -> pd.DataFrame:
+    """Inputs of multi-input stages: commodity, stage, in_commodity, in_stage, year, value
+    (input stage unit per output stage unit), unit, source_id, grade, note."""
+    return _chain("recipes")
+
+
+def flows() -> pd.DataFrame:
+    """Cited bilateral flows where BACI has none: commodity, stage, exporter, importer,
+    variable (trade_quantity in the stage unit, trade_value in USD), year, month (0 = the
+    whole year), value, unit, source_id, grade, note."""
+    return _chain("flows")
+
+
+def sectors() -> pd.DataFrame:
+    """End-use splits: commodity, stage, country (``WLD`` = global), sector, year, value
+    (share 0-1), unit, source_id, grade, note."""
+    return _chain("sectors")
+
+
+def figure_sources() -> pd.DataFrame:
+    """The sources of the chain tables: source_id, publisher, title, year, url, licence,
+    accessed."""
+    return _chain("sources")
+
+
 def clear_caches() -> None:
     """Forget cached tables (tests that swap the embedded folder call this)."""
     for loader in (
@@ -125,5 +186,6 @@ def clear_caches() -> None:
         hs_codes,
         commodities,
         curated,
+        _chain,
     ):
         loader.cache_clear()

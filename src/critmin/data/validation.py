@@ -14,12 +14,78 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow.parquet as pq
 
+from critmin.data.build.chains import FLOW_VARIABLES, GRADES, VARIABLES
 from critmin.data.build.geopolrisk_source import sha256_of
 from critmin.data.commodities import STAGE_ORDER, catalog
 from critmin.data.paths import EMBEDDED_DIR, MANIFEST_NAME
+from critmin.data.tables import read_chain_table
 
 #: sources round each country's share, so a split may add up to slightly over 100 %
 SHARE_ROUNDING_PP = 0.5
+
+
+def _chain_schemas(codes: set[str], sources: set[str]) -> dict[str, pa.DataFrameSchema]:
+    """Schemas of the chain tables (``chains/*.csv``)."""
+    known = pa.Check.isin(sorted(codes | {"WLD"}), error="unknown country code")
+    cited = pa.Check.isin(sorted(sources), error="source_id not in chains/sources.csv")
+    graded = pa.Check(
+        lambda d: d["value"].isna() == d["grade"].eq(""),
+        error="a value has a grade and an unknown (NaN) value has none",
+    )
+    common = {
+        "commodity": pa.Column(str, pa.Check.isin(sorted(catalog()))),
+        "stage": pa.Column(str, pa.Check.isin(STAGE_ORDER)),
+        "year": pa.Column(int, pa.Check.in_range(1990, 2035)),
+        "value": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "grade": pa.Column(str, pa.Check.isin(["", *GRADES])),
+        "source_id": pa.Column(str, pa.Check.isin(["", *sources])),
+    }
+    return {
+        "chains/figures": pa.DataFrameSchema(
+            {
+                **common,
+                "country": pa.Column(str, known),
+                "variable": pa.Column(str, pa.Check.isin(VARIABLES)),
+            },
+            checks=[graded, pa.Check(lambda d: d["source_id"].ne("") | d["value"].isna())],
+            unique=["commodity", "stage", "country", "variable", "year"],
+            coerce=True,
+        ),
+        "chains/flows": pa.DataFrameSchema(
+            {
+                **common,
+                "exporter": pa.Column(str, known),
+                "importer": pa.Column(str, known),
+                "variable": pa.Column(str, pa.Check.isin(FLOW_VARIABLES)),
+                "month": pa.Column(int, pa.Check.in_range(0, 12)),
+            },
+            checks=graded,
+            unique=["commodity", "stage", "exporter", "importer", "variable", "year", "month"],
+            coerce=True,
+        ),
+        "chains/recipes": pa.DataFrameSchema(
+            {**common, "in_commodity": pa.Column(str, pa.Check.isin(sorted(catalog())))},
+            checks=graded,
+            coerce=True,
+        ),
+        "chains/sectors": pa.DataFrameSchema(
+            {
+                **common,
+                "country": pa.Column(str, known),
+                "value": pa.Column(float, pa.Check.in_range(0, 1), nullable=True),
+            },
+            checks=graded,
+            coerce=True,
+        ),
+        "chains/sources": pa.DataFrameSchema(
+            {
+                "source_id": pa.Column(str, cited, unique=True),
+                "licence": pa.Column(str, pa.Check.str_length(min_value=1)),
+                "publisher": pa.Column(str, pa.Check.str_length(min_value=1)),
+            },
+            coerce=True,
+        ),
+    }
 
 
 def _schemas(codes: set[str], hs: set[int]) -> dict[str, pa.DataFrameSchema]:
@@ -122,11 +188,15 @@ def validate(folder: Path = EMBEDDED_DIR) -> list[str]:
         frames["stage_shares"] = pd.read_csv(
             folder / "curated" / "stage_shares.csv", low_memory=False
         )
+        for name in ("figures", "flows", "recipes", "sectors", "sources"):
+            frames[f"chains/{name}"] = read_chain_table(folder / "chains" / f"{name}.csv")
     except Exception as exc:  # a damaged file: report, do not crash
         return [*problems, f"tables: cannot be read ({exc})"]
     codes = set(frames["countries"]["code"].astype(str))
     hs = set(frames["hs_codes"]["hs"].astype(int))
-    for name, schema in _schemas(codes, hs).items():
+    sources = set(frames["chains/sources"]["source_id"])
+    schemas = {**_schemas(codes, hs), **_chain_schemas(codes, sources)}
+    for name, schema in schemas.items():
         frame = frames[name]
         for column in frame.select_dtypes(include="category").columns:
             frame[column] = frame[column].astype(str)

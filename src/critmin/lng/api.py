@@ -21,9 +21,8 @@ VARIANTS = ("without_us_volumes", "with_us_volumes")
 
 def baseline_of(lng: LngScenario) -> LngScenario:
     """``lng`` without events and without added contracts (its parameters kept)."""
-    scenario = lng.scenario.model_copy(update={"events": [], "name": "baseline"})
     settings = LngSettings(importer=lng.lng.importer, parameters=lng.lng.parameters)
-    return LngScenario(scenario=scenario, lng=settings)
+    return lng.model_copy(update={"events": [], "name": "baseline", "lng": settings})
 
 
 def _add_months(month: str, delta: int) -> str:
@@ -37,32 +36,29 @@ def shifted(lng: LngScenario, start: str) -> LngScenario:
     given as ``YYYY-MM`` moved by as much (months given as numbers are relative already);
     added contracts keep their calendar dates. E.g. a Sakhalin-2 stop in 2031, after the US
     volumes have arrived."""
-    horizon = Horizon(start=start, months=lng.scenario.horizon.months)  # validates `start`
-    y0, m0 = (int(x) for x in lng.scenario.horizon.start.split("-"))
+    horizon = Horizon(start=start, months=lng.horizon.months)  # validates `start`
+    y0, m0 = (int(x) for x in lng.horizon.start.split("-"))
     y1, m1 = (int(x) for x in start.split("-"))
     delta = (y1 - y0) * 12 + (m1 - m0)
     events = []
-    for event in lng.scenario.events:
+    for event in lng.events:
         update = {
             name: _add_months(value, delta)
             for name in ("start", "online")
             if isinstance(value := getattr(event, name, None), str)
         }
         events.append(event.model_copy(update=update))
-    return LngScenario(
-        scenario=lng.scenario.model_copy(update={"horizon": horizon, "events": events}),
-        lng=lng.lng,
-    )
+    return lng.model_copy(update={"horizon": horizon, "events": events})
 
 
 def structure_of(lng: LngScenario) -> LngScenario:
     """``lng`` with only its structural changes: capacity additions and added contracts
     (outages, export controls, demand shocks and releases removed)."""
-    events = [e for e in lng.scenario.events if isinstance(e, CapacityAddition)]
-    return LngScenario(scenario=lng.scenario.model_copy(update={"events": events}), lng=lng.lng)
+    events = [e for e in lng.events if isinstance(e, CapacityAddition)]
+    return lng.model_copy(update={"events": events})
 
 
-def simulate_lng(lng: LngScenario, engine: str = "fast") -> LngResult:
+def simulate_lng(lng: LngScenario, engine: str = "compiled") -> LngResult:
     """Run ``lng``, its baseline and its structure alone; monthly table, supplier shares and
     summary (``extra_cost_usd`` = ``disruption_cost_usd`` + ``structure_cost_usd``)."""
     result = build_result(lng.name, run(lng, engine), run(baseline_of(lng), engine))
@@ -83,11 +79,10 @@ def without_us_volumes(lng: LngScenario) -> LngScenario:
     events_used = {c.capacity_event for c in dropped} - {
         c.capacity_event for c in lng.lng.contracts if not c.us_2030
     }
-    events = [e for e in lng.scenario.events if e.name is None or e.name not in events_used]
+    events = [e for e in lng.events if e.name is None or e.name not in events_used]
     kept = [c for c in lng.lng.contracts if not c.us_2030]
-    return LngScenario(
-        scenario=lng.scenario.model_copy(update={"events": events}),
-        lng=lng.lng.model_copy(update={"contracts": kept}),
+    return lng.model_copy(
+        update={"events": events, "lng": lng.lng.model_copy(update={"contracts": kept})}
     )
 
 
@@ -130,9 +125,11 @@ def with_us_volumes(lng: LngScenario) -> LngScenario:
                 us_2030=True,
             )
         )
-    return LngScenario(
-        scenario=lng.scenario.model_copy(update={"events": [*lng.scenario.events, *added]}),
-        lng=lng.lng.model_copy(update={"contracts": [*lng.lng.contracts, *new]}),
+    return lng.model_copy(
+        update={
+            "events": [*lng.events, *added],
+            "lng": lng.lng.model_copy(update={"contracts": [*lng.lng.contracts, *new]}),
+        }
     )
 
 
@@ -169,7 +166,7 @@ class LngComparison:
         return out.fillna(0.0).reset_index()
 
 
-def compare_us_volumes(lng: LngScenario, engine: str = "fast") -> LngComparison:
+def compare_us_volumes(lng: LngScenario, engine: str = "compiled") -> LngComparison:
     """Run ``lng`` without and with the 2030 US volumes."""
     return LngComparison(
         without_us=simulate_lng(without_us_volumes(lng), engine),
@@ -177,6 +174,6 @@ def compare_us_volumes(lng: LngScenario, engine: str = "fast") -> LngComparison:
     )
 
 
-def load_and_compare(path: Path | str, engine: str = "fast") -> LngComparison:
+def load_and_compare(path: Path | str, engine: str = "compiled") -> LngComparison:
     """Read an LNG scenario file and compare it without and with the 2030 US volumes."""
     return compare_us_volumes(load_lng_scenario(path), engine)

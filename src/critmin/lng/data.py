@@ -18,6 +18,9 @@ from critmin.data import tables
 from critmin.errors import InputError
 
 HS_LNG = 271111
+COMMODITY = "natural_gas"
+STAGE = "liquefaction"
+"""LNG in the embedded catalogue: the ``liquefaction`` stage of ``natural_gas``."""
 DATA_DIR = Path(__file__).with_name("data")
 DAYS_PER_MONTH = 365.25 / 12.0
 

@@ -8,14 +8,25 @@ Flows are BACI tonnes per month (re-exports kept; a country's flow to itself dro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from critmin.errors import ScenarioError
-from critmin.lng.data import DAYS_PER_MONTH, lng_trade, parameters, voyage_days
+from critmin.lng.data import (
+    COMMODITY,
+    DAYS_PER_MONTH,
+    STAGE,
+    lng_trade,
+    parameters,
+    voyage_days,
+)
 
 ROW = "ROW"
+SECTOR = "gas_use"
+"""The one sector of LNG's final use (power and city gas): ``demand_shock`` events name it
+or ``all``."""
 MIN_SHARE = 0.01  # suppliers of the importer kept as own regions
 TOP_WORLD = 5  # largest importers and exporters kept as own regions
 MONTHS_PER_YEAR = 12.0
@@ -53,9 +64,33 @@ class LngMarket:
     def focus(self) -> int:
         return self.regions.index(self.importer)
 
-    def index(self, country: str) -> int:
+    def region_index(self, country: str) -> int:
         """Region of ``country`` (``ROW`` if not kept)."""
         return self.regions.index(country) if country in self.regions else len(self.regions) - 1
+
+    # what the scenario compiler (critmin.simulation.shocks) reads: one stage, one use
+    commodity: ClassVar[str] = COMMODITY
+    stages: ClassVar[list[str]] = [STAGE]
+    sectors: ClassVar[list[str]] = [SECTOR]
+    n_stages: ClassVar[int] = 1
+
+    @property
+    def n_regions(self) -> int:
+        return len(self.regions)
+
+    def stage_index(self, stage: str) -> int:
+        return self.stages.index(stage)
+
+    @property
+    def final_demand(self) -> Array:
+        """Base use [stage, region] (t/month): each region's LNG imports."""
+        result: Array = self.imports[None, :]
+        return result
+
+    @property
+    def derived(self) -> Array:
+        """No later stage buys LNG: zeros [stage, region]."""
+        return np.zeros((1, len(self.regions)))
 
 
 def _regions(trade: pd.DataFrame, importer: str, keep: list[str]) -> list[str]:

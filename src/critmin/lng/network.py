@@ -12,12 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from critmin.lng.data import check_year, imports_by_source
+from critmin.lng.data import COMMODITY, STAGE, check_year, imports_by_source
 from critmin.network.build import load_network
 from critmin.network.supply_network import SupplyNetwork
-
-COMMODITY = "natural_gas"
-STAGE = "liquefaction"
 
 
 def lng_network(year: int = 2024, alliance: str = "US-JP") -> SupplyNetwork:

@@ -1,5 +1,5 @@
-"""LNG scenario files: a standard :class:`~critmin.simulation.scenario.Scenario` on
-``commodity: natural_gas`` plus an optional ``lng:`` section.
+"""LNG scenario files: a :class:`~critmin.simulation.scenario.Scenario` (the one file format
+of every engine) on ``commodity: natural_gas`` with an optional ``lng:`` section.
 
 The events are the minerals model's (``outage``, ``export_control``, ``capacity_addition``,
 ``stockpile_release`` with rule ``even``, ``demand_shock``), all at stage ``liquefaction``.
@@ -16,17 +16,13 @@ The ``lng:`` section names the importer studied, new term contracts and paramete
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from critmin.config_files import read_yaml
 from critmin.errors import ScenarioError, scenario_error
-from critmin.lng.data import parameters
-from critmin.simulation.scenario import Month, Scenario, _location, _month, parse_scenario
-
-COMMODITY = "natural_gas"
-STAGE = "liquefaction"
+from critmin.lng.data import COMMODITY, STAGE, parameters
+from critmin.simulation.scenario import Month, Scenario, _location, _month
 
 
 class _Model(BaseModel):
@@ -81,25 +77,22 @@ class LngSettings(_Model):
         return value
 
 
-class LngScenario(_Model):
-    """A scenario of the LNG market: the shared scenario plus the ``lng:`` section."""
+class LngScenario(Scenario):
+    """A scenario file of the LNG market: the shared scenario fields (events compiled by the
+    same compiler as the minerals', ``critmin.simulation.shocks``) plus the ``lng:`` section."""
 
-    scenario: Scenario
+    commodity: str = COMMODITY
     lng: LngSettings = LngSettings()
-
-    @property
-    def name(self) -> str:
-        return self.scenario.name
 
 
 def parse_lng_scenario(raw: object, origin: str = "scenario") -> LngScenario:
     """Validate a parsed YAML mapping; one :class:`ScenarioError` naming field and reason."""
     if not isinstance(raw, dict):
         raise ScenarioError(f"{origin}: expected a YAML mapping with name, commodity, events")
-    body: dict[str, Any] = dict(raw)
-    section = body.pop("lng", None) or {}
-    body.setdefault("commodity", COMMODITY)
-    scenario = parse_scenario(body, origin)
+    try:
+        scenario = LngScenario.model_validate(raw)
+    except ValidationError as exc:
+        raise scenario_error(exc, origin, _location) from None
     if scenario.commodity != COMMODITY:
         raise ScenarioError(
             f"{origin}: commodity = {scenario.commodity!r}: an LNG scenario is on {COMMODITY}"
@@ -116,18 +109,14 @@ def parse_lng_scenario(raw: object, origin: str = "scenario") -> LngScenario:
                 f"{origin}: events[{k}].rule = 'on_price': the LNG model releases strategic "
                 "stocks with rule even only"
             )
-    try:
-        settings = LngSettings.model_validate(section)
-    except ValidationError as exc:
-        raise scenario_error(exc, origin, lambda loc: "lng." + _location(loc)) from None
     names = {e.name for e in scenario.events if e.name}
-    for k, c in enumerate(settings.contracts):
+    for k, c in enumerate(scenario.lng.contracts):
         if c.capacity_event is not None and c.capacity_event not in names:
             raise ScenarioError(
                 f"{origin}: lng.contracts[{k}].capacity_event = {c.capacity_event!r}: no event "
                 f"has that name; named events: {', '.join(sorted(names)) or 'none'}"
             )
-    return LngScenario(scenario=scenario, lng=settings)
+    return scenario
 
 
 def load_lng_scenario(path: Path | str) -> LngScenario:

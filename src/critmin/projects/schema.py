@@ -20,7 +20,7 @@ INSTRUMENTS = ("grant", "loan", "equity", "offtake", "price_floor")
 STAGES = ("mining", "separation", "refining", "metal", "magnet")
 
 
-def _empty(value: Any) -> Any:
+def empty_to_none(value: Any) -> Any:
     """Blank cells (None, '', NaN) are unknown: None."""
     if value is None:
         return None
@@ -33,7 +33,7 @@ def _empty(value: Any) -> Any:
 
 def parse_products(text: str | None) -> dict[str, float]:
     """``'ndpr:6000;dy:240'`` -> ``{'ndpr': 6000.0, 'dy': 240.0}`` (t/yr); ValueError if bad."""
-    text = _empty(text)
+    text = empty_to_none(text)
     if text is None:
         return {}
     basket: dict[str, float] = {}
@@ -48,7 +48,18 @@ def parse_products(text: str | None) -> dict[str, float]:
     return basket
 
 
-class Project(BaseModel):
+class BlankIsNone(BaseModel):
+    """A row model whose blank cells (None, '', NaN) are unknown: None."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blanks(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: empty_to_none(v) for k, v in data.items()}
+        return data
+
+
+class Project(BlankIsNone):
     """One project at one commodity and stage, with a source for its facts."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -75,13 +86,6 @@ class Project(BaseModel):
     financing_source_title: str | None = None
     note: str | None = None
     confidence: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _blanks(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: _empty(v) for k, v in data.items()}
-        return data
 
     @field_validator("expected_start", mode="before")
     @classmethod

@@ -9,12 +9,13 @@ import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+import yaml
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from critmin.errors import InputError
 from critmin.report.config import ReportConfig
 from critmin.report.document import render_html
-from critmin.report.results import TABLE_SOURCES, ReportResults, compute
+from critmin.report.results import STEPS, TABLE_SOURCES, ReportResults, compute
 
 
 def results_folder(out: Path) -> Path:
@@ -31,7 +32,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_results(results: ReportResults, folder: Path) -> dict[str, object]:
-    """Every table as CSV and JSON, plus ``manifest.json`` with settings, versions, hashes."""
+    """Every table as CSV and JSON, what each engine ran (``inputs/*.yaml``, in the engines'
+    file formats), and ``manifest.json`` with settings, versions, hashes and the sections that
+    could not be computed, with the reason."""
     folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict[str, object]] = {}
     for name, table in results.tables.items():
@@ -42,12 +45,21 @@ def write_results(results: ReportResults, folder: Path) -> dict[str, object]:
             path = folder / f"{name}.{suffix}"
             _write_atomic(path, payload)
             files[path.name] = {"rows": len(table), "sha256": hashlib.sha256(payload).hexdigest()}
+    inputs: dict[str, dict[str, object]] = {}
+    if results.inputs():
+        (folder / "inputs").mkdir(exist_ok=True)
+    for name, spec in results.inputs().items():
+        payload = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True).encode()
+        _write_atomic(folder / "inputs" / name, payload)
+        inputs[f"inputs/{name}"] = {"sha256": hashlib.sha256(payload).hexdigest()}
     manifest: dict[str, object] = {
         "critmin_version": version("critmin"),
         "data_version": results.data_version,
         "settings": json.loads(results.config.model_dump_json()),
         "members": list(results.members),
+        "sections_not_computed": {k: v for k, v in results.sections().items() if v},
         "files": files,
+        "inputs": inputs,
         "table_sources": {name: TABLE_SOURCES[name] for name in results.tables},
     }
     _write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2).encode())
@@ -60,11 +72,18 @@ def build_report(config: ReportConfig, out: Path, quiet: bool = False) -> Report
         raise InputError(f"--out {out}: the report is an HTML file (give a name ending in .html)")
     if not out.parent.exists():
         raise InputError(f"--out {out}: folder {out.parent} does not exist")
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, transient=True, disable=quiet) as progress:
-        task = progress.add_task("computing concentration, GeoPolRisk and gaps", total=3)
-        results = compute(config)
-        progress.update(task, advance=1, description="writing the results folder")
+        task = progress.add_task("computing", total=len(STEPS) + 2)
+        started: list[str] = []
+
+        def step(name: str) -> None:
+            progress.update(task, completed=len(started), description=f"computing {name}")
+            started.append(name)
+
+        results = compute(config, step)
+        progress.update(task, completed=len(STEPS), description="writing the results folder")
         write_results(results, results_folder(out))
         progress.update(task, advance=1, description="rendering the HTML report")
         _write_atomic(out, render_html(results).encode("utf-8"))

@@ -46,21 +46,29 @@ class ReportConfig(BaseModel):
     commodities: tuple[str, ...] = Field(KEY_COMMODITIES, min_length=1)
     groups_file: Path | None = Field(None, description="YAML file with more country groups")
     scenarios: tuple[Path, ...] | None = Field(
-        None, description="scenario files to simulate (default: the shipped examples)"
+        None,
+        description="your scenario files, run as written (default: the shipped examples, "
+        "instantiated for the alliance and year)",
     )
-    samples: int = Field(200, ge=1, le=5000, description="ensemble draws per scenario")
+    samples: int = Field(
+        200, ge=1, le=5000, description="ensemble draws per scenario with random inputs"
+    )
     stockpile: Path | None = Field(
         None,
-        description="stockpile config (critmin stockpile format; default: the shipped "
-        "examples/stockpile/us_japan_targeted_bans.yaml)",
+        description="your stockpile config (critmin stockpile format), run as written "
+        "(default: the shipped examples/stockpile/us_japan_targeted_bans.yaml with the "
+        "members as allies)",
     )
     portfolio: Path | None = Field(
         None,
-        description="portfolio config (critmin portfolio format; default: the shipped "
-        "examples/portfolio/china_share_separation.yaml)",
+        description="your portfolio config (critmin portfolio format), run as written "
+        "(default: the shipped examples/portfolio/china_share_separation.yaml for the members "
+        "it funds)",
     )
     budgets: dict[str, float] | None = Field(
-        None, description="portfolio budget per party, USD (replaces the config's budgets)"
+        None,
+        description="portfolio budget per party, USD (replaces or, with the shipped config, "
+        "adds members' budgets)",
     )
     price_floor: PriceFloorSettings = Field(default_factory=PriceFloorSettings)
     lng_scenarios: tuple[Path, ...] | None = Field(

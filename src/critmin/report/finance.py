@@ -1,42 +1,94 @@
-"""The report's finance sections: the project portfolio with its frontier, and the cost of a
-price floor with and without dumping."""
+"""The report's finance sections: the project portfolio of the alliance's members with its
+frontier, and the cost of a price floor with and without dumping."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from critmin.analysis.pricefloor import FloorTerms, dumping_preset, estimate, value_floor
-from critmin.analysis.pricefloor.history import UNITS
-from critmin.errors import InputError
-from critmin.optimisation.portfolio.config import load_config
-from critmin.optimisation.portfolio.results import solve_portfolio
-from critmin.report.config import PriceFloorSettings
+from critmin.errors import CritminError, InputError
+from critmin.report import engines
+from critmin.report.alliance import NotForAlliance, portfolio_for_alliance
+from critmin.report.config import PriceFloorSettings, ReportConfig
+from critmin.report.trust import Flag, note_flags
 
+DEFAULT_PORTFOLIO = "portfolio/china_share_separation.yaml"
 DUMPING_REGIMES = ("none", "moderate", "severe")
+RELATIVE_PATHS = ("extra_projects",)
 
 
-def portfolio_tables(
-    config_file: Path, budgets: dict[str, float] | None = None
-) -> dict[str, pd.DataFrame]:
-    """``solve_portfolio`` on ``config_file`` (party budgets replaced by ``budgets``, USD):
-    chosen projects and instruments, metrics per stage, the budget frontier and headlines."""
-    config = load_config(config_file)
-    if budgets:
-        parties = dict(config.parties)
-        for party, budget in budgets.items():
-            if party not in parties:
-                raise InputError(
-                    f"budgets.{party}: not a party of {config_file.name}; valid: "
-                    f"{', '.join(parties)}"
-                )
-            parties[party] = parties[party].model_copy(update={"budget_usd": budget})
-        config = config.model_copy(update={"parties": parties})
-    result = solve_portfolio(config)
+@dataclass
+class PortfolioSection:
+    """The solved portfolio's tables and what ran, or ``reason``; ``unfunded``: members
+    without a budget (left out)."""
+
+    origin: str
+    file: str
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    spec: dict[str, Any] | None = None
+    unfunded: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    reason: str | None = None
+
+
+def _resolved(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Relative paths of a portfolio config resolved against its folder."""
+    spec = dict(raw)
+    for key in RELATIVE_PATHS:
+        if spec.get(key):
+            spec[key] = str((folder / str(spec[key])).resolve())
+    gaps = spec.get("gaps")
+    if isinstance(gaps, dict) and gaps.get("source") == "simulation" and gaps.get("scenario"):
+        spec["gaps"] = {**gaps, "scenario": str((folder / str(gaps["scenario"])).resolve())}
+    engine = spec.get("engine")
+    if isinstance(engine, dict) and engine.get("scenario"):
+        spec["engine"] = {**engine, "scenario": str((folder / str(engine["scenario"])).resolve())}
+    return spec
+
+
+def _with_budgets(spec: dict[str, Any], budgets: dict[str, float]) -> dict[str, Any]:
+    """A user's own config with its parties' budgets replaced (USD)."""
+    parties = {p: dict(v) for p, v in (spec.get("parties") or {}).items()}
+    for party, budget in budgets.items():
+        if party not in parties:
+            raise InputError(f"budgets.{party}: not a party of the portfolio config; valid: "
+                             f"{', '.join(parties)}")  # fmt: skip
+        parties[party]["budget_usd"] = budget
+    return {**spec, "parties": parties}
+
+
+def compute_portfolio(config: ReportConfig, members: tuple[str, ...]) -> PortfolioSection:
+    """``solve_portfolio`` on the settings' config (run as written), or on the shipped
+    example with the members as parties, for the report's base year and horizon."""
+    shipped = config.portfolio is None
+    path = engines.shipped_example(DEFAULT_PORTFOLIO) if shipped else Path(config.portfolio or "")
+    section = PortfolioSection("shipped" if shipped else "yours", path.name)
+    raw = _resolved(engines.read_mapping(path, "portfolio config"), path.parent)
+    if shipped:
+        try:
+            spec, section.unfunded = portfolio_for_alliance(
+                raw, members, config.year, config.horizon, config.budgets
+            )
+        except NotForAlliance as exc:
+            section.reason = f"not computed for {config.alliance}: {exc}"
+            return section
+    else:
+        spec = _with_budgets(raw, config.budgets or {})
+    try:
+        result = engines.portfolio(spec)
+    except CritminError as exc:
+        if not shipped:
+            raise
+        section.reason = f"not computable for {config.alliance} in {config.year}: {exc}"
+        return section
     objective = result.objective
     summary = {
-        "config": config_file.name,
+        "config": path.name,
+        "origin": section.origin,
         "objective": objective["kind"],
         "unit": objective["unit"],
         "baseline": objective["baseline"],
@@ -46,36 +98,43 @@ def portfolio_tables(
         "fiscal_cost_usd": objective["fiscal_cost_usd"],
         "optimality_gap": objective["optimality_gap"],
         "projects": ", ".join(objective["projects"]),
+        "parties": " ".join(spec["parties"]),
+        "base_year": result.config.base_year,
+        "target_year": result.config.target_year,
         "marginal_value_per_usd": result.marginal_value["per_usd"],
         "marginal_value_method": result.marginal_value["method"],
-        "source": "critmin.optimisation.portfolio (docs/methods/portfolio.md); projects "
-        "from critmin.projects (sources per project)",
     }
-    tag = {"config": config_file.name}
-    return {
+    tag = {"config": path.name}
+    section.spec = spec
+    section.tables = {
         "portfolio_selected": result.selected.assign(**tag),
         "portfolio_metrics": result.metrics.assign(**tag),
         "portfolio_frontier": result.frontier.assign(**tag),
         "portfolio_summary": pd.DataFrame([summary]),
     }
+    section.notes = list(result.notes)
+    section.flags = note_flags(section.notes)
+    return section
 
 
-def pricefloor_tables(settings: PriceFloorSettings, seed: int) -> dict[str, pd.DataFrame]:
+def pricefloor_tables(
+    settings: PriceFloorSettings, seed: int
+) -> tuple[dict[str, pd.DataFrame], list[Flag]]:
     """The floor valued without dumping and under the moderate and severe dumping presets,
-    on the same random numbers: totals and per-year expected and P95 costs."""
-    terms = FloorTerms(
-        settings.floor, settings.years, settings.volume_tpa, unit=UNITS[settings.commodity]
-    )
+    on the same random numbers: totals and per-year expected and P95 costs; and the flags
+    of the figures (an illustrative volume, a proxy price series, preset dumping regimes)."""
     totals, annual = [], []
+    estimated_from = ""
     for regime in DUMPING_REGIMES:
-        process = estimate(settings.commodity, dumping=dumping_preset(regime))
-        valued = value_floor(process, terms, paths=settings.paths, seed=seed)
+        run = engines.pricefloor(settings.commodity, settings.floor, settings.years,
+                                 settings.volume_tpa, regime, settings.paths, seed)  # fmt: skip
+        valued, estimated_from = run.valued, str(run.process.estimated_from)
         totals.append(
             {
                 "dumping": regime,
                 "commodity": settings.commodity,
                 "floor": settings.floor,
-                "unit": terms.unit,
+                "unit": run.unit,
                 "volume_tpa": settings.volume_tpa,
                 "years": settings.years,
                 "expected_cost_usd": valued.expected_cost,
@@ -84,14 +143,23 @@ def pricefloor_tables(settings: PriceFloorSettings, seed: int) -> dict[str, pd.D
                 "present_value_p95_usd": valued.present_value_p95,
                 "present_value_se_usd": valued.present_value_se,
                 "probability_of_payout": valued.probability_of_payout,
-                "reference_price_start": float(process.s0),
+                "reference_price_start": float(run.process.s0),
                 "paths": valued.paths,
-                "source": "critmin.analysis.pricefloor (docs/methods/pricefloor.md); "
-                f"price model estimated from {process.estimated_from}",
+                "estimated_from": estimated_from,
             }
         )
         annual.append(valued.annual.assign(dumping=regime))
-    return {
+    basis = estimated_from.replace("_", " ")  # "series nd_oxide" -> "series nd oxide"
+    flags = [Flag("derived", f"price dynamics estimated from {basis}"),
+             Flag("assumption", "the dumping regimes are the method's presets "
+                  "(docs/methods/pricefloor.md), not estimates")]  # fmt: skip
+    if "volume_tpa" not in settings.model_fields_set:
+        flags.append(
+            Flag("assumption", f"the covered volume ({settings.volume_tpa:,.0f} t/yr) is "
+                 "illustrative, not a term of the contract; set price_floor.volume_tpa")
+        )  # fmt: skip
+    tables = {
         "pricefloor_summary": pd.DataFrame(totals),
         "pricefloor_annual": pd.concat(annual, ignore_index=True),
     }
+    return tables, flags

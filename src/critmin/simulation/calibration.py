@@ -19,7 +19,7 @@ import xarray as xr
 from critmin.data import tables
 from critmin.errors import DataError, ScenarioError
 from critmin.network.supply_network import SupplyNetwork
-from critmin.simulation.params import Parameters, base_price
+from critmin.simulation.params import base_price
 
 ROW = "ROW"
 DIRECT_USE = "direct_use"
@@ -47,7 +47,6 @@ class Market:
     inventory: Array
     base_price: Array
     price_basis: list[str]
-    params: Parameters
     year: int
     data_version: str
     notes: list[str] = field(default_factory=list)
@@ -108,9 +107,73 @@ def _eol_rir(commodity: str) -> float:
     return value if np.isfinite(value) and 0 <= value < 1 else 0.0
 
 
+def _stage_price(ds: xr.Dataset, commodity: str, stage: str) -> tuple[float, str]:
+    """The stage's base price (USD per t of the stage unit) and its basis: the network's
+    cited price, else the chain's stated assumption (``parameters.yaml``)."""
+    price = float(ds["price"].sel(stage=stage))
+    if np.isfinite(price) and price > 0:
+        source = str(ds["price_source"].sel(stage=stage).item()) if "price_source" in ds else ""
+        grade = str(ds["price_grade"].sel(stage=stage).item()) if "price_grade" in ds else ""
+        return price, f"network price ({grade}; source {source})"
+    return base_price(commodity, stage)
+
+
+def _with_cited(
+    share: Array,
+    weights: Array,
+    cited: Array,
+    agg: Array,
+    final_world: float,
+    stage: str,
+    notes: list[str],
+) -> Array:
+    """One stage's split of world final use by region [R]: cited consumption where a source
+    gives it, the rest of world final use split like ``share`` (derived) over the countries
+    without a figure. Cited figures above world final use are scaled down to it."""
+    known = np.isfinite(cited)
+    if not known.any() or final_world <= 0:
+        return share
+    total = float(cited[known].sum())
+    scale = min(1.0, final_world / total) if total > 0 else 1.0
+    if scale < 1.0:
+        notes.append(f"{stage}: cited final use ({total:,.0f} t/yr) scaled by {scale:.4f} to the "
+                     f"chain's world final use ({final_world:,.0f} t/yr)")
+    cited_r = (np.where(known, cited, 0.0) * scale) @ agg
+    rest = max(final_world - cited_r.sum(), 0.0)
+    free_w = np.where(known, 0.0, weights) @ agg
+    if free_w.sum() > 0:
+        rest_r = rest * free_w / free_w.sum()
+    else:  # no derived weights for the others: the rest goes where the share puts it
+        other = np.where(cited_r > 0, 0.0, share)
+        rest_r = rest * other / other.sum() if other.sum() > 0 else np.zeros_like(share)
+    notes.append(f"{stage}: final use of {int(known.sum())} countries from cited consumption")
+    result: Array = (cited_r + rest_r) / final_world
+    return result
+
+
+def _capacity(
+    ds: xr.Dataset, stages: list[str], agg: Array, q: Array, utilisation: float,
+    notes: list[str],
+) -> Array:
+    """Capacity by stage and region (t/yr): cited capacity where the network has it (never
+    below output), else output / ``utilisation`` (an assumption, noted)."""
+    cap = ds["capacity"].sel(stage=stages).transpose("stage", "country").values
+    cited = np.where(np.isfinite(cap), cap, 0.0) @ agg
+    has = (np.isfinite(cap).astype(float) @ agg) > 0
+    assumed = q / utilisation
+    out = np.where(has, np.maximum(cited, q), assumed)
+    if has.any():
+        notes.append(f"capacity from cited figures in {int(has.sum())} stage-region cells, "
+                     f"else output / {utilisation}")
+    result: Array = out
+    return result
+
+
 def calibrate(
     network: SupplyNetwork,
-    params: Parameters,
+    n_regions: int,
+    utilisation: float,
+    inventory_months: float,
     keep: Sequence[str] = (),
     final_use_shares: Mapping[str, Mapping[str, float]] | None = None,
 ) -> Market:
@@ -129,44 +192,71 @@ def calibrate(
         raise DataError(f"simulation: {commodity} has no stage with known world output")
     countries = network.countries
     notes: list[str] = []
+    # the chain runs as far as stages are linked by a yield: cut before the first that is not
+    for k in range(1, len(stages)):
+        if not np.isfinite(float(ds["stage_yield"].sel(stage=stages[k]))):
+            notes.append(
+                f"chain cut before {', '.join(stages[k:])}: no stage yield links it to "
+                f"{stages[k - 1]} in the network"
+            )
+            stages = stages[:k]
+            break
 
+    # a named country without a figure (NaN) is inside the stage's ROW remainder: 0 here
     prod = ds["production"].sel(stage=stages).fillna(0.0).transpose("stage", "country").values
-    prices = [base_price(commodity, s) for s in stages]
+    prices = [_stage_price(ds, commodity, s) for s in stages]
     value = (
         ds["trade_value"]
         .sel(stage=stages)
-        .reindex(exporter=countries, importer=countries, fill_value=0.0)
+        .reindex(exporter=countries, importer=countries)
+        .transpose("stage", "exporter", "importer")
+        .values
     )
-    traded = [bool(np.nansum(value.sel(stage=s).values) > 0) for s in stages]
+    quantity = (
+        ds["trade_quantity"]
+        .sel(stage=stages)
+        .reindex(exporter=countries, importer=countries)
+        .transpose("stage", "exporter", "importer")
+        .values
+    )
     # BACI gross weights mix compounds, ores and mislabelled lots; values converted at the
-    # stage's base price give tonnes of the stage product (docs/methods/simulation.md)
+    # stage's base price give tonnes of the stage product (docs/methods/simulation.md). Where
+    # a stage has no BACI values, cited customs flows are already in the stage unit.
     unit_price = np.array([p for p, _ in prices])
-    tq = np.nan_to_num(value.transpose("stage", "exporter", "importer").values)
-    tq = tq / unit_price[:, None, None]
+    has_value = np.array([bool(np.nansum(value[k]) > 0) for k in range(len(stages))])
+    tq = np.where(
+        has_value[:, None, None],
+        np.nan_to_num(value) / unit_price[:, None, None],
+        np.nan_to_num(quantity),
+    )
+    traded = [bool(tq[k].sum() > 0) for k in range(len(stages))]
     yields = np.array(
         [np.nan] + [float(ds["stage_yield"].sel(stage=s)) for s in stages[1:]],
         dtype=float,
     )
-    if np.any(~np.isfinite(yields[1:])):
-        raise DataError(f"simulation: {commodity} lacks a stage yield between {stages}")
 
     apparent = prod + tq.sum(1) - tq.sum(2)
     need = np.zeros_like(prod)
     need[:-1] = prod[1:] / yields[1:, None]
     weights = np.where(np.array(traded)[:, None], apparent - need, 0.0)
     weights = np.clip(weights, 0.0, None)
+    # cited final use by country (NaN: unknown, split from the derived weights below)
+    cited = ds["consumption"].sel(stage=stages).transpose("stage", "country").values
 
     # regions: largest producers and final users at any stage, the alliance, `keep`
     world_out = prod.sum(1, keepdims=True)
     score = np.divide(prod, world_out, out=np.zeros_like(prod), where=world_out > 0).sum(0)
     wsum = weights.sum(1, keepdims=True)
     score += np.divide(weights, wsum, out=np.zeros_like(weights), where=wsum > 0).sum(0)
+    known = np.nan_to_num(cited)
+    ksum = known.sum(1, keepdims=True)
+    score += np.divide(known, ksum, out=np.zeros_like(known), where=ksum > 0).sum(0)
     named = [c for shares in (final_use_shares or {}).values() for c in shares]
     forced = [c for c in [*network.alliance, *keep, *named] if c != ROW]
     order = [countries[i] for i in np.argsort(-score, kind="stable") if countries[i] != ROW]
     chosen: list[str] = []
     for c in [*forced, *order]:
-        if c not in chosen and (c in forced or len(chosen) < params.regions - 1):
+        if c not in chosen and (c in forced or len(chosen) < n_regions - 1):
             chosen.append(c)
     regions = [*sorted(chosen), ROW]
     index = np.array([regions.index(c) if c in regions else len(regions) - 1 for c in countries])
@@ -185,9 +275,9 @@ def calibrate(
         available = q[s - 1].sum()
         needed = q[s].sum() / yields[s]
         if needed > available > 0:
-            q[s] *= available * yields[s] / needed
+            q[s] *= available / needed
             notes.append(
-                f"{stages[s]} output scaled by {available * yields[s] / needed:.4f} to what "
+                f"{stages[s]} output scaled by {available / needed:.6f} to what "
                 f"{stages[s - 1]} supplies"
             )
     derived = np.zeros_like(q)
@@ -207,6 +297,9 @@ def calibrate(
         else:
             share[s] = q[s] / q[s].sum() if q[s].sum() > 0 else 1.0 / n_reg
             notes.append(f"{stages[s]}: no trade data; final use where produced")
+    for s in range(len(stages)):
+        share[s] = _with_cited(share[s], weights[s], cited[s], agg, final_world[s], stages[s],
+                               notes)
     for stage, given in (final_use_shares or {}).items():
         if stage not in stages:
             raise ScenarioError(
@@ -258,17 +351,16 @@ def calibrate(
         regions=regions,
         sectors=sectors,
         production=q_m,
-        capacity=q_m / params.utilisation,
+        capacity=_capacity(ds, stages, agg, q, utilisation, notes) * monthly,
         final_demand=final_m,
         sector_split=split,
         derived=derived_m,
         yields=yields,
         recycling=recycling * monthly,
         flows=flows * monthly,
-        inventory=params.inventory_months * (final_m + derived_m),
+        inventory=inventory_months * (final_m + derived_m),
         base_price=np.array([p for p, _ in prices]),
         price_basis=[b for _, b in prices],
-        params=params,
         year=network.year,
         data_version=str(network.ds.attrs.get("data_version", "")),
         notes=notes,

@@ -1,9 +1,11 @@
-"""Monthly paths of an ensemble as quantiles: the data of fan charts.
+"""Monthly paths of an ensemble: every sample month by month, and quantiles for fan charts.
 
-``ensemble_paths`` samples a scenario, records every month of every sample (memory grows as
-samples x months x stages x regions, so keep ``samples`` in the hundreds) and reduces the
-scenario axis to quantiles of the shortfall share and the price index, per country and for
-groups of countries (their shortfall pooled before the quantiles are taken).
+``sample_paths`` runs ``samples`` draws of a scenario and keeps, per sample, month, stage and
+country, the final use wanted at base prices, the consumption, the unmet need, the demand
+given up and the price index (memory grows as samples x months x stages x regions: keep
+``samples`` in the hundreds). ``ensemble_paths`` reduces the sample axis to quantiles, per
+country and for groups of countries (their shortfall pooled before the quantiles are taken).
+Both back-ends give the same paths; the compiled one is used.
 """
 
 from __future__ import annotations
@@ -15,14 +17,51 @@ import numpy as np
 import xarray as xr
 
 from critmin.errors import InputError
-from critmin.simulation.engine import simulate_arrays
-from critmin.simulation.fast import clear_fast
-from critmin.simulation.model import build_market, value_per_tonne
+from critmin.simulation.model import scenario_model
+from critmin.simulation.runner import run_shocks
 from critmin.simulation.scenario import Scenario
 from critmin.simulation.shocks import build_shocks
+from critmin.simulation.summary import Summary
 
 QUANTILES = (0.05, 0.5, 0.95)
 MAX_SAMPLES = 5_000
+PATHS = ("reference", "consumption", "unmet_need", "demand_given_up", "price_index")
+
+
+def sample_paths(scenario: Scenario, samples: int = 200, seed: int = 0) -> xr.Dataset:
+    """[sample, month, stage, country] paths of ``samples`` draws (same seed, same draws).
+
+    Quantities t/month of final use; ``shortfall`` = reference - consumption."""
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise InputError(f"samples {samples}: keep it between 1 and {MAX_SAMPLES} for paths")
+    model = scenario_model(scenario)
+    market = model.market
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
+    shocks = build_shocks(scenario, market, samples, rng)
+    shape = (samples, scenario.horizon.months, market.n_stages, market.n_regions)
+    arrays = tuple(np.zeros(shape) for _ in PATHS)
+    run_shocks(model, shocks, "compiled", Summary.zeros(samples, *shape[2:]), arrays)
+    dims = ("sample", "month", "stage", "country")
+    units = {"units": "t/month"}
+    data = {name: (dims, value, units) for name, value in zip(PATHS, arrays, strict=True)}
+    data["price_index"] = (dims, arrays[-1], {"units": "1 (base = 1)"})
+    ds = xr.Dataset(
+        data,
+        coords={
+            "sample": np.arange(samples),
+            "month": scenario.horizon.labels(),
+            "stage": market.stages,
+            "country": market.regions,
+            "unit": ("stage", market.units),
+        },
+        attrs={"scenario": scenario.name, "samples": samples, "seed": seed},
+    )
+    # a region without a node at a stage has no price there (the kernel leaves those cells)
+    absent = model.chain.layout.use_node < 0
+    ds["price_index"] = ds["price_index"].where(~xr.DataArray(absent, dims=("stage", "country")))
+    ds["shortfall"] = np.maximum(ds["reference"] - ds["consumption"], 0.0)
+    ds["shortfall"].attrs["units"] = "t/month"
+    return ds
 
 
 def ensemble_paths(
@@ -35,23 +74,15 @@ def ensemble_paths(
     """Quantiles over ``samples`` draws of ``shortfall_share`` and ``price_index``.
 
     Dims: quantile, month, stage, country (countries of the model, then each group).
-    ``shortfall_share`` = unmet final use / final use wanted at base prices in that month
-    (0-1; NaN where nothing is used); ``price_index`` = price / base price (the group value is
-    the reference-use-weighted mean of its members).
-    """
-    if not 1 <= samples <= MAX_SAMPLES:
-        raise InputError(f"samples {samples}: keep it between 1 and {MAX_SAMPLES} for paths")
-    market = build_market(scenario)
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
-    shocks = build_shocks(scenario, market, samples, rng)
-    _, trace = simulate_arrays(
-        market, shocks, clear_fast, value_per_tonne(scenario, market), record=True
-    )
-    reference = trace.data["final_reference"]  # [n, month, stage, region] t/month
-    unmet = np.maximum(reference - trace.data["final_use"], 0.0)
-    price = trace.data["price"]
-    regions = list(market.regions)
-    columns_ref, columns_unmet, columns_price = [reference], [unmet], [price]
+    ``shortfall_share`` = shortfall / final use wanted at base prices in that month (0-1; NaN
+    where nothing is used); ``price_index`` = price / base price (a group's value is the
+    reference-use-weighted mean of its members)."""
+    paths = sample_paths(scenario, samples, seed)
+    reference = paths["reference"].values
+    short = paths["shortfall"].values
+    price = paths["price_index"].values
+    regions = [str(c) for c in paths["country"].values]
+    columns_ref, columns_short, columns_price = [reference], [short], [price]
     labels = list(regions)
     for label, members in (groups or {}).items():
         index = [regions.index(m) for m in members if m in regions]
@@ -59,7 +90,7 @@ def ensemble_paths(
             continue
         ref = reference[..., index].sum(-1, keepdims=True)
         columns_ref.append(ref)
-        columns_unmet.append(unmet[..., index].sum(-1, keepdims=True))
+        columns_short.append(short[..., index].sum(-1, keepdims=True))
         weights = reference[..., index]
         total = weights.sum(-1, keepdims=True)
         mean_price = np.where(
@@ -70,10 +101,10 @@ def ensemble_paths(
         columns_price.append(mean_price)
         labels.append(label)
     ref_all = np.concatenate(columns_ref, -1)
-    unmet_all = np.concatenate(columns_unmet, -1)
+    short_all = np.concatenate(columns_short, -1)
     price_all = np.concatenate(columns_price, -1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(ref_all > 0, unmet_all / np.where(ref_all > 0, ref_all, 1.0), np.nan)
+        share = np.where(ref_all > 0, short_all / np.where(ref_all > 0, ref_all, 1.0), np.nan)
     q = np.asarray(quantiles, dtype=float)
     with warnings.catch_warnings():  # cells with no final use in any sample stay NaN
         warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
@@ -81,8 +112,8 @@ def ensemble_paths(
     dims = ("quantile", "month", "stage", "country")
     coords = {
         "quantile": q,
-        "month": scenario.horizon.labels(),
-        "stage": market.stages,
+        "month": paths["month"].values,
+        "stage": paths["stage"].values,
         "country": labels,
     }
     return xr.Dataset(
@@ -91,5 +122,5 @@ def ensemble_paths(
             "price_index": (dims, np.quantile(price_all, q, axis=0), {"units": "1 (base = 1)"}),
         },
         coords=coords,
-        attrs={"scenario": scenario.name, "samples": samples, "seed": seed},
+        attrs=dict(paths.attrs),
     )

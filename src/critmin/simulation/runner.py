@@ -3,6 +3,7 @@
 Chunk ``i`` of an ensemble always holds scenarios ``i * chunk_size ...`` and draws them from
 ``SeedSequence(seed, spawn_key=(i,))``, so results do not depend on how many workers run the
 chunks, nor where (local processes or a Dask cluster): same seed, bit-identical results.
+Both back-ends (``compiled``, ``exact``) clear the same market (``critmin.market``).
 """
 
 from __future__ import annotations
@@ -17,34 +18,36 @@ from typing import Any, Literal
 import numpy as np
 
 import critmin
-from critmin.errors import InputError
-from critmin.simulation.calibration import Market
-from critmin.simulation.engine import ClearFn, Summary, simulate_arrays
-from critmin.simulation.exact import clear_exact
-from critmin.simulation.fast import clear_fast
-from critmin.simulation.model import build_market, value_per_tonne
-from critmin.simulation.params import parameter_table
-from critmin.simulation.results import SimulationResult, SummaryCollector, timeseries
+from critmin.errors import InfeasibleError, InputError
+from critmin.market.params import parameter_table
+from critmin.market.result import MarketResult
+from critmin.market.run import run_scenario
+from critmin.simulation.model import ScenarioModel, drivers, scenario_model
 from critmin.simulation.scenario import Scenario
+from critmin.simulation.series import central_dataset, kernel_inputs, summarize_trace
 from critmin.simulation.shocks import build_shocks
+from critmin.simulation.summary import Summary, SummaryCollector
 
-Engine = Literal["fast", "exact"]
+Engine = Literal["compiled", "exact"]
+ENGINES = ("compiled", "exact")
 CHUNK_SIZE = 2048
 CONNECT_TIMEOUT_S = 10
-ENGINES: dict[str, ClearFn] = {"fast": clear_fast, "exact": clear_exact}
 Progress = Callable[[int, int], None]
 
 
-def _engine(name: str) -> ClearFn:
+def _engine(name: str) -> str:
     if name not in ENGINES:
-        raise InputError(f"engine {name!r}: valid engines are fast, exact")
-    return ENGINES[name]
+        raise InputError(f"engine {name!r}: valid engines are {', '.join(ENGINES)}")
+    return name
 
 
-def _manifest(
+def manifest(
     scenario: Scenario, engine: str, samples: int | None, seed: int | None, **extra: Any
 ) -> dict[str, Any]:
-    market = build_market(scenario)
+    """What produced a result: scenario, engine, seed, data and code versions, parameters."""
+    model = scenario_model(scenario)
+    market = model.market
+    table = parameter_table().set_index("name")["value"].to_dict()
     return {
         "scenario": scenario.model_dump(mode="json"),
         "engine": engine,
@@ -61,29 +64,22 @@ def _manifest(
         "units": market.units,
         "base_price_usd_per_t": dict(zip(market.stages, market.base_price.tolist(), strict=True)),
         "price_basis": dict(zip(market.stages, market.price_basis, strict=True)),
-        "parameters": {
-            **parameter_table().set_index("name")["value"].to_dict(),
-            **scenario.parameters,
-        },
+        "parameters": {**table, **scenario.parameters},
         "calibration_notes": market.notes,
         **extra,
     }
 
 
-def simulate(scenario: Scenario, engine: Engine = "fast") -> SimulationResult:
+def simulate(scenario: Scenario, engine: Engine = "compiled") -> MarketResult:
     """The central run of ``scenario`` (distributions at their central values), month by month."""
-    clear = _engine(engine)
-    market = build_market(scenario)
-    shocks = build_shocks(scenario, market, 1, None)
-    summary, trace = simulate_arrays(
-        market, shocks, clear, value_per_tonne(scenario, market), record=True
-    )
-    return SimulationResult(
-        market=market,
-        summary=summary,
-        months=scenario.horizon.months,
-        manifest=_manifest(scenario, engine, None, None),
-        timeseries=timeseries(market, trace, scenario.horizon.labels()),
+    _engine(engine)
+    model = scenario_model(scenario)
+    shocks = build_shocks(scenario, model.market, 1, None)
+    trace = run_scenario(model.chain, drivers(shocks), engine)
+    return MarketResult(
+        data=central_dataset(model, trace, drivers(shocks), scenario.horizon.labels()),
+        manifest=manifest(scenario, engine, None, None),
+        kind="central",
     )
 
 
@@ -91,23 +87,38 @@ def run_chunk(
     scenario_json: str, engine: str, seed: int, index: int, size: int, out: Summary | None = None
 ) -> Summary:
     """Scenarios ``index * CHUNK_SIZE ...`` (``size`` of them) of an ensemble; picklable.
-    Written into ``out`` (``size`` rows) when given."""
+    Written into ``out`` (``size`` rows, zero-filled) when given."""
     scenario = Scenario.model_validate_json(scenario_json)
-    market = build_market(scenario)
+    model = scenario_model(scenario)
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index,))))
-    shocks = build_shocks(scenario, market, size, rng)
-    values = value_per_tonne(scenario, market)
-    if engine == "fast":
-        # compiled, same results; imported here so that importing critmin does not load numba
-        from critmin.simulation.kernel import simulate_ensemble
-
-        return simulate_ensemble(market, shocks, values, out)
-    summary, _ = simulate_arrays(market, shocks, _engine(engine), values)
+    shocks = build_shocks(scenario, model.market, size, rng)
     if out is None:
-        return summary
-    for name in Summary.__dataclass_fields__:
-        getattr(out, name)[...] = getattr(summary, name)
+        out = Summary.zeros(size, model.market.n_stages, model.market.n_regions)
+    run_shocks(model, shocks, engine, out)
     return out
+
+
+def run_shocks(
+    model: ScenarioModel, shocks: Any, engine: str, out: Summary, paths: tuple[Any, ...] = ()
+) -> None:
+    """Every scenario of ``shocks`` into ``out`` (and ``paths``: reference, consumption,
+    unmet need, demand given up and price index [n, month, stage, region], when given)."""
+    if not paths:
+        empty = np.zeros((0, 0, 0, 0))
+        paths = (empty, empty, empty, empty, empty)
+    if engine == "compiled":
+        # imported here: importing critmin does not load numba
+        from critmin.market.kernel import run_chunk as compiled_chunk
+
+        compiled_chunk(*kernel_inputs(model, shocks), out.fields(), paths)  # type: ignore[call-arg]
+        if (out.steps < 0).any():
+            bad = int(np.flatnonzero(out.steps < 0)[0])
+            raise InfeasibleError(f"compiled back-end: scenario {bad} of the chunk did not clear")
+        return
+    for j in range(shocks.n):
+        d = drivers(shocks, j)
+        trace = run_scenario(model.chain, d, "exact")
+        summarize_trace(model, trace, d, j, out, paths)
 
 
 # the ensemble's summary in shared memory, set before local workers fork (they write into it)
@@ -132,12 +143,12 @@ def run_ensemble(
     scenario: Scenario,
     samples: int,
     seed: int = 0,
-    engine: Engine = "fast",
+    engine: Engine = "compiled",
     workers: int = 1,
     scheduler: str | None = None,
     chunk_size: int = CHUNK_SIZE,
     progress: Progress | None = None,
-) -> SimulationResult:
+) -> MarketResult:
     """``samples`` sampled scenarios: in this process, ``workers`` local processes, or on the
     Dask cluster at ``scheduler`` (``tcp://host:port``, or a ``distributed.Client``)."""
     if samples < 1:
@@ -145,20 +156,26 @@ def run_ensemble(
     if workers < 1:
         raise InputError(f"workers {workers}: must be at least 1")
     _engine(engine)
-    build_market(scenario)  # validate events before any worker starts
+    model = scenario_model(scenario)  # validate events before any worker starts
     text = scenario.model_dump_json()
     chunks = _chunks(samples, chunk_size)
-    market = build_market(scenario)
+    n_s, n_r = model.market.n_stages, model.market.n_regions
     if scheduler is not None:
         summary = _run_dask(scheduler, text, engine, seed, chunks, chunk_size, samples, progress)
     else:
-        summary = _run_local(text, engine, seed, chunks, chunk_size, market, workers, progress)
+        summary = _run_local(text, engine, seed, chunks, chunk_size, (n_s, n_r), workers,
+                             progress)
     where = f"dask {scheduler}" if scheduler is not None else f"{workers} local process(es)"
-    return SimulationResult(
-        market=market,
-        summary=summary,
-        months=scenario.horizon.months,
-        manifest=_manifest(scenario, engine, samples, seed, executed_on=where),
+    market = model.market
+    data = summary.dataset(market.stages, market.regions, market.units)
+    absent = model.chain.layout.use_node < 0  # no node at that stage: no price (NaN)
+    for name in ("peak_price_index", "mean_price_index"):
+        data[name] = data[name].where(~absent)
+    data["base_price"] = ("stage", market.base_price, {"units": "USD/t"})
+    return MarketResult(
+        data=data,
+        manifest=manifest(scenario, engine, samples, seed, executed_on=where),
+        kind="ensemble",
     )
 
 
@@ -168,7 +185,7 @@ def _run_local(
     seed: int,
     chunks: list[tuple[int, int]],
     chunk_size: int,
-    market: Market,
+    shape: tuple[int, int],
     workers: int,
     progress: Progress | None,
 ) -> Summary:
@@ -177,7 +194,7 @@ def _run_local(
     forked, results come back pickled."""
     global _SHARED
     samples = sum(size for _, size in chunks)
-    n_s, n_r = market.n_stages, market.n_regions
+    n_s, n_r = shape
     done = 0
 
     def tick() -> None:
@@ -193,7 +210,7 @@ def _run_local(
             run_chunk(text, engine, seed, index, size, summary.rows(start, start + size))
             tick()
         return summary
-    if engine == "fast":
+    if engine == "compiled":
         # load the compiled kernel here once: forked workers inherit it
         run_chunk(text, engine, seed, 0, 1)
     if "fork" not in mp.get_all_start_methods():

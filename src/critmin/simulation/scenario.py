@@ -67,15 +67,14 @@ class Horizon(_Model):
         return value
 
     def index(self, month: Month) -> Number:
-        """Month number (1-based) of ``month``; numbers pass through."""
+        """Month number (1-based) of ``month``; numbers pass through. A ``YYYY-MM`` before
+        the horizon's start gives a number below 1: an event that began earlier (a control
+        already in force, capacity already ramping)."""
         if not isinstance(month, str):
             return month
         y0, m0 = (int(x) for x in self.start.split("-"))
         y1, m1 = (int(x) for x in month.split("-"))
-        number = (y1 - y0) * 12 + (m1 - m0) + 1
-        if number < 1:
-            raise ScenarioError(f"month {month!r} is before the horizon start {self.start}")
-        return float(number)
+        return float((y1 - y0) * 12 + (m1 - m0) + 1)
 
     def labels(self) -> list[str]:
         """``YYYY-MM`` of every month of the horizon."""
@@ -214,7 +213,12 @@ class Scenario(_Model):
     parameters: dict[str, float] = Field(default_factory=dict)
     value_added_usd_per_t: dict[str, float] = Field(
         default_factory=dict,
-        description="USD per tonne of shortfall by sector; default: the stage's base price",
+        description="USD per tonne: the value of a tonne of use to the sector, its rationing "
+        "price (default: rationing_price_index x the stage's base price)",
+    )
+    protected_sectors: list[str] = Field(
+        default_factory=list,
+        description="sectors served first (defence...): they ration at protected_price_index",
     )
     final_use_shares: dict[str, dict[str, float]] = Field(
         default_factory=dict,

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 
 from critmin.errors import CritminError, ScenarioError
 from critmin.network.groups import load_groups, resolve_members
-from critmin.simulation.calibration import ROW, Market
+from critmin.simulation.calibration import ROW
 from critmin.simulation.distributions import Number, draw
 from critmin.simulation.scenario import (
     CapacityAddition,
@@ -31,6 +32,32 @@ from critmin.simulation.scenario import (
 )
 
 Array = np.ndarray
+
+
+class Regions(Protocol):
+    """What the compiler needs of a market: the commodity, its stages, its regions (``ROW``
+    for the rest of the world), sectors of final use, and the base use [stage, region]
+    (t/month: ``final_demand`` + ``derived``, the next stage's input) that shares a group's
+    stockpile among its members. The commodity chain's and LNG's markets both provide it."""
+
+    @property
+    def commodity(self) -> str: ...
+    @property
+    def stages(self) -> list[str]: ...
+    @property
+    def regions(self) -> list[str]: ...
+    @property
+    def sectors(self) -> list[str]: ...
+    @property
+    def final_demand(self) -> Array: ...
+    @property
+    def derived(self) -> Array: ...
+    @property
+    def n_stages(self) -> int: ...
+    @property
+    def n_regions(self) -> int: ...
+    def region_index(self, country: str) -> int: ...
+    def stage_index(self, stage: str) -> int: ...
 
 
 # term kinds: lost-capacity multiplier (kept share), passed-export multiplier, demand factor
@@ -70,6 +97,7 @@ class Shocks:
     price_region: Array  # [E] region index
     price_trigger: Array  # [E] price index
     even_stages: Array  # [S] bool: an even stockpile release exists at the stage
+    row_event: Array  # [rows] index of the event (in file order) that wrote each value row
 
     @property
     def n(self) -> int:
@@ -142,13 +170,17 @@ class _TermBuilder:
     def __init__(self, n_regions: int) -> None:
         self.n_regions = n_regions
         self.rows: list[Array] = []
+        self.events: list[int] = []
         self.entries: list[tuple[int, int, int, int]] = []
 
-    def add(self, kind: int, indices: list[int], regions: list[int], row: Array) -> None:
-        """Attach ``row`` [n, T] to every (index, region) of ``kind``."""
+    def add(
+        self, kind: int, indices: list[int], regions: list[int], row: Array, event: int
+    ) -> None:
+        """Attach ``row`` [n, T] of event ``event`` to every (index, region) of ``kind``."""
         if not indices or not regions:
             return
         self.rows.append(np.ascontiguousarray(row, dtype=np.float64))
+        self.events.append(event)
         at = len(self.rows) - 1
         self.entries += [(kind, i, r, at) for i in indices for r in regions]
 
@@ -191,7 +223,7 @@ def event_countries(scenario: Scenario) -> list[str]:
     return sorted(set(named))
 
 
-def _regions(market: Market, name: str, where: str) -> list[int]:
+def _regions(market: Regions, name: str, where: str) -> list[int]:
     if name == "all":
         return list(range(market.n_regions))
     try:
@@ -201,7 +233,24 @@ def _regions(market: Market, name: str, where: str) -> list[int]:
     return sorted({market.region_index(c) for c in members})
 
 
-def _stage(market: Market, stage: str, where: str) -> int:
+def holder_shares(
+    market: Regions, stage: int, regions: list[int], where: str
+) -> list[tuple[int, float]]:
+    """How a holder's stockpile is shared among its regions: one region holds all of it; a
+    group's members hold it in proportion to their base use at the stage (final use and the
+    next stage's input). ``ROW`` is refused (it is not a holder)."""
+    if len(regions) == 1:
+        if market.regions[regions[0]] == ROW:
+            raise ScenarioError(f"{where}: not a modelled region; name a country or a group")
+        return [(regions[0], 1.0)]
+    members = [r for r in regions if market.regions[r] != ROW]
+    use = market.final_demand[stage, members] + market.derived[stage, members]
+    if use.sum() <= 0:
+        raise ScenarioError(f"{where}: its members use nothing at this stage to share it by")
+    return [(r, float(u / use.sum())) for r, u in zip(members, use, strict=True)]
+
+
+def _stage(market: Regions, stage: str, where: str) -> int:
     if stage not in market.stages:
         raise ScenarioError(
             f"{where} = {stage!r}: not a stage of {market.commodity}; valid: "
@@ -220,7 +269,7 @@ def _window(start: Array, duration: Array, months: int) -> Array:
 
 
 def build_shocks(
-    scenario: Scenario, market: Market, n: int, rng: np.random.Generator | None
+    scenario: Scenario, market: Regions, n: int, rng: np.random.Generator | None
 ) -> Shocks:
     """Draw every numeric field (event by event, field by field, in file order)."""
     months = scenario.horizon.months
@@ -273,13 +322,13 @@ def build_shocks(
                         "one origin (country or group) per stage is supported"
                     )
                 origin[s, o_idx] = True
-            terms.add(PASSED, stages, d_idx, 1.0 - share)
+            terms.add(PASSED, stages, d_idx, 1.0 - share, k)
         elif isinstance(event, Outage):
             s = _stage(market, event.stage, f"{where}.stage")
             regions = _regions(market, event.country, f"{where}.country")
             fraction, start, duration = num(event.fraction), month(event.start), num(event.duration)
             window = _window(start, duration, months) & occurs[:, None]
-            terms.add(KEEP, [s], regions, 1.0 - np.where(window, fraction[:, None], 0.0))
+            terms.add(KEEP, [s], regions, 1.0 - np.where(window, fraction[:, None], 0.0), k)
         elif isinstance(event, DemandShock):
             regions = _regions(market, event.country, f"{where}.country")
             if event.sector == "all":
@@ -294,7 +343,7 @@ def build_shocks(
             change, start = num(event.change), month(event.start)
             duration = num(event.duration) if event.duration is not None else np.full(n, 1e9)
             window = _window(start, duration, months) & occurs[:, None]
-            terms.add(DEMAND, sectors, regions, np.where(window, 1.0 + change[:, None], 1.0))
+            terms.add(DEMAND, sectors, regions, np.where(window, 1.0 + change[:, None], 1.0), k)
         elif isinstance(event, CapacityAddition):
             s = _stage(market, event.stage, f"{where}.stage")
             regions = _regions(market, event.country, f"{where}.country")
@@ -304,7 +353,7 @@ def build_shocks(
             ramp = np.maximum(num(event.ramp_months), 1.0)
             progress = np.clip((t_axis - np.rint(online)[:, None] + 1) / ramp[:, None], 0, 1)
             row = np.where(occurs[:, None], progress * tonnes[:, None] / 12.0, 0.0)
-            terms.add(ADDED, [s], regions, row)
+            terms.add(ADDED, [s], regions, row, k)
         elif isinstance(event, StockpileRelease):
             if event.commodity != market.commodity:
                 raise ScenarioError(
@@ -313,18 +362,17 @@ def build_shocks(
                 )
             s = _stage(market, event.stage, f"{where}.stage")
             regions = _regions(market, event.holder, f"{where}.holder")
-            if len(regions) != 1:
-                raise ScenarioError(f"{where}.holder = {event.holder!r}: name one country")
             tonnes, start, duration = num(event.tonnes), month(event.start), num(event.duration)
             tonnes = np.where(occurs, tonnes, 0.0)
-            if event.rule == "even":
-                window = _window(start, np.maximum(duration, 1.0), months)
-                per_month = tonnes / np.maximum(np.rint(duration), 1.0)
-                terms.add(RELEASE, [s], regions, np.where(window, per_month[:, None], 0.0))
-            else:
-                held = t_axis >= np.rint(start)[:, None]
-                stock_rows.append(np.where(held, tonnes[:, None], 0.0))
-                stock_meta.append((s, regions[0], event.trigger))
+            for r, part in holder_shares(market, s, regions, f"{where}.holder"):
+                if event.rule == "even":
+                    window = _window(start, np.maximum(duration, 1.0), months)
+                    per_month = part * tonnes / np.maximum(np.rint(duration), 1.0)
+                    terms.add(RELEASE, [s], [r], np.where(window, per_month[:, None], 0.0), k)
+                else:
+                    held = t_axis >= np.rint(start)[:, None]
+                    stock_rows.append(np.where(held, part * tonnes[:, None], 0.0))
+                    stock_meta.append((s, r, event.trigger))
     price_stock = np.stack(stock_rows, axis=1) if stock_rows else np.zeros((n, 0, months))
     values = np.stack(terms.rows) if terms.rows else np.zeros((0, n, months))
     even_stages = np.zeros(n_s, dtype=bool)
@@ -344,4 +392,5 @@ def build_shocks(
         price_region=np.array([m[1] for m in stock_meta], dtype=int),
         price_trigger=np.array([m[2] for m in stock_meta], dtype=float),
         even_stages=even_stages,
+        row_event=np.array(terms.events, dtype=np.int64),
     )

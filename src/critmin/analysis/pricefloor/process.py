@@ -104,15 +104,28 @@ class PriceProcess:
         return cls(s0=s0, kappa=0.0, theta=math.log(s0), sigma=sigma,
                    drift=rate - 0.5 * sigma**2, estimated_from="gbm")  # fmt: skip
 
-    def paths(self, rng: np.random.Generator, n: int, months: int) -> np.ndarray:
+    def paths(
+        self,
+        rng: np.random.Generator,
+        n: int,
+        months: int,
+        parameters: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """``n`` price paths over ``months`` months after the start, shape [months, n]
-        (months-major so that each month's update works on contiguous memory)."""
+        (months-major so that each month's update works on contiguous memory).
+
+        ``parameters`` = (kappa, theta, sigma), one value per path (all kappa > 0), replaces
+        the process's own: paths under parameter uncertainty.
+        """
         x = rng.standard_normal((months, n))
         x0 = math.log(self.s0)
-        if self.kappa > 0:
-            phi = math.exp(-self.kappa * DT)
-            scale = self.sigma * math.sqrt((1 - phi**2) / (2 * self.kappa))
-            shift = self.theta * (1 - phi)
+        if parameters is not None or self.kappa > 0:
+            kappa, theta, sigma = (
+                (self.kappa, self.theta, self.sigma) if parameters is None else parameters
+            )
+            phi = np.exp(-np.asarray(kappa) * DT)
+            scale = sigma * np.sqrt((1 - phi**2) / (2 * np.asarray(kappa)))
+            shift = theta * (1 - phi)
             x *= scale
             x[0] += shift + phi * x0
             for t in range(1, months):  # x_t = theta (1 - phi) + phi x_{t-1} + s eps_t

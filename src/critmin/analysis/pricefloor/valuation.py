@@ -1,12 +1,14 @@
 """Monte Carlo valuation of a price floor (contract for difference) and the project it backs.
 
-The floor pays ``max(K - P_m, 0)`` per unit on the month's volume (``volume / 12``) for every
-month ``m`` of the term; with ``upside_share`` the payer also receives that share of
-``max(P_m - K, 0)`` (a two-sided contract for difference). Costs are discounted continuously at
-``rate`` from the start (``exp(-rate t_m)``, ``t_m = m / 12`` years, payment at month end).
-Paths are simulated in fixed blocks of :data:`BLOCK` paths, each from its own seed
-(``SeedSequence(seed, spawn_key=(block,))``), and reduced block by block, so memory stays
-bounded and results are bit-identical for a seed whatever ``chunk_paths`` is.
+The floor pays ``max(K - P_m, 0)`` per unit on month ``m``'s volume (its contract year's
+volume / 12) for every month of the term; with an upside share the payer also receives that
+share of ``max(P_m - K_u, 0)`` from the first year it applies, at most the cap per contract
+year. Costs are discounted continuously at ``rate`` from the start (``exp(-rate t_m)``,
+``t_m = m / 12`` years, payment at month end). Paths are simulated in fixed blocks of
+:data:`BLOCK` paths, each from its own seed (``SeedSequence(seed, spawn_key=(block,))``), and
+reduced block by block, so memory stays bounded and results are bit-identical for a seed
+whatever ``chunk_paths`` is. Under parameter uncertainty path ``j`` uses posterior draw
+``j mod draws``; the interval of the expected cost comes from the closed form per draw.
 Units: price and floor in the commodity's unit (USD/kg or USD/t), volume in t/yr, money USD.
 """
 
@@ -19,47 +21,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
-from scipy.stats import norm
 
+from critmin.analysis.pricefloor.closed_form import expected_floor_payout
 from critmin.analysis.pricefloor.process import PriceProcess
+from critmin.analysis.pricefloor.terms import FloorTerms
+from critmin.analysis.pricefloor.uncertainty import ParameterPosterior, interval
 from critmin.errors import InputError
 
 BLOCK = 8192  # paths per random block (fixed: results never depend on chunking)
-KG_PER_T = 1000.0
-
-
-@dataclass(frozen=True)
-class FloorTerms:
-    """A floor: ``floor`` per unit, ``years`` long, on ``volume_tpa`` t/yr, paid on the
-    gap to the reference price; ``upside_share`` of the excess flows back to the payer."""
-
-    floor: float
-    years: int
-    volume_tpa: float
-    unit: str = "USD/kg"
-    upside_share: float = 0.0
-
-    def __post_init__(self) -> None:
-        if not self.floor > 0:
-            raise InputError(f"floor {self.floor}: must be > 0")
-        if self.years < 1:
-            raise InputError(f"years {self.years}: must be at least 1")
-        if not self.volume_tpa > 0:
-            raise InputError(f"volume_tpa {self.volume_tpa}: must be > 0")
-        if not 0 <= self.upside_share <= 1:
-            raise InputError(f"upside_share {self.upside_share}: must lie in [0, 1]")
-
-    @property
-    def units_per_month(self) -> float:
-        """Priced units per month (kg or t) of the volume."""
-        per_t = KG_PER_T if self.unit.endswith("/kg") else 1.0
-        return self.volume_tpa * per_t / 12.0
+TAIL = 0.95  # P95 and CVaR95 of the cost
 
 
 @dataclass(frozen=True)
 class Project:
     """Project economics for NPV/IRR: ``capex_usd`` at the start, ``unit_cost`` per unit sold
-    (same unit as the price), ``volume`` from the floor terms."""
+    (same unit as the price), volumes from the floor terms."""
 
     capex_usd: float
     unit_cost: float
@@ -74,31 +50,40 @@ class Project:
 @dataclass
 class FloorValuation:
     """Results (USD). ``annual_*`` are per contract year; ``present_value`` discounts the net
-    cost; P95 values are the 95th percentile over paths."""
+    cost; P95 and CVaR95 are over paths (under parameter uncertainty: the predictive
+    distribution, parameters and prices together)."""
 
     expected_cost: float  # total gross payout over the term, undiscounted
+    expected_cost_se: float  # Monte Carlo standard error of expected_cost
     p95_cost: float
+    cvar95_cost: float  # mean of the costs at or above their P95
     present_value: float  # expected discounted net cost
     present_value_p95: float
+    present_value_cvar95: float
     present_value_se: float  # Monte Carlo standard error of present_value
     expected_upside_receipts: float
     probability_of_payout: float
-    annual: pd.DataFrame  # year, expected_cost, p95_cost, expected_price
+    annual: pd.DataFrame  # year, volume_tpa, expected_cost, p95_cost, expected_price
     paths: int
     seed: int
     settings: dict[str, Any] = field(default_factory=dict)
+    uncertainty: dict[str, Any] | None = None  # intervals from the parameter posterior
     project: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready document (keys documented in docs/methods/pricefloor.md)."""
         return {
             "expected_cost": self.expected_cost,
+            "expected_cost_se": self.expected_cost_se,
             "p95_cost": self.p95_cost,
+            "cvar95_cost": self.cvar95_cost,
             "present_value": self.present_value,
             "present_value_p95": self.present_value_p95,
+            "present_value_cvar95": self.present_value_cvar95,
             "present_value_se": self.present_value_se,
             "expected_upside_receipts": self.expected_upside_receipts,
             "probability_of_payout": self.probability_of_payout,
+            "uncertainty": self.uncertainty,
             "annual": self.annual.to_dict(orient="records"),
             "paths": self.paths,
             "seed": self.seed,
@@ -119,31 +104,47 @@ def _block(
     n: int,
     disc: np.ndarray,
     with_project: bool,
+    posterior: ParameterPosterior | None,
 ) -> dict[str, np.ndarray]:
     """Simulate block ``block`` (``n`` paths) and reduce it: per-path yearly payouts and
     discounted net cost, block sums of prices, upside receipts and project revenues."""
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block,))))
-    years, q = terms.years, terms.units_per_month
-    price = process.paths(rng, n, 12 * years)  # [months, n]
+    years, months = terms.years, 12 * terms.years
+    params = None
+    if posterior is not None:
+        params = posterior.take((block * BLOCK + np.arange(n)) % posterior.draws)
+    price = process.paths(rng, n, months, params)  # [months, n]
+    q = terms.monthly_units()[:, None]
     pay = np.maximum(terms.floor - price, 0.0)
+    pay *= q
     out = {"year_price": price.reshape(years, 12, n).mean(axis=1).sum(axis=1)}
     if with_project:
-        out["revenue_market"] = price.reshape(years, 12, n).sum(axis=1).sum(axis=1) * q
+        out["revenue_market"] = (price * q).reshape(years, 12, n).sum(axis=1).sum(axis=1)
     if terms.upside_share > 0:
-        back = np.maximum(price - terms.floor, 0.0)
-        back *= terms.upside_share
-        out["upside"] = np.array([float((back.sum(axis=1) * q).sum())])
+        back = np.maximum(price - terms.strike, 0.0)
+        back *= terms.upside_share * q * terms.upside_months()[:, None]
+        if terms.upside_cap_usd is not None:  # at most the cap per contract year
+            yearly = back.reshape(years, 12, n).sum(axis=1)
+            factor = np.minimum(1.0, terms.upside_cap_usd / np.maximum(yearly, 1e-300))
+            back *= np.repeat(factor, 12, axis=0)
+        out["upside"] = np.array([float(back.sum())])
         net = pay - back
     else:
         out["upside"] = np.zeros(1)
         net = pay
     if with_project:
-        out["revenue_floor"] = out["revenue_market"] + (
-            net.reshape(years, 12, n).sum(axis=1) * q
-        ).sum(axis=1)
-    out["by_year"] = pay.reshape(years, 12, n).sum(axis=1) * q  # [years, n]
-    out["pv"] = (net * disc[:, None]).sum(axis=0) * q  # [n]
+        out["revenue_floor"] = out["revenue_market"] + net.reshape(years, 12, n).sum(axis=1).sum(
+            axis=1
+        )
+    out["by_year"] = pay.reshape(years, 12, n).sum(axis=1)  # [years, n]
+    out["pv"] = (net * disc[:, None]).sum(axis=0)  # [n]
     return out
+
+
+def _tail(values: np.ndarray) -> tuple[float, float]:
+    """P95 and CVaR95 (mean of the values at or above the P95)."""
+    p95 = float(np.percentile(values, 100 * TAIL))
+    return p95, float(values[values >= p95].mean())
 
 
 def value_floor(
@@ -155,11 +156,16 @@ def value_floor(
     chunk_paths: int = 65_536,
     workers: int = 1,
     project: Project | None = None,
+    posterior: ParameterPosterior | None = None,
+    level: float = 0.9,
 ) -> FloorValuation:
-    """Expected, P95 and present value of the floor's cost over ``paths`` simulated paths.
+    """Expected, P95, CVaR95 and present value of the floor's cost over ``paths`` paths.
 
-    ``chunk_paths`` bounds memory (paths simulated at once); ``workers`` threads simulate
-    blocks in parallel. Neither changes the results for a given ``seed``.
+    With ``posterior`` the price model's parameters are uncertain: path ``j`` uses draw
+    ``j mod draws`` (``process`` gives the start price and the dumping regime), and
+    ``uncertainty`` holds the central ``level`` interval of the expected cost and of the
+    payout's present value over the draws (closed form per draw). ``chunk_paths`` bounds
+    memory; ``workers`` threads simulate blocks in parallel; neither changes the results.
     """
     if paths < 2:
         raise InputError(f"paths {paths}: at least 2 needed")
@@ -180,7 +186,9 @@ def value_floor(
         for start in range(0, len(blocks), per_chunk):
             chunk = blocks[start : start + per_chunk]
             parts = pool.map(
-                lambda bn: _block(process, terms, seed, bn[0], bn[1], disc, project is not None),
+                lambda bn: _block(
+                    process, terms, seed, bn[0], bn[1], disc, project is not None, posterior
+                ),
                 chunk,
             )
             for (b, n), part in zip(chunk, parts, strict=True):
@@ -194,16 +202,22 @@ def value_floor(
     annual = pd.DataFrame(
         {
             "year": np.arange(1, terms.years + 1),
+            "volume_tpa": terms.volumes,
             "expected_cost": by_year.mean(axis=1),
             "p95_cost": np.percentile(by_year, 95, axis=1),
             "expected_price": mean["year_price"],
         }
     )
+    p95, cvar = _tail(total)
+    pv_p95, pv_cvar = _tail(pv)
     result = FloorValuation(
         expected_cost=float(total.mean()),
-        p95_cost=float(np.percentile(total, 95)),
+        expected_cost_se=float(total.std(ddof=1) / math.sqrt(paths)),
+        p95_cost=p95,
+        cvar95_cost=cvar,
         present_value=float(pv.mean()),
-        present_value_p95=float(np.percentile(pv, 95)),
+        present_value_p95=pv_p95,
+        present_value_cvar95=pv_cvar,
         present_value_se=float(pv.std(ddof=1) / math.sqrt(paths)),
         expected_upside_receipts=float(mean["upside"][0]),
         probability_of_payout=float((total > 0).mean()),
@@ -215,14 +229,38 @@ def value_floor(
             "discounting": "continuous at rate, payment at each month end",
             "block_paths": BLOCK,
             "process": process.to_dict(),
-            "terms": dict(terms.__dict__),
+            "terms": terms.to_dict(),
         },
     )
+    if posterior is not None:
+        result.uncertainty = parameter_intervals(process, terms, posterior, rate, level)
     if project is not None:
         result.project = project_economics(
             project, terms, rate, mean["revenue_market"], mean["revenue_floor"]
         )
     return result
+
+
+def parameter_intervals(
+    process: PriceProcess,
+    terms: FloorTerms,
+    posterior: ParameterPosterior,
+    rate: float,
+    level: float,
+) -> dict[str, Any]:
+    """Central ``level`` intervals over the posterior draws of the expected cost (gross,
+    undiscounted) and of the payout's present value, each exact given its draw."""
+    args = (posterior.kappa, posterior.theta, posterior.sigma, process.s0, terms.floor,
+            terms.monthly_units(), process.dumping)  # fmt: skip
+    cost = expected_floor_payout(*args)
+    present = expected_floor_payout(*args, rate=rate)
+    return {
+        "method": "expected cost given each posterior draw of the price model (closed form), "
+        "central interval over the draws",
+        "expected_cost": interval(cost, level),
+        "payout_present_value": interval(present, level),
+        "parameters": posterior.summary(level),
+    }
 
 
 def project_economics(
@@ -234,7 +272,7 @@ def project_economics(
 ) -> dict[str, Any]:
     """NPV (discounted at ``rate``, annual, end of year) and IRR of expected cash flows,
     without and with the floor: ``-capex``, then revenue - unit_cost x volume each year."""
-    cost = project.unit_cost * terms.units_per_month * 12.0
+    cost = project.unit_cost * terms.monthly_units().reshape(terms.years, 12).sum(axis=1)
     out: dict[str, Any] = {"capex_usd": project.capex_usd, "unit_cost": project.unit_cost}
     for name, revenue in (("without_floor", revenue_market), ("with_floor", revenue_floor)):
         flows = np.concatenate([[-project.capex_usd], revenue - cost])
@@ -257,23 +295,3 @@ def irr(flows: np.ndarray) -> float | None:
     if np.sign(npv(lo)) == np.sign(npv(hi)):
         return None
     return float(brentq(npv, lo, hi, xtol=1e-10))
-
-
-def black_scholes_put(s0: float, strike: float, rate: float, sigma: float, t: float) -> float:
-    """European put on a GBM price, discounted at ``rate`` (continuous), maturity ``t`` years."""
-    if t <= 0:
-        return max(strike - s0, 0.0)
-    if sigma <= 0:
-        return max(strike * math.exp(-rate * t) - s0, 0.0)
-    d1 = (math.log(s0 / strike) + (rate + 0.5 * sigma**2) * t) / (sigma * math.sqrt(t))
-    d2 = d1 - sigma * math.sqrt(t)
-    return float(strike * math.exp(-rate * t) * norm.cdf(-d2) - s0 * norm.cdf(-d1))
-
-
-def closed_form_floor(s0: float, terms: FloorTerms, rate: float, sigma: float) -> float:
-    """Present value of the floor under risk-neutral GBM: a strip of monthly puts."""
-    q = terms.units_per_month
-    return sum(
-        q * black_scholes_put(s0, terms.floor, rate, sigma, m / 12.0)
-        for m in range(1, 12 * terms.years + 1)
-    )

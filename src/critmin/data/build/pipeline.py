@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from critmin.data.build import curation, geopolrisk_source
+from critmin.data.build import chains, curation, geopolrisk_source
 from critmin.data.build.countries import baci_code_to_iso3, country_table, names_to_iso3
 from critmin.data.build.geopolrisk_source import SourceFiles, sha256_of
 from critmin.data.commodities import catalog, hs_stage_table
@@ -49,6 +49,8 @@ def build_production(files: SourceFiles) -> pd.DataFrame:
     """WMD production by commodity, country and year at each commodity's WMD stage."""
     frames = []
     for item in catalog().values():
+        if item.wmd_sheet is None:
+            continue  # a manufactured product: no World Mining Data sheet
         sheet = geopolrisk_source.read_wmd_sheet(files, item.wmd_sheet)
         iso = sheet["wmd_iso"].where(sheet["wmd_iso"].str.fullmatch(r"[A-Z]{3}").fillna(False))
         fixed = names_to_iso3(sheet["country_name"])
@@ -147,11 +149,28 @@ def build_curated(reference: Path) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def _write_csv_tables(
+    scratch: Path, folder: str, frames: dict[str, pd.DataFrame]
+) -> dict[str, dict[str, Any]]:
+    """Write ``frames`` as ``<folder>/<name>.csv`` (deterministic) and describe each file."""
+    (scratch / folder).mkdir()
+    described = {}
+    for name, frame in frames.items():
+        path = scratch / folder / f"{name}.csv"
+        frame.to_csv(path, index=False, lineterminator="\n")
+        described[name] = {
+            "file": f"{folder}/{name}.csv",
+            "rows": len(frame),
+            "sha256": sha256_of(path),
+        }
+    return described
+
+
 def _input_hashes(reference: Path) -> dict[str, str]:
     names = [f"{n}.csv" for n in curation.REFERENCE_FILES]
     hashes = {f"shared/reference/{n}": sha256_of(reference / n) for n in names}
-    for path in sorted(CATALOG_DIR.glob("*")):
-        hashes[f"critmin/data/catalog/{path.name}"] = sha256_of(path)
+    for path in sorted(p for p in CATALOG_DIR.rglob("*") if p.is_file()):
+        hashes[f"critmin/data/catalog/{path.relative_to(CATALOG_DIR).as_posix()}"] = sha256_of(path)
     return hashes
 
 
@@ -183,6 +202,11 @@ def build(source: Path | None, reference: Path, out: Path = EMBEDDED_DIR) -> dic
         names = dict(
             zip(baci_countries["country_iso3"], baci_countries["country_name"], strict=False)
         )
+        chain_tables = chains.build_chain_tables(trade=trade)
+        figures, flows = chain_tables["figures"], chain_tables["flows"]
+        codes |= (set(figures["country"]) | set(flows["exporter"]) | set(flows["importer"])) - {
+            "WLD"
+        }
         tables["countries"] = country_table(codes, names, code_to_iso)
         curated = build_curated(reference)
 
@@ -197,20 +221,17 @@ def build(source: Path | None, reference: Path, out: Path = EMBEDDED_DIR) -> dic
                 "sha256": sha256_of(path),
                 "inputs": files.sha256,
             }
-        (scratch / "curated").mkdir()
-        curated_files = {}
-        for name, frame in curated.items():
-            path = scratch / "curated" / f"{name}.csv"
-            frame.to_csv(path, index=False, lineterminator="\n")
-            curated_files[name] = {
-                "file": f"curated/{name}.csv",
-                "rows": len(frame),
-                "sha256": sha256_of(path),
-            }
         datasets["curated"] = {
             **static["curated"],
-            "tables": curated_files,
+            "tables": _write_csv_tables(scratch, "curated", curated),
             "inputs": _input_hashes(reference),
+        }
+        datasets["chains"] = {
+            **static["chains"],
+            "tables": _write_csv_tables(scratch, "chains", chain_tables),
+            "inputs": {
+                k: v for k, v in _input_hashes(reference).items() if "/catalog/chains/" in k
+            },
         }
 
         fingerprint = hashlib.sha256(
@@ -226,7 +247,8 @@ def build(source: Path | None, reference: Path, out: Path = EMBEDDED_DIR) -> dic
         out.mkdir(parents=True, exist_ok=True)
         for old in [*out.glob("*.parquet"), out / MANIFEST_NAME]:
             old.unlink(missing_ok=True)
-        shutil.rmtree(out / "curated", ignore_errors=True)
+        for folder in ("curated", "chains"):
+            shutil.rmtree(out / folder, ignore_errors=True)
         for item in scratch.iterdir():
             shutil.move(str(item), out / item.name)
     log.info("built %d datasets into %s", len(datasets), out)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from critmin.config_files import read_yaml
 from critmin.errors import ScenarioError, field_path, scenario_error
+from critmin.projects import COUNTED_DEFAULT, FinancingStatus, additionality
 from critmin.projects.schema import INSTRUMENTS, STAGES
 
 Objective = Literal["shortfall", "china_share", "hhi"]
@@ -31,7 +32,6 @@ DEFAULT_INSTRUMENTS: dict[str, dict[str, float]] = {
     "offtake": {"fiscal_cost_per_usd": 0.3, "max_share_of_need": 0.5, "months_to_close": 4},
     "price_floor": {"fiscal_cost_per_usd": 0.4, "max_share_of_need": 0.5, "months_to_close": 4},
 }
-DEFAULT_SUCCESS = {"construction": 0.8, "development": 0.5, "uncertain": 0.3}
 DEFAULT_LEAD_YEARS = {"construction": 1, "development": 3, "uncertain": 4}
 DEFAULT_FX = {"USD": 1.0, "AUD": 0.65, "EUR": 1.08, "CAD": 0.73, "JPY": 0.0067}
 
@@ -96,24 +96,63 @@ class SimulationGaps(_Strict):
     seed: int = Field(default=0, ge=0)
 
 
-class Assumptions(_Strict):
-    """Modelling assumptions (labelled as such in every output)."""
+def _by_status(column: str) -> dict[str, float]:
+    """A column of the cited additionality assumptions (projects/data/additionality.csv)."""
+    return {str(k): float(v) for k, v in additionality()[column].items()}
 
-    probability_of_success: dict[str, float] = Field(default_factory=lambda: DEFAULT_SUCCESS)
+
+class Assumptions(_Strict):
+    """Modelling assumptions (labelled as such in every output). Probabilities and delays by
+    project status default to ``projects/data/additionality.csv`` (basis and source there)."""
+
+    probability_of_success: dict[str, float] = Field(
+        default_factory=lambda: _by_status("probability_without_support"),
+        description="probability that a project delivers without the allies' support",
+    )
+    probability_with_support: dict[str, float] = Field(
+        default_factory=lambda: _by_status("probability_with_support")
+    )
+    delay_without_support_years: dict[str, int] = Field(
+        default_factory=lambda: {k: int(v) for k, v in
+                                 _by_status("delay_without_support_years").items()}
+    )  # fmt: skip
     lead_time_years: dict[str, int] = Field(default_factory=lambda: DEFAULT_LEAD_YEARS)
     ramp_up_years: int = Field(default=2, ge=1, le=10)
     need_share_of_capex: float = Field(default=0.5, gt=0, le=1)
+    counted_financing: list[FinancingStatus] = Field(
+        default_factory=lambda: [cast(FinancingStatus, s) for s in COUNTED_DEFAULT]
+    )
     fx_usd_per_unit: dict[str, float] = Field(default_factory=lambda: DEFAULT_FX)
 
     @model_validator(mode="after")
     def _ranges(self) -> Assumptions:
-        for status, p in self.probability_of_success.items():
-            if not 0 < p <= 1:
-                raise ValueError(f"probability_of_success.{status} = {p}: must lie in (0, 1]")
-        for status, years in self.lead_time_years.items():
-            if years < 0:
-                raise ValueError(f"lead_time_years.{status} = {years}: must be >= 0")
+        for name in ("probability_of_success", "probability_with_support"):
+            for status, p in getattr(self, name).items():
+                if not 0 < p <= 1:
+                    raise ValueError(f"{name}.{status} = {p}: must lie in (0, 1]")
+        for status, p in self.probability_with_support.items():
+            base = self.probability_of_success.get(status)
+            if base is not None and p < base:
+                raise ValueError(
+                    f"probability_with_support.{status} = {p}: below the probability without "
+                    f"support ({base}); support cannot lower it"
+                )
+        for name in ("lead_time_years", "delay_without_support_years"):
+            for status, years in getattr(self, name).items():
+                if years < 0:
+                    raise ValueError(f"{name}.{status} = {years}: must be >= 0")
         return self
+
+
+class EngineCheck(_Strict):
+    """Re-simulation of the chosen portfolio and of the no-support baseline through the
+    market model: the disruption ``scenario`` (default: the gaps' scenario), ``samples``
+    sampled scenarios (project success drawn in each), ``seed``."""
+
+    scenario: Path | None = None
+    samples: int = Field(default=200, ge=2, le=5000)
+    seed: int = Field(default=0, ge=0)
+    level: float = Field(default=0.9, gt=0, lt=1)
 
 
 class PortfolioConfig(_Strict):
@@ -135,7 +174,8 @@ class PortfolioConfig(_Strict):
     max_country_share: float | None = Field(default=0.5, gt=0, le=1)
     targets: list[Target] = Field(default_factory=list)
     gaps: ExplicitGaps | SimulationGaps | None = Field(default=None, discriminator="source")
-    assumptions: Assumptions = Assumptions()
+    assumptions: Assumptions = Field(default_factory=Assumptions)
+    engine: EngineCheck | None = Field(default_factory=EngineCheck)
     frontier_points: int = Field(default=10, ge=0, le=100)
     mip_rel_gap: float = Field(default=0.0, ge=0, le=0.1)
 
@@ -197,4 +237,9 @@ def load_config(path: Path | str) -> PortfolioConfig:
     if isinstance(config.gaps, SimulationGaps) and not config.gaps.scenario.is_absolute():
         scenario = (path.parent / config.gaps.scenario).resolve()
         update["gaps"] = config.gaps.model_copy(update={"scenario": scenario})
+    engine = config.engine
+    if engine is not None and engine.scenario is not None and not engine.scenario.is_absolute():
+        update["engine"] = engine.model_copy(
+            update={"scenario": (path.parent / engine.scenario).resolve()}
+        )
     return config.model_copy(update=update) if update else config

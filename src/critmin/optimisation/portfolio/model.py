@@ -5,10 +5,14 @@ share of the project's financing need each option (a party's instrument) covers.
 the support covers the project's financing need exactly; one option covers at most its share
 of the need; each party's scored cost (``fiscal_cost_per_usd x amount``) stays within its
 budget; no country exceeds
-``max_country_share`` of a stage's supply after the additions. Objectives (formulation in
-``docs/methods/portfolio.md``): expected shortfall value avoided (LP-exact linearisation of
-``min``), weighted China share (convex, secant piecewise-linear, exact at breakpoints), HHI
+``max_country_share`` of a stage's supply after the additions. Capacities are what support
+adds over the no-support pipeline (additionality). Objectives (formulation in
+``docs/methods/portfolio.md``): expected shortfall value closed (the flow problem of
+``flows.py``: capacity, feedstock and the split of new output between a gap and downstream
+feed), weighted China share (convex, secant piecewise-linear, exact at breakpoints), HHI
 (ratio of quadratics in binaries: exact McCormick products inside Dinkelbach iterations).
+The model is built once; re-solves (frontier points, Dinkelbach iterations) update the
+HiGHS model in place through linopy's persistent solver instead of re-sending it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import xarray as xr
 
 from critmin.errors import InfeasibleError
 from critmin.optimisation.portfolio.config import PortfolioConfig
+from critmin.optimisation.portfolio.flows import closed_value, flow_data
 from critmin.optimisation.portfolio.inputs import CHINA, ROW, PortfolioInputs
 from critmin.optimisation.stockpile.model import quiet_stdout
 
@@ -48,15 +53,23 @@ def china_share(volumes: pd.Series) -> float:
 
 
 def after(inputs: PortfolioInputs, key: tuple[str, str], chosen: list[str]) -> pd.Series:
-    """Output by country at ``key`` with the chosen projects' expected capacity added."""
+    """Output by country at ``key`` at the target year: the no-support baseline plus what
+    support of the chosen projects adds."""
     vol = inputs.baseline[key].copy()
     c = inputs.candidates
     records: dict[str, dict[str, Any]] = c.to_dict(orient="index")  # type: ignore[assignment]
     for pid in chosen:
         row = records[pid]
         if (row["commodity"], row["stage"]) == key:
-            vol[row["country"]] = float(vol.get(row["country"], 0.0)) + row["expected_t"]
+            vol[row["country"]] = float(vol.get(row["country"], 0.0)) + row["additional_t"]
     return vol
+
+
+def highs_options(config: PortfolioConfig) -> dict[str, Any]:
+    """HiGHS settings: the configured relative MIP gap, and integrality tight enough
+    (1e-9) that the cost tie-breaker (scored cost x 1e-5 / budget) is not lost in it."""
+    return {"output_flag": False, "mip_rel_gap": config.mip_rel_gap, "mip_abs_gap": 1e-10,
+            "mip_feasibility_tolerance": 1e-9}  # fmt: skip
 
 
 @dataclass
@@ -71,14 +84,12 @@ class Solved:
 
 
 def objective_value(config: PortfolioConfig, inputs: PortfolioInputs, chosen: list[str]) -> float:
-    """Exact objective of a set of projects: shortfall value avoided (USD, higher is better),
-    weighted China share or HHI at the target stage (0-1, lower is better)."""
+    """Exact objective of a set of projects: allied shortfall value closed at the target year
+    (USD, higher is better), weighted China share or HHI at the target stage (0-1, lower is
+    better), each with the no-support pipeline in place."""
     if config.objective == "shortfall":
-        e = inputs.contribution.loc[chosen].sum(axis=0).to_numpy(float)
-        cap = e * inputs.gaps["horizon_months"].to_numpy(float) / 12.0
-        closed = np.minimum(inputs.shortfall, cap[:, None])
-        value = inputs.gaps["value_usd_per_t"].to_numpy(float)
-        return float((value[:, None] * closed).sum(axis=0) @ inputs.weights)
+        y = inputs.candidates.index.isin(chosen).astype(float)
+        return closed_value(flow_data(inputs), y)
     if config.objective == "china_share":
         return float(
             sum(
@@ -101,6 +112,7 @@ class PortfolioModel:
         self.config = config
         self.inputs = inputs
         self.model = linopy.Model()
+        self._solver: Any = None  # linopy's persistent HiGHS solver, built on the first solve
         c, o = inputs.candidates, inputs.options
         self.projects = pd.Index(c.index, name="project")
         self.option_index = pd.Index(o.index, name="option")
@@ -132,7 +144,8 @@ class PortfolioModel:
 
     # -- constraints -------------------------------------------------------------------------
     def _expected(self, ids: list[str]) -> xr.DataArray:
-        values = self.inputs.candidates.loc[ids, "expected_t"].to_numpy(float)
+        """What support of each project adds at its stage, t/yr (additionality)."""
+        values = self.inputs.candidates.loc[ids, "additional_t"].to_numpy(float)
         return xr.DataArray(values, coords=[pd.Index(ids, name="project")])
 
     def _country_limits(self) -> None:
@@ -175,22 +188,48 @@ class PortfolioModel:
             self._hhi_setup()
 
     def _shortfall_objective(self) -> None:
+        """The flow problem of ``flows.py`` with ``y`` binary (names as on the method page)."""
+        data = flow_data(self.inputs)
         inp = self.inputs
         gaps = pd.Index(inp.gaps.index, name="gap")
+        nodes = pd.Index(data.nodes, name="node")
         scen = pd.Index(range(inp.shortfall.shape[1]), name="scenario")
         short = xr.DataArray(inp.shortfall, coords=[gaps, scen])
         closed = self.model.add_variables(lower=0, upper=short, name="closed")
-        contrib = xr.DataArray(
-            inp.contribution.to_numpy(float)
-            * (inp.gaps["horizon_months"].to_numpy(float) / 12.0)[None, :],
-            coords=[self.projects, gaps],
+        x = self.model.add_variables(lower=0, coords=[nodes, scen], name="output")
+        fed = self.model.add_variables(lower=0, coords=[nodes, scen], name="fed")
+        added = xr.DataArray(data.added, coords=[self.projects, nodes])
+        base = xr.DataArray(data.base, coords=[nodes])
+        self.model.add_constraints(x - (added * self.y).sum("project") <= base, name="cap")
+        checked = data.checked
+        if checked.any():
+            down = [n for n, c in zip(data.nodes, checked, strict=True) if c]
+            up = [data.nodes[data.upstream[i]] for i, c in enumerate(checked)  # type: ignore[index]
+                  if c]  # fmt: skip
+            sel = pd.Index(down, name="node")
+            yld = xr.DataArray(data.yields[checked], coords=[sel])
+            upstream_fed = fed.sel(node=up).assign_coords(node=sel)
+            rhs = xr.DataArray(data.yields[checked] * data.surplus[checked], coords=[sel])
+            self.model.add_constraints(x.sel(node=sel) - yld * upstream_fed <= rhs, name="feed")
+        to_node = xr.DataArray(
+            (data.gap_node[:, None] == np.arange(len(nodes))[None, :]) * data.rate[:, None],
+            coords=[gaps, nodes],
         )
-        self.model.add_constraints(closed - (contrib * self.y).sum("project") <= 0, name="closes")
-        value = xr.DataArray(inp.gaps["value_usd_per_t"].to_numpy(float), coords=[gaps])
-        weight = xr.DataArray(inp.weights, coords=[scen])
-        scale = max(
-            float((inp.shortfall * inp.gaps["value_usd_per_t"].to_numpy()[:, None]).max()), 1.0
+        self.model.add_constraints(
+            (closed * to_node).sum("gap") + fed - x <= 0, name="split"
         )
+        if data.product.any():
+            sel = gaps[data.product]
+            rate = xr.DataArray(data.rate[data.product], coords=[sel])
+            padd = xr.DataArray(data.product_added[:, data.product], coords=[self.projects, sel])
+            pbase = xr.DataArray(data.product_base[data.product], coords=[sel])
+            self.model.add_constraints(
+                rate * closed.sel(gap=sel) - (padd * self.y).sum("project") <= pbase,
+                name="product",
+            )
+        value = xr.DataArray(data.value, coords=[gaps])
+        weight = xr.DataArray(data.weights, coords=[scen])
+        scale = max(float((data.short * data.value[:, None]).max(initial=0.0)), 1.0)
         self._scale = scale
         self.model.add_objective(-(closed * (value * weight / scale)).sum() + self._tie_breaker())
 
@@ -203,7 +242,7 @@ class PortfolioModel:
             total, china = float(base.sum()), float(base.get(CHINA, 0.0))
             at_key = list(c.index[(c["commodity"] == key[0]) & (c["stage"] == key[1])])
             z = self.model.add_variables(name=f"share_{i}")
-            top = float(c.loc[at_key, "expected_t"].sum()) if at_key else 0.0
+            top = float(c.loc[at_key, "additional_t"].sum()) if at_key else 0.0
             if top <= 0:
                 self.model.add_constraints(z >= china / total, name=f"share_{i}_fixed")
             else:
@@ -258,7 +297,7 @@ class PortfolioModel:
         total = float(base.sum())
         named = base.drop(ROW, errors="ignore")
         ids = self._hhi_ids
-        e = c.loc[ids, "expected_t"].to_numpy(float)
+        e = c.loc[ids, "additional_t"].to_numpy(float)
         q = np.array([float(named.get(c.loc[p, "country"], 0.0)) for p in ids])
         d0 = total**2
         lin = (2 * q * e + e**2 - lam * (2 * total * e + e**2)) / d0
@@ -287,22 +326,31 @@ class PortfolioModel:
                 self.model.constraints[name].update(rhs=scale)
 
     def _solve_once(self) -> float:
-        options: dict[str, Any] = {
-            "output_flag": False,
-            "mip_rel_gap": self.config.mip_rel_gap,
-            "mip_abs_gap": 1e-10,
-        }
+        """Solve with HiGHS. The first solve builds the HiGHS model; later ones diff the linopy
+        model against it and change only what moved (budget right-hand sides, objective
+        coefficients) in place: linopy's persistent solver (``track_updates``)."""
+        from linopy.solvers import Solver
+
         try:
             with quiet_stdout():
-                status, condition = self.model.solve(
-                    solver_name="highs", io_api="direct", progress=False, **options
-                )
+                if self._solver is None:
+                    self._solver = Solver.from_name(
+                        "highs", self.model, io_api="direct",
+                        options=highs_options(self.config), track_updates=True,
+                    )  # fmt: skip
+                    result = self._solver.solve()
+                else:
+                    result = self._solver.solve(self.model)
+                self.model.assign_result(result, solver=self._solver)
         except Exception as exc:  # linopy raises several types when HiGHS returns no solution
             raise InfeasibleError(f"portfolio model: HiGHS failed ({exc})") from exc
-        if status != "ok":
-            raise InfeasibleError(f"portfolio model: {status} ({condition})")
+        status = result.status
+        if not status.is_ok:
+            raise InfeasibleError(
+                f"portfolio model: {status.status.value} ({status.termination_condition.value})"
+            )
         try:
-            gap = float(self.model.solver_model.getInfo().mip_gap)
+            gap = float(self._solver.solver_model.getInfo().mip_gap)
         except AttributeError:
             gap = float("nan")
         return 0.0 if not np.isfinite(gap) or gap < 0 else gap

@@ -1,5 +1,6 @@
 """Portfolio results: the chosen projects, instruments and amounts, metrics per stage, the
-cost-versus-risk frontier and the marginal value of the last dollar."""
+cost-versus-risk frontier, the marginal value of the last dollar, and the chosen portfolio
+re-simulated through the market model with and without support."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from critmin.optimisation.portfolio.config import PortfolioConfig
+from critmin.optimisation.portfolio.engine import engine_check
+from critmin.optimisation.portfolio.flows import closed_value, flow_data, upper_bound
 from critmin.optimisation.portfolio.inputs import PortfolioInputs, build_inputs
 from critmin.optimisation.portfolio.model import (
     PortfolioModel,
@@ -23,7 +26,7 @@ from critmin.optimisation.portfolio.model import (
 TIES = 1e-9  # relative: objective values this close are ties (broken by least cost)
 MARGINAL_STEP = 0.01  # finite difference: +1 % of every party's budget
 UNITS = {
-    "shortfall": "USD of expected allied shortfall avoided (higher is better)",
+    "shortfall": "USD of expected allied shortfall closed at the target year (higher is better)",
     "china_share": "weighted China share of stage output, 0-1 (lower is better)",
     "hhi": "HHI of stage output, 0-1 (lower is better)",
 }
@@ -40,6 +43,8 @@ class PortfolioResult:
     frontier: pd.DataFrame  # budget scale, budget, cost, objective, improvement
     marginal_value: dict[str, Any]
     excluded: pd.DataFrame
+    pipeline: pd.DataFrame  # the no-support pipeline at the target year
+    engine: dict[str, Any] = field(default_factory=dict)  # with/without-support engine runs
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,6 +62,8 @@ class PortfolioResult:
             "frontier": rows(self.frontier),
             "marginal_value": self.marginal_value,
             "excluded": rows(self.excluded),
+            "pipeline": rows(self.pipeline.drop(columns=["basket"], errors="ignore")),
+            "engine": self.engine,
             "notes": self.notes,
         }
 
@@ -87,14 +94,21 @@ def _selected(config: PortfolioConfig, inputs: PortfolioInputs, solved: Solved) 
                     "amount_usd": float(amount),
                     "fiscal_cost_usd": float(amount * opts[str(option)]["fiscal_cost_per_usd"]),
                     "need_usd": float(c["need_usd"]),
+                    "committed_usd": float(c["committed_usd"]),
                     "online_year": int(c["online_year"]),
+                    "online_year_without_support": int(c["online_year_without_support"]),
                     "expected_t_per_year": float(c["expected_t"]),
+                    "baseline_t_per_year": float(c["baseline_t"]),
+                    "additional_t_per_year": float(c["additional_t"]),
                     "probability_of_success": float(c["probability_of_success"]),
+                    "probability_without_support": float(c["probability_without_support"]),
                 }
             )
     columns = ["project_id", "project", "country", "commodity", "stage", "party", "instrument",
-               "amount_usd", "fiscal_cost_usd", "need_usd", "online_year", "expected_t_per_year",
-               "probability_of_success"]  # fmt: skip
+               "amount_usd", "fiscal_cost_usd", "need_usd", "committed_usd", "online_year",
+               "online_year_without_support", "expected_t_per_year", "baseline_t_per_year",
+               "additional_t_per_year", "probability_of_success",
+               "probability_without_support"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -109,7 +123,7 @@ def _metrics(inputs: PortfolioInputs, chosen: list[str], cost: float) -> pd.Data
             {
                 "commodity": key[0],
                 "stage": key[1],
-                "added_t_per_year": float(now.sum() - before.sum()),
+                "added_by_support_t_per_year": float(now.sum() - before.sum()),
                 "hhi_before": h0,
                 "hhi_after": h1,
                 "china_share_before": s0,
@@ -158,9 +172,14 @@ def frontier(
 
 
 def solve_portfolio(
-    config: PortfolioConfig, inputs: PortfolioInputs | None = None, points: int | None = None
+    config: PortfolioConfig,
+    inputs: PortfolioInputs | None = None,
+    points: int | None = None,
+    engine: bool = True,
 ) -> PortfolioResult:
-    """Build and solve the portfolio of ``config``; frontier with ``points`` budget levels."""
+    """Build and solve the portfolio of ``config``; frontier with ``points`` budget levels;
+    with ``engine`` the chosen portfolio and the no-support baseline are re-simulated through
+    the market model (``config.engine``)."""
     inputs = inputs or build_inputs(config)
     pm = PortfolioModel(config, inputs)
     solved = pm.solve()
@@ -192,7 +211,7 @@ def solve_portfolio(
             if step_usd > 0
             else None,
         }
-    objective = {
+    objective: dict[str, Any] = {
         "kind": config.objective,
         "value": solved.objective,
         "baseline": base,
@@ -210,6 +229,9 @@ def solve_portfolio(
             (inputs.gaps["value_usd_per_t"].to_numpy()[:, None] * inputs.shortfall).sum(0)
             @ inputs.weights
         )
+        objective["baseline_means"] = "value closed by the no-support pipeline alone"
+    else:
+        objective["baseline_means"] = "the no-support pipeline at the target year"
     metrics = _metrics(inputs, solved.chosen, cost)
     notes = [*inputs.notes]
     if config.objective == "china_share":
@@ -227,6 +249,8 @@ def solve_portfolio(
         frontier=front,
         marginal_value=marginal,
         excluded=inputs.excluded,
+        pipeline=inputs.pipeline,
+        engine=engine_check(config, inputs, solved.chosen) if engine else {"status": "off"},
         notes=notes,
     )
 
@@ -248,20 +272,30 @@ def brute_force(config: PortfolioConfig, inputs: PortfolioInputs) -> tuple[list[
     position = {p: i for i, p in enumerate(ids)}
     for k, subset in enumerate(subsets):
         member[k, [position[p] for p in subset]] = 1.0
-    values = _subset_values(config, inputs, member)
-    order = np.argsort(-values if config.objective == "shortfall" else values, kind="stable")
+    values = _subset_values(config, inputs, member)  # exact, or (shortfall) upper bounds
+    higher = config.objective == "shortfall"
+    order = np.argsort(-values if higher else values, kind="stable")
+    data = flow_data(inputs) if higher else None
     opts = inputs.options
     best: tuple[list[str], float, float] | None = None  # subset, value, scored cost
+
+    def worse(a: float, b: float) -> bool:  # a worse than b beyond the tie tolerance
+        gap = (b - a) if higher else (a - b)
+        return gap > TIES * max(1.0, abs(b))
+
     for i in order:
-        chosen, value = subsets[i], float(values[i])
-        if best is not None and abs(value - best[1]) > TIES * max(1.0, abs(best[1])):
-            break  # past the optimal value: among ties, the cheapest has been kept
+        if best is not None and worse(float(values[i]), best[1]):
+            break  # no later set can reach the best: among ties, the cheapest has been kept
+        chosen = subsets[i]
+        value = float(values[i]) if data is None else closed_value(data, member[i])
+        if best is not None and worse(value, best[1]):
+            continue
         if not _country_ok(config, inputs, chosen):
             continue
         cost = _min_cost(inputs, chosen, opts, linprog)
         if cost is None:
             continue
-        if best is None or cost < best[2] - 1e-6 * max(1.0, best[2]):
+        if best is None or worse(best[1], value) or cost < best[2] - 1e-6 * max(1.0, best[2]):
             best = (chosen, value, cost)
     if best is None:
         return [], objective_value(config, inputs, [])
@@ -271,14 +305,11 @@ def brute_force(config: PortfolioConfig, inputs: PortfolioInputs) -> tuple[list[
 def _subset_values(
     config: PortfolioConfig, inputs: PortfolioInputs, member: np.ndarray
 ) -> np.ndarray:
-    """Exact objective of every subset (rows of the 0/1 ``member`` matrix), vectorised."""
+    """Objective of every subset (rows of the 0/1 ``member`` matrix), vectorised: exact for
+    China share and HHI, an upper bound for the shortfall value (exact by LP when needed)."""
     c = inputs.candidates
     if config.objective == "shortfall":
-        months = inputs.gaps["horizon_months"].to_numpy(float) / 12.0
-        cap = member @ inputs.contribution.to_numpy(float) * months  # [subset, gap]
-        closed = np.minimum(inputs.shortfall[None, :, :], cap[:, :, None])
-        value = inputs.gaps["value_usd_per_t"].to_numpy(float)
-        return np.asarray((closed * value[None, :, None]).sum(axis=1) @ inputs.weights)
+        return upper_bound(flow_data(inputs), member)
     total = np.zeros(member.shape[0])
     for t in config.targets:
         key = (t.commodity, t.stage)
@@ -288,7 +319,7 @@ def _subset_values(
         add = np.zeros((len(c), len(countries)))
         for i, (_, row) in enumerate(c.iterrows()):
             if (row["commodity"], row["stage"]) == key:
-                add[i, countries.index(row["country"])] = row["expected_t"]
+                add[i, countries.index(row["country"])] = row["additional_t"]
         vol = q[None, :] + member @ add
         shares = vol / vol.sum(axis=1, keepdims=True)
         if config.objective == "china_share":

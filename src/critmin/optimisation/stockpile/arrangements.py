@@ -22,7 +22,7 @@ import xarray as xr
 from critmin.data.tables import curated
 from critmin.errors import DataError, InputError
 from critmin.optimisation.stockpile.config import StockpileConfig
-from critmin.optimisation.stockpile.model import build_model
+from critmin.optimisation.stockpile.model import StockpileModel, build_model
 from critmin.optimisation.stockpile.results import StockpileSolution
 from critmin.optimisation.stockpile.scenarios import ScenarioSet, mean_scenario
 
@@ -146,6 +146,7 @@ class ArrangementReport:
     perfect_information: StockpileSolution
     shapley_split: dict[str, float] | None
     notes: list[str] = field(default_factory=list)
+    drivers: dict[str, Any] | None = None  # cooperation_drivers (risk-neutral, 2+ allies)
 
     @property
     def alone_cost(self) -> float:
@@ -253,46 +254,81 @@ class ArrangementReport:
             "split_shapley": self.shapley_split,
             "value_of_stochastic_solution": self.value_of_stochastic_solution,
             "expected_value_of_perfect_information": self.expected_value_of_perfect_information,
+            "cooperation_drivers": self.drivers,
             "notes": list(self.notes),
         }
 
 
+def _coalition_solutions(
+    model: StockpileModel,
+    config: StockpileConfig,
+    scenarios: ScenarioSet,
+    coalitions: bool = True,
+) -> tuple[dict[str, StockpileSolution], dict[frozenset[str], float]]:
+    """Each ally alone and the cost of every coalition short of all allies (Shapley needs
+    them for 3 to 5 allies), from the built joint ``model`` by changing transfer bounds.
+
+    Risk-neutral costs add up over allies, so one solve with transfers blocked between
+    groups gives each group's cost. A CVaR of the allies' summed loss does not split by
+    ally, so with a risk weight each coalition is its own model."""
+    allies = list(config.allies)
+    separable = config.risk.risk_weight == 0
+    costs: dict[frozenset[str], float] = {}
+    if separable:
+        apart = model.solve_variant(groups=[[a] for a in allies])
+        alone = {a: apart.for_ally(a) for a in allies}
+    else:
+        alone = {a: solve_coalition(config, scenarios, [a]) for a in allies}
+    for a in allies:
+        costs[frozenset([a])] = alone[a].objective_usd
+    if coalitions and 2 <= len(allies) <= MAX_SHAPLEY_ALLIES:
+        for size in range(2, len(allies)):
+            for members in itertools.combinations(allies, size):
+                if separable:
+                    others = [[a] for a in allies if a not in members]
+                    solved = model.solve_variant(groups=[list(members), *others])
+                    cost = float(solved.cost_by_ally_usd.sel(ally=list(members)).sum())
+                else:
+                    cost = solve_coalition(config, scenarios, members).objective_usd
+                costs[frozenset(members)] = cost
+    return alone, costs
+
+
 def compare_arrangements(
-    config: StockpileConfig, scenarios: ScenarioSet, rule: bool = True
+    config: StockpileConfig, scenarios: ScenarioSet, rule: bool = True, drivers: bool = True
 ) -> ArrangementReport:
     """Solve alone, joint, (rule), the mean-value plan and the wait-and-see problem.
 
-    Shapley needs every coalition (2^n - 1 solves), so it is computed for 2 to 5 allies only."""
+    One joint model serves the joint, alone, coalition, rule-of-thumb and mean-plan pricing
+    solves (bounds change between them, see ``StockpileModel.solve_variant``); the mean-value
+    and wait-and-see problems have other shapes and are built apart. Shapley needs every
+    coalition (2^n - 1 costs), so it is computed for 2 to 5 allies only. ``drivers``: split
+    the value of cooperation (``drivers.cooperation_drivers``, one more solve)."""
     allies = list(config.allies)
-    costs: dict[frozenset[str], float] = {}
-    alone = {}
-    for a in allies:
-        alone[a] = solve_coalition(config, scenarios, [a])
-        costs[frozenset([a])] = alone[a].objective_usd
-    joint = build_model(config, scenarios, transfers=True).solve()
+    model = build_model(config, scenarios, transfers=True)
+    joint = model.solve()
+    alone, costs = _coalition_solutions(model, config, scenarios)
     costs[frozenset(allies)] = joint.objective_usd
-    split = None
-    if 2 <= len(allies) <= MAX_SHAPLEY_ALLIES:
-        for size in range(2, len(allies)):
-            for members in itertools.combinations(allies, size):
-                costs[frozenset(members)] = solve_coalition(
-                    config, scenarios, members
-                ).objective_usd
-        split = shapley(costs, allies)
+    split = shapley(costs, allies) if 2 <= len(allies) <= MAX_SHAPLEY_ALLIES else None
     mean_plan = build_model(config, mean_scenario(scenarios), transfers=True).solve()
-    priced_mean = build_model(
-        config, scenarios, transfers=True, fixed_holdings=mean_plan.holdings
-    ).solve()
+    priced_mean = model.solve_variant(fixed_holdings=mean_plan.holdings)
     waitsee = build_model(config, scenarios, transfers=True, perfect_information=True).solve()
     notes = [existing_holdings_note(allies), *joint_basis(config, scenarios)]
     rule_solution = None
     if rule:
         held = rule_holdings(config, scenarios)
-        rule_solution = build_model(config, scenarios, transfers=False, fixed_holdings=held).solve()
+        rule_solution = model.solve_variant(fixed_holdings=held, groups=[[a] for a in allies])
         if config.rule_days is None:
             days, source = rule_days_from_data()
             notes.append(f"rule of thumb: {days:g} days of consumption ({source})")
-    return ArrangementReport(alone, joint, rule_solution, priced_mean, waitsee, split, notes)
+    split_drivers = None
+    if drivers and len(allies) > 1 and config.risk.risk_weight == 0:
+        from critmin.optimisation.stockpile.drivers import cooperation_drivers
+
+        split_drivers = cooperation_drivers(config, scenarios, alone, joint)
+    return ArrangementReport(
+        alone, joint, rule_solution, priced_mean, waitsee, split, notes, split_drivers
+    )
 
 
 def sensitivity_to_k(
@@ -312,8 +348,12 @@ def sensitivity_to_k(
         if k < 1:
             raise InputError(f"k = {k}: at least one scenario must be kept")
         reduced = reduce_for_config(config, ensemble, k)
-        joint = build_model(config, reduced, transfers=True).solve()
-        alone = sum(solve_coalition(config, reduced, [a]).objective_usd for a in config.allies)
+        model = build_model(config, reduced, transfers=True)
+        joint = model.solve()
+        alone = sum(
+            s.objective_usd
+            for s in _coalition_solutions(model, config, reduced, coalitions=False)[0].values()
+        )
         row: dict[str, float] = {
             "k": float(k),
             "kept": float(reduced.n_scenarios),

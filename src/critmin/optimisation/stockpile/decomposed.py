@@ -1,290 +1,395 @@
-"""Confidential mode: the joint arrangement solved by ADMM, each ally in its own process.
+"""Confidential mode: the joint arrangement solved with each ally's data in its own process.
 
-Each ally builds its own problem from its private data (holdings, releases, unmet need, and
-local copies of its exports ``e[a->b]`` and imports ``i[b->a]``) and never sends it. The
-coordinator only sees proposed flows and sends back agreed flows ``z`` and prices
-``lambda``, ``mu`` (consensus ADMM, Boyd et al. 2011, section 7, with residual balancing of
-the penalty ``rho``). At the end every ally re-solves with its flows fixed to the agreed
-``z``, so the reported plan is consistent (exports = imports) and its cost is a true cost of
-the joint problem, never below the centralised optimum. Risk-neutral models only (a CVaR
-couples the allies' costs).
+Resource-directive decomposition (cutting planes on the agreed flows in a trust region,
+Linderoth and Wright 2003): the coordinator proposes the flows between allies; each ally's
+process (``ally.py``, started as a separate OS process on its own file) answers with its own
+cost of the proposal and its marginal cost of each flow. The coordinator keeps a cutting-plane
+model of the sum of the allies' costs, minimises it within a box around the best proposal so
+far, and stops when the best proposal's cost (an upper bound: a consistent joint plan) is
+within ``tolerance`` of the model's global minimum (a lower bound on the centralised optimum).
+Why this method and its equations: ``docs/methods/stockpile.md``, section 4.
+
+The coordinator reads a public file only (allies, dimensions, transfer capacity); it is handed
+the allies' file paths to pass on and never opens them (``tests/test_stockpile_confidential.py``
+audits this and every message).
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing as mp
-from collections.abc import Callable, Sequence
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import highspy
-import linopy
 import numpy as np
-import pandas as pd
+import xarray as xr
 
 from critmin.errors import InfeasibleError, InputError
+from critmin.optimisation.stockpile.ally import RESULT_SUFFIX, PrivateInputs, write_private
 from critmin.optimisation.stockpile.arrangements import coalition
-from critmin.optimisation.stockpile.config import StockpileConfig
-from critmin.optimisation.stockpile.model import quiet_stdout, resolve_inputs
+from critmin.optimisation.stockpile.config import (
+    ExplicitScenario,
+    ExplicitScenarios,
+    StockpileConfig,
+)
+from critmin.optimisation.stockpile.model import quiet_stdout
+from critmin.optimisation.stockpile.protocol import Message, Record, receive, record, send
 from critmin.optimisation.stockpile.scenarios import ScenarioSet
 
-PROXIMAL_WEIGHT = 1e-6  # share of rho on holdings, releases and unmet need
-
-
-class AllyProblem:
-    """One ally's private QP: its own costs plus ADMM terms on its flows.
-
-    Variables: ``holding`` [material], ``release``, ``unmet`` [scenario, month, material],
-    ``export`` (to a partner) and ``import`` (from a partner) [scenario, month, partner,
-    material]. The quadratic ADMM term ``rho / 2 (e^2 + i^2)`` is fixed; each iteration only
-    changes the linear costs of the flows, so HiGHS re-solves from its last basis.
-    """
-
-    def __init__(
-        self,
-        config: StockpileConfig,
-        scenarios: ScenarioSet,
-        partners: Sequence[str],
-        rho: float,
-    ) -> None:
-        inputs = resolve_inputs(config, scenarios)
-        (ally,) = inputs.allies
-        self.shape = (
-            scenarios.shortfall.sizes["scenario"],
-            scenarios.shortfall.sizes["month"],
-            len(partners),
-            len(inputs.materials),
-        )
-        m = linopy.Model()
-        scenario = pd.Index(scenarios.shortfall["scenario"].values, name="scenario")
-        month = pd.Index(scenarios.shortfall["month"].values, name="month")
-        partner = pd.Index(list(partners), name="partner")
-        material = pd.Index(inputs.materials, name="material")
-        floor = inputs.floor_t.sel(ally=ally)
-        cap = inputs.cap_t.sel(ally=ally)
-        holding = m.add_variables(lower=floor, upper=cap, coords=[material], name="holding")
-        release = m.add_variables(lower=0, coords=[scenario, month, material], name="release")
-        sector = pd.Index(inputs.sector_share["sector"].values, name="sector")
-        bounds = inputs.sector_bounds(scenarios.shortfall).sel(ally=ally, drop=True)
-        unmet = m.add_variables(
-            lower=0, upper=bounds, coords=[scenario, month, material, sector], name="unmet"
-        )
-        flows = [scenario, month, partner, material]
-        export = m.add_variables(lower=0, coords=flows, name="export")
-        imported = m.add_variables(lower=0, coords=flows, name="import")
-        m.add_constraints(release - inputs.release_rate * holding <= 0, name="release_rate")
-        m.add_constraints(release.sum("month") - holding <= 0, name="stock_balance")
-        m.add_constraints(export.sum("partner") - release <= 0, name="ship_only_released")
-        shortfall = scenarios.shortfall.sel(ally=ally, drop=True)
-        m.add_constraints(
-            unmet.sum("sector") + release - export.sum("partner") + imported.sum("partner")
-            >= shortfall,
-            name="unmet_need",
-        )
-        p = scenarios.probability
-        holding_cost = (inputs.annual_cost_usd_per_t * inputs.horizon_years * holding).sum()
-        damage = (p * inputs.damage_usd_per_t * unmet).sum()
-        freight = (p * inputs.transfer_cost_usd_per_t * imported).sum()
-        own = holding_cost + damage + freight
-        flows_penalty = (rho / 2.0) * ((export * export).sum() + (imported * imported).sum())
-        # a tiny proximal weight on the other variables keeps the Hessian positive definite
-        # (HiGHS's active-set QP solver may declare a singular one non-convex)
-        tiny = PROXIMAL_WEIGHT * rho
-        proximal = tiny * ((holding * holding).sum() + (release * release).sum())
-        proximal = proximal + tiny * (unmet * unmet).sum()
-        m.add_objective(own + flows_penalty + proximal)
-        matrices = m.matrices
-        labels = matrices.vlabels
-        self.export_columns = np.searchsorted(labels, export.labels.values.ravel())
-        self.import_columns = np.searchsorted(labels, imported.labels.values.ravel())
-        self.holding_columns = np.searchsorted(labels, holding.labels.values.ravel())
-        self.base_cost = np.asarray(matrices.c, dtype=float).copy()
-        with quiet_stdout():
-            self.solver = m.to_highspy()
-        self.solver.setOptionValue("output_flag", False)
-        self.materials = list(inputs.materials)
-
-    def _run(self) -> np.ndarray:
-        run_status = self.solver.run()
-        if self.solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            self.solver.clearSolver()  # a cold start, once
-            run_status = self.solver.run()
-        status = self.solver.modelStatusToString(self.solver.getModelStatus())
-        if status != "Optimal":
-            raise InfeasibleError(
-                f"ally sub-problem: HiGHS run status {run_status}, model status {status!r}"
-            )
-        return np.asarray(self.solver.getSolution().col_value, dtype=float)
-
-    def _set_costs(self, linear_export: np.ndarray, linear_import: np.ndarray) -> None:
-        columns = np.concatenate([self.export_columns, self.import_columns])
-        costs = self.base_cost[columns] + np.concatenate(
-            [linear_export.ravel(), linear_import.ravel()]
-        )
-        self.solver.changeColsCost(len(columns), columns.astype(np.int32), costs)
-
-    def step(
-        self, linear_export: np.ndarray, linear_import: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Solve with extra linear costs on the flows; the proposed exports and imports."""
-        self._set_costs(linear_export, linear_import)
-        x = self._run()
-        return x[self.export_columns].reshape(self.shape), x[self.import_columns].reshape(
-            self.shape
-        )
-
-    def settle(self, exports: np.ndarray, imports: np.ndarray) -> tuple[float, np.ndarray]:
-        """Re-solve with the flows fixed to the agreed values: own cost (USD), holdings (t)."""
-        self._set_costs(np.zeros(self.shape), np.zeros(self.shape))
-        columns = np.concatenate([self.export_columns, self.import_columns]).astype(np.int32)
-        values = np.concatenate([exports.ravel(), imports.ravel()])
-        self.solver.changeColsBounds(len(columns), columns, values, values)
-        x = self._run()
-        return float(self.base_cost @ x), x[self.holding_columns]
-
-
-def _worker(
-    conn: Connection,
-    config: StockpileConfig,
-    scenarios: ScenarioSet,
-    partners: list[str],
-    rho: float,
-) -> None:
-    """An ally's process: builds its problem from its own data and answers the coordinator."""
-    try:
-        problem = AllyProblem(config, scenarios, partners, rho)
-        conn.send(("ready", None))
-        while True:
-            kind, payload = conn.recv()
-            if kind == "step":
-                conn.send(("flows", problem.step(*payload)))
-            elif kind == "settle":
-                conn.send(("settled", problem.settle(*payload)))
-            else:
-                break
-    except Exception as exc:  # reported to the coordinator, which raises it
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
-    finally:
-        conn.close()
+PUBLIC_FILE = "public.json"
+INITIAL_RADIUS_T = 1.0  # trust region's first half-width (t/month); doubled while it binds
+MIN_RADIUS_T = 1e-9
+PLACEHOLDER_SCENARIOS = ExplicitScenarios(cases=[ExplicitScenario(probability=1.0, shortfall_t={})])
+SERIOUS_STEP = 0.1  # a proposal is accepted if it realises this share of the predicted fall
+EXPAND_AT = 0.99  # the box binds when a flow moves this share of the radius
 
 
 @dataclass
-class DecomposedResult:
-    """Outcome of the confidential mode (USD over the horizon, t)."""
+class ConfidentialResult:
+    """Outcome of the confidential mode (USD over the horizon; flows t/month).
+
+    ``cost_usd`` is the cost of the agreed plan (each ally's own cost with the agreed flows
+    fixed, summed), ``lower_bound_usd`` a bound below the centralised optimum, ``gap`` their
+    relative difference; ``alone_cost_by_ally_usd`` each ally's cost with no flows (the first
+    proposal). ``flows`` [scenario, month, ally (from), partner (to), material]. ``messages``
+    lists what crossed a process boundary (names and shapes); ``result_files`` where each
+    ally wrote its own plan."""
 
     cost_usd: float
+    lower_bound_usd: float
     cost_by_ally_usd: dict[str, float]
-    holdings_t: dict[str, dict[str, float]]
+    alone_cost_by_ally_usd: dict[str, float]
+    flows: xr.DataArray
     iterations: int
-    primal_residual_t: float
-    messages: list[tuple[str, str, tuple[int, ...]]] = field(default_factory=list)
+    converged: bool
+    seconds: float
+    messages: list[Record] = field(default_factory=list)
+    result_files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def gap(self) -> float:
+        return (self.cost_usd - self.lower_bound_usd) / max(abs(self.cost_usd), 1.0)
+
+    @property
+    def value_of_cooperation_usd(self) -> float:
+        return sum(self.alone_cost_by_ally_usd.values()) - self.cost_usd
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (keys in docs/methods/stockpile.md, section 7)."""
+        return {
+            "cost": self.cost_usd,
+            "lower_bound": self.lower_bound_usd,
+            "gap": self.gap,
+            "converged": self.converged,
+            "iterations": self.iterations,
+            "seconds": self.seconds,
+            "cost_by_ally": self.cost_by_ally_usd,
+            "alone_cost_by_ally": self.alone_cost_by_ally_usd,
+            "value_of_cooperation": self.value_of_cooperation_usd,
+            "transfers_t": {
+                f"{a}->{b}": float(self.flows.sel(ally=a, partner=b).sum())
+                for a in self.flows["ally"].values
+                for b in self.flows["partner"].values
+                if a != b
+            },
+            "messages": len(self.messages),
+            "result_files": {a: str(p) for a, p in self.result_files.items()},
+        }
+
+
+def check_supported(config: StockpileConfig, scenarios: ScenarioSet) -> None:
+    """One-line :class:`InputError` for what the confidential mode cannot solve exactly."""
+    if len(config.allies) < 2:
+        raise InputError("allies: the confidential mode needs at least two allies")
+    if config.risk.risk_weight > 0 and scenarios.n_scenarios > 1:
+        raise InputError(
+            f"risk.risk_weight = {config.risk.risk_weight}: with {scenarios.n_scenarios} "
+            "scenarios the CVaR of the allies' summed loss couples their costs; the "
+            "confidential mode is risk-neutral unless one scenario is kept"
+        )
+    for a, spec in config.allies.items():
+        if spec.max_t or spec.acquisition_budget_usd is not None:
+            field_name = "max_t" if spec.max_t else "acquisition_budget_usd"
+            raise InputError(
+                f"allies.{a}.{field_name}: caps and budgets bound what an ally can ship, "
+                "which the confidential mode does not yet model; solve it jointly"
+            )
+
+
+def write_party_files(
+    config: StockpileConfig, scenarios: ScenarioSet, folder: Path
+) -> tuple[Path, dict[str, Path]]:
+    """Split one config into a public file and one private file per ally in ``folder``.
+
+    In a deployment each ally writes its own file from its own data; this is the step that
+    makes the shipped single-file examples runnable."""
+    check_supported(config, scenarios)
+    folder.mkdir(parents=True, exist_ok=True)
+    allies = list(config.allies)
+    capacity = config.costs.transfer_capacity_t_per_month
+    public = {
+        "allies": allies,
+        "materials": list(config.materials),
+        "scenarios": scenarios.n_scenarios,
+        "months": int(scenarios.shortfall.sizes["month"]),
+        "transfer_capacity_t_per_month": capacity,
+    }
+    public_path = folder / PUBLIC_FILE
+    public_path.write_text(json.dumps(public, indent=2) + "\n", encoding="utf-8")
+    private = {}
+    for a in allies:
+        own_config, own_scenarios = coalition(config, scenarios, [a])
+        # the scenarios travel as arrays in the ally's file; its config keeps none of the
+        # others' cases
+        own_config = own_config.model_copy(update={"scenarios": PLACEHOLDER_SCENARIOS})
+        path = folder / f"{a}.npz"
+        partners = [b for b in allies if b != a]
+        write_private(path, PrivateInputs(a, partners, own_config, own_scenarios))
+        path.chmod(0o600)
+        private[a] = path
+    return public_path, private
+
+
+class _Party:
+    """The coordinator's channel to one ally's process."""
+
+    def __init__(self, ally: str, private_path: Path, log: list[Record]) -> None:
+        self.ally = ally
+        self.log = log
+        self.errors: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
+        command = [sys.executable, "-m", "critmin.optimisation.stockpile.ally", str(private_path)]
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors
+        )
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.inbox, self.outbox = self.process.stdout, self.process.stdin
+
+    def send(self, kind: str, arrays: Mapping[str, np.ndarray] | None = None) -> None:
+        self.log.append(record(f"to {self.ally}", send(self.outbox, kind, arrays=arrays)))
+
+    def receive(self, expected: str) -> Message:
+        try:
+            message = receive(self.inbox)
+        except InputError:
+            self.errors.seek(0)
+            tail = self.errors.read().decode("utf-8", "replace").strip().splitlines()[-1:]
+            raise InfeasibleError(
+                f"confidential mode, ally {self.ally}: its process stopped ({' '.join(tail)})"
+            ) from None
+        self.log.append(record(f"from {self.ally}", message))
+        if message.kind == "error":
+            raise InfeasibleError(f"confidential mode, ally {self.ally}: {message.text}")
+        if message.kind != expected:
+            raise InfeasibleError(
+                f"confidential mode, ally {self.ally}: sent {message.kind!r}, not {expected!r}"
+            )
+        return message
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.send("stop")
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for stream in (self.outbox, self.inbox, self.errors):
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+class _Master:
+    """The cutting-plane model: min sum_a v_a s.t. v_a >= V_a(z_j) + g_aj (z - z_j) for every
+    proposal j, v_a >= 0 (costs are never negative), 0 <= z <= capacity."""
+
+    def __init__(self, size: int, allies: int, capacity: float | None) -> None:
+        self.size, self.allies = size, allies
+        self.upper = np.full(size, highspy.kHighsInf if capacity is None else capacity)
+        with quiet_stdout():
+            self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.addVars(size, np.zeros(size), self.upper)
+        self.highs.addVars(allies, np.zeros(allies), np.full(allies, highspy.kHighsInf))
+        self.highs.changeColsCost(
+            allies, np.arange(size, size + allies, dtype=np.int32), np.ones(allies)
+        )
+
+    def add_cut(self, party: int, value: float, slope: np.ndarray, at: np.ndarray) -> None:
+        nonzero = np.flatnonzero(slope)
+        index = np.concatenate([nonzero, [self.size + party]]).astype(np.int32)
+        coefficients = np.concatenate([-slope[nonzero], [1.0]])
+        self.highs.addRow(
+            value - float(slope @ at), highspy.kHighsInf, len(index), index, coefficients
+        )
+
+    def minimise(self, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, float]:
+        """The model's minimiser and minimum with ``lower <= z <= upper``."""
+        columns = np.arange(self.size, dtype=np.int32)
+        self.highs.changeColsBounds(self.size, columns, lower, upper)
+        self.highs.run()
+        status = self.highs.modelStatusToString(self.highs.getModelStatus())
+        if status != "Optimal":
+            raise InfeasibleError(f"confidential mode: coordinator's model {status!r}")
+        x = np.asarray(self.highs.getSolution().col_value, dtype=float)
+        return np.clip(x[: self.size], lower, upper), float(
+            self.highs.getInfo().objective_function_value
+        )
+
+
+def coordinate(
+    public_path: Path,
+    private_paths: Mapping[str, Path],
+    tolerance: float = 1e-4,
+    max_iterations: int = 500,
+    progress: Callable[[int, float, float], None] | None = None,
+) -> ConfidentialResult:
+    """Run the confidential mode: one process per ally on its file, flows and marginal costs
+    exchanged until the plan's cost is within ``tolerance`` of the lower bound.
+
+    ``progress(iteration, cost, lower_bound)`` is called after each proposal."""
+    started = time.perf_counter()
+    public = json.loads(Path(public_path).read_text(encoding="utf-8"))
+    allies = [str(a) for a in public["allies"]]
+    if sorted(allies) != sorted(private_paths):
+        raise InputError(f"allies: files given for {sorted(private_paths)}, expected {allies}")
+    pairs = [(a, b) for a in allies for b in allies if a != b]
+    block = (int(public["scenarios"]), int(public["months"]), len(public["materials"]))
+    size = len(pairs) * int(np.prod(block))
+    log: list[Record] = []
+    parties = {a: _Party(a, Path(private_paths[a]), log) for a in allies}
+    try:
+        for party in parties.values():
+            party.receive("ready")
+        master = _Master(size, len(allies), public["transfer_capacity_t_per_month"])
+        layout = _Layout(allies, pairs, block)
+
+        def evaluate(z: np.ndarray, kind: str = "propose") -> dict[str, Message]:
+            for a, party in parties.items():
+                exports, imports = layout.split(z, a)
+                party.send(kind, {"exports": exports, "imports": imports})
+            reply = "settled" if kind == "finish" else "value"
+            return {a: party.receive(reply) for a, party in parties.items()}
+
+        def cost(answers: Mapping[str, Message]) -> float:
+            return sum(m.scalars["cost_usd"] for m in answers.values())
+
+        def add_cuts(z: np.ndarray, answers: Mapping[str, Message]) -> None:
+            for i, a in enumerate(allies):
+                slope = layout.join(
+                    a, answers[a].arrays["marginal_exports"], answers[a].arrays["marginal_imports"]
+                )
+                master.add_cut(i, answers[a].scalars["cost_usd"], slope, z)
+
+        best = np.zeros(size)
+        answers = evaluate(best)
+        alone = {a: m.scalars["cost_usd"] for a, m in answers.items()}
+        add_cuts(best, answers)
+        upper_bound = cost(answers)
+        radius, lower_bound, iteration, converged = INITIAL_RADIUS_T, 0.0, 0, False
+        for iteration in range(1, max_iterations + 1):
+            anywhere, lower_bound = master.minimise(np.zeros(size), master.upper)
+            if upper_bound - lower_bound <= tolerance * max(abs(upper_bound), 1.0):
+                converged = True
+                break
+            box_low = np.maximum(best - radius, 0.0)
+            box_high = np.minimum(best + radius, master.upper)
+            trial, predicted = master.minimise(box_low, box_high)
+            if upper_bound - predicted <= 0.5 * tolerance * max(abs(upper_bound), 1.0):
+                # the box holds no more promise: try where the model says the minimum lies
+                trial, predicted = anywhere, lower_bound
+                radius *= 2.0
+            answers = evaluate(trial)
+            add_cuts(trial, answers)
+            value = cost(answers)
+            if upper_bound - value >= SERIOUS_STEP * (upper_bound - predicted):
+                if np.abs(trial - best).max(initial=0.0) >= EXPAND_AT * radius:
+                    radius *= 2.0
+                best, upper_bound = trial, value
+            elif value > upper_bound:
+                radius = max(radius / 2.0, MIN_RADIUS_T)
+            if progress is not None:
+                progress(iteration, upper_bound, lower_bound)
+        settled = evaluate(best, "finish")
+        by_ally = {a: m.scalars["cost_usd"] for a, m in settled.items()}
+    finally:
+        for party in parties.values():
+            party.close()
+    results = {a: Path(str(private_paths[a]) + RESULT_SUFFIX) for a in allies}
+    return ConfidentialResult(
+        cost_usd=sum(by_ally.values()),
+        lower_bound_usd=lower_bound,
+        cost_by_ally_usd=by_ally,
+        alone_cost_by_ally_usd=alone,
+        flows=layout.flows(best, allies, [str(m) for m in public["materials"]]),
+        iterations=iteration,
+        converged=converged,
+        seconds=time.perf_counter() - started,
+        messages=log,
+        result_files=results,
+    )
+
+
+class _Layout:
+    """The coordinator's flow vector: one block [scenario, month, material] per ordered pair
+    (from, to) of allies; each ally sees its exports and imports [scenario, month, partner,
+    material]."""
+
+    def __init__(self, allies: list[str], pairs: list[tuple[str, str]], block: tuple[int, ...]):
+        self.allies, self.pairs, self.block = allies, pairs, block
+        self.index = {pair: i for i, pair in enumerate(pairs)}
+
+    def _blocks(self, z: np.ndarray) -> np.ndarray:
+        return z.reshape((len(self.pairs), *self.block))
+
+    def split(self, z: np.ndarray, ally: str) -> tuple[np.ndarray, np.ndarray]:
+        blocks = self._blocks(z)
+        partners = [b for b in self.allies if b != ally]
+        exports = np.stack([blocks[self.index[ally, b]] for b in partners], axis=2)
+        imports = np.stack([blocks[self.index[b, ally]] for b in partners], axis=2)
+        return exports, imports
+
+    def join(self, ally: str, exports: np.ndarray, imports: np.ndarray) -> np.ndarray:
+        """An ally's [scenario, month, partner, material] values back into a flow vector."""
+        blocks = np.zeros((len(self.pairs), *self.block))
+        for j, b in enumerate(b for b in self.allies if b != ally):
+            blocks[self.index[ally, b]] += exports[:, :, j, :]
+            blocks[self.index[b, ally]] += imports[:, :, j, :]
+        return blocks.ravel()
+
+    def flows(self, z: np.ndarray, allies: list[str], materials: list[str]) -> xr.DataArray:
+        blocks = self._blocks(z)
+        full = np.zeros((*self.block[:2], len(allies), len(allies), self.block[2]))
+        for (a, b), i in self.index.items():
+            full[:, :, allies.index(a), allies.index(b), :] = blocks[i]
+        return xr.DataArray(
+            full,
+            dims=("scenario", "month", "ally", "partner", "material"),
+            coords={"ally": allies, "partner": allies, "material": materials},
+            attrs={"units": "t/month"},
+        )
 
 
 def decomposed_solve(
     config: StockpileConfig,
     scenarios: ScenarioSet,
-    rho: float | None = None,
-    max_iterations: int = 300,
-    tolerance: float = 1e-4,
-    progress: Callable[[int, float], None] | None = None,
-) -> DecomposedResult:
-    """Solve the joint arrangement by ADMM, one process per ally.
-
-    Each process receives only its own ally's config and shortfall (``coalition``); in a
-    deployment it would run on that ally's machine. ``messages`` records what crossed the
-    process boundary after set-up: (direction, kind, array shape), flows and prices only.
-    ``rho`` (USD per t^2) defaults to the mean over materials of the smallest damage per
-    tonne among the sectors using it, divided by the mean positive shortfall, times the mean
-    scenario probability (with two sectors at 2,000,000 and 400,000 USD/t the mean damage
-    made it 3 times too large: 300 iterations and 36 % above the optimum).
-    """
-    if config.risk.risk_weight > 0:
-        raise InputError("risk.risk_weight: the confidential mode is risk-neutral only (0)")
-    allies = list(config.allies)
-    if len(allies) < 2:
-        raise InputError("allies: the confidential mode needs at least two allies")
-    if rho is None:
-        inputs = resolve_inputs(config, scenarios)
-        positive = scenarios.shortfall.values[scenarios.shortfall.values > 0]
-        scale = float(positive.mean()) if positive.size else 1.0
-        # the marginal tonne shipped relieves the cheapest sector still short: each
-        # material's smallest damage among the sectors using it
-        used = (inputs.sector_share > 0).any("ally")
-        marginal = inputs.damage_usd_per_t.where(used).min("sector")
-        rho = float(marginal.mean()) / scale / scenarios.n_scenarios
-    context = mp.get_context("spawn")
-    links: dict[str, Connection] = {}
-    processes = []
-    partners = {a: [b for b in allies if b != a] for a in allies}
-    for a in allies:
-        own_config, own_scenarios = coalition(config, scenarios, [a])
-        parent, child = context.Pipe()
-        process = context.Process(
-            target=_worker, args=(child, own_config, own_scenarios, partners[a], rho), daemon=True
-        )
-        process.start()
-        links[a] = parent
-        processes.append(process)
-    messages: list[tuple[str, str, tuple[int, ...]]] = []
-
-    def receive(a: str) -> Any:
-        kind, payload = links[a].recv()
-        if kind == "error":
-            raise InfeasibleError(f"confidential mode, ally {a}: {payload}")
-        return payload
-
-    try:
-        for a in allies:
-            receive(a)
-        shape = scenarios.shortfall.isel(ally=0).shape  # [scenario, month, material]
-        pairs = [(a, b) for a in allies for b in allies if a != b]
-        z = {pair: np.zeros(shape) for pair in pairs}
-        lam = {pair: np.zeros(shape) for pair in pairs}  # price of the sender's copy
-        mu = {pair: np.zeros(shape) for pair in pairs}  # price of the receiver's copy
-        iteration, primal = 0, np.inf
-        for iteration in range(1, max_iterations + 1):
-            for a in allies:
-                lin_e = np.stack([lam[a, b] - rho * z[a, b] for b in partners[a]], axis=2)
-                lin_i = np.stack([mu[b, a] - rho * z[b, a] for b in partners[a]], axis=2)
-                links[a].send(("step", (lin_e, lin_i)))
-                messages.append(("to " + a, "prices", lin_e.shape))
-            proposals = {a: receive(a) for a in allies}
-            for a in allies:
-                messages.append(("from " + a, "flows", proposals[a][0].shape))
-            change = 0.0
-            primal_sq, scale_sq = 0.0, 1.0
-            for a, b in pairs:
-                e = proposals[a][0][:, :, partners[a].index(b), :]
-                i = proposals[b][1][:, :, partners[b].index(a), :]
-                new = np.maximum((e + i) / 2 + (lam[a, b] + mu[a, b]) / (2 * rho), 0.0)
-                change += float(((new - z[a, b]) ** 2).sum())
-                z[a, b] = new
-                lam[a, b] += rho * (e - new)
-                mu[a, b] += rho * (i - new)
-                primal_sq += float(((e - new) ** 2).sum() + ((i - new) ** 2).sum())
-                scale_sq += float((e**2).sum() + (i**2).sum())
-            primal = float(np.sqrt(primal_sq))
-            if progress is not None:
-                progress(iteration, primal)
-            if primal <= tolerance * np.sqrt(scale_sq) and np.sqrt(change) <= tolerance * np.sqrt(
-                scale_sq
-            ):
-                break
-        costs, holdings = {}, {}
-        for a in allies:
-            out = np.stack([z[a, b] for b in partners[a]], axis=2)
-            into = np.stack([z[b, a] for b in partners[a]], axis=2)
-            links[a].send(("settle", (out, into)))
-        for a in allies:
-            cost, held = receive(a)
-            costs[a] = cost
-            holdings[a] = dict(zip(config.materials, map(float, held), strict=True))
-    finally:
-        for a in allies:
-            with contextlib.suppress(OSError, BrokenPipeError):
-                links[a].send(("stop", None))
-        for process in processes:
-            process.join(timeout=10)
-    return DecomposedResult(sum(costs.values()), costs, holdings, iteration, primal, messages)
+    folder: Path | None = None,
+    **options: Any,
+) -> ConfidentialResult:
+    """Write the party files of ``config`` (into ``folder``, else a temporary folder that is
+    removed afterwards, with the allies' result files) and run :func:`coordinate`."""
+    if folder is not None:
+        public, private = write_party_files(config, scenarios, folder)
+        return coordinate(public, private, **options)
+    with tempfile.TemporaryDirectory(prefix="critmin-confidential-") as tmp:
+        public, private = write_party_files(config, scenarios, Path(tmp))
+        result = coordinate(public, private, **options)
+        result.result_files = {}
+        return result

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,6 +162,45 @@ class StockpileModel:
             raise InfeasibleError(self._diagnosis(str(status), str(condition)))
         return StockpileSolution.from_model(self)
 
+    def solve_variant(
+        self,
+        fixed_holdings: xr.DataArray | None = None,
+        groups: Sequence[Sequence[str]] | None = None,
+        **solver_options: Any,
+    ) -> StockpileSolution:
+        """Solve this model with its holdings fixed and/or transfers allowed only within
+        ``groups`` of allies (``[[a] for a in allies]``: every ally alone), then restore it.
+
+        Changes bounds only, so one built model serves every arrangement (alone, joint, rule
+        of thumb, a given plan, coalitions) with the results of a model built for each."""
+        holding = self.holding
+        saved_holding = (holding.lower.copy(), holding.upper.copy())
+        transfer = self.model.variables["transfer"] if self.transfers_allowed else None
+        saved_transfer = None if transfer is None else transfer.upper.copy()
+        try:
+            if fixed_holdings is not None:
+                fixed = fixed_holdings.sel(ally=self.inputs.allies, material=self.inputs.materials)
+                holding.update(lower=fixed, upper=fixed)
+            if groups is not None and transfer is not None and saved_transfer is not None:
+                member = {a: i for i, group in enumerate(groups) for a in group}
+                allowed = np.array(
+                    [
+                        [member.get(a, -1) == member.get(b, -2) for b in self.inputs.allies]
+                        for a in self.inputs.allies
+                    ]
+                )
+                gate = xr.DataArray(
+                    allowed,
+                    coords={"ally": self.inputs.allies, "partner": self.inputs.allies},
+                    dims=("ally", "partner"),
+                )
+                transfer.update(upper=saved_transfer.where(gate, 0.0))
+            return self.solve(**solver_options)
+        finally:
+            holding.update(lower=saved_holding[0], upper=saved_holding[1])
+            if transfer is not None and saved_transfer is not None:
+                transfer.update(upper=saved_transfer)
+
     def _diagnosis(self, status: str, condition: str) -> str:
         """One line: HiGHS's status and model status, and what to check for that outcome."""
         model_status = condition
@@ -219,15 +258,7 @@ def build_model(
     p = scenarios.probability
 
     first_coords = [scenario, ally, material] if perfect_information else [ally, material]
-    holding = _add_holdings(m, inputs, first_coords)
-    release = m.add_variables(lower=0, coords=[scenario, month, ally, material], name="release")
-    sector = _index("sector", inputs.sector_share["sector"].values)
-    unmet_coords = [scenario, month, ally, material, sector]
-    bounds = inputs.sector_bounds(scenarios.shortfall)
-    # a sector that does not use a material has the bound 0 (HiGHS's presolve drops it)
-    unmet = m.add_variables(lower=0, upper=bounds, coords=unmet_coords, name="unmet")
-    m.add_constraints(release - inputs.release_rate * holding <= 0, name="release_rate")
-    m.add_constraints(release.sum("month") - holding <= 0, name="stock_balance")
+    holding, release, unmet = add_stock_and_unmet(m, inputs, scenarios, first_coords)
 
     used: linopy.Variable | linopy.LinearExpression = release
     transfer_cost: linopy.LinearExpression | None = None
@@ -280,6 +311,28 @@ def build_model(
         fixed = fixed_holdings.sel(ally=inputs.allies, material=inputs.materials)
         m.add_constraints(holding == fixed, name="fixed_holding")
     return StockpileModel(m, inputs, scenarios, allow, perfect_information)
+
+
+def add_stock_and_unmet(
+    m: linopy.Model, inputs: Inputs, scenarios: ScenarioSet, holding_coords: list[pd.Index]
+) -> tuple[linopy.Variable, linopy.Variable, linopy.Variable]:
+    """Holdings, releases [scenario, month, ally, material] and unmet need by sector (t),
+    with the constraints ``release_rate`` and ``stock_balance`` (shared by the joint model
+    and each ally's own model in the confidential mode)."""
+    scenario = _index("scenario", scenarios.shortfall["scenario"].values)
+    month = _index("month", scenarios.shortfall["month"].values)
+    ally = _index("ally", inputs.allies)
+    material = _index("material", inputs.materials)
+    holding = _add_holdings(m, inputs, holding_coords)
+    release = m.add_variables(lower=0, coords=[scenario, month, ally, material], name="release")
+    sector = _index("sector", inputs.sector_share["sector"].values)
+    unmet_coords = [scenario, month, ally, material, sector]
+    bounds = inputs.sector_bounds(scenarios.shortfall)
+    # a sector that does not use a material has the bound 0 (HiGHS's presolve drops it)
+    unmet = m.add_variables(lower=0, upper=bounds, coords=unmet_coords, name="unmet")
+    m.add_constraints(release - inputs.release_rate * holding <= 0, name="release_rate")
+    m.add_constraints(release.sum("month") - holding <= 0, name="stock_balance")
+    return holding, release, unmet
 
 
 def _add_holdings(m: linopy.Model, inputs: Inputs, coords: list[pd.Index]) -> linopy.Variable:

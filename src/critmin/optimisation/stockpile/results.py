@@ -82,6 +82,27 @@ class StockpileSolution:
             cvar_alpha=inputs.cvar_alpha,
         )
 
+    def for_ally(self, ally: str) -> StockpileSolution:
+        """One ally's part of a solution in which no ally ships to another (the alone
+        arrangement solved as one model); its objective is that ally's cost (risk-neutral)."""
+        if self.transfer is not None and float(abs(self.transfer).sum()) > 0:
+            raise ValueError("for_ally: the solution has transfers between allies")
+        one = [ally]
+        return StockpileSolution(
+            holdings=self.holdings.sel(ally=one),
+            unmet=self.unmet.sel(ally=one),
+            unmet_by_sector=self.unmet_by_sector.sel(ally=one),
+            release=self.release.sel(ally=one),
+            transfer=None,
+            loss_usd=self.loss_usd.sel(ally=one),
+            holding_cost_usd=self.holding_cost_usd.sel(ally=one),
+            probability=self.probability,
+            consumption_t_per_year=self.consumption_t_per_year.sel(ally=one),
+            sector_share=self.sector_share.sel(ally=one),
+            objective_usd=float(self.cost_by_ally_usd.sel(ally=ally)),
+            cvar_alpha=self.cvar_alpha,
+        )
+
     @property
     def cost_by_ally_usd(self) -> xr.DataArray:
         """Holding cost + expected damage and freight of inflows, per ally (USD)."""

@@ -20,11 +20,9 @@ from critmin.optimisation.stockpile.config import (
     ExplicitScenarios,
     StockpileConfig,
 )
-from critmin.simulation.engine import simulate_arrays
-from critmin.simulation.fast import clear_fast
-from critmin.simulation.model import build_market, value_per_tonne
+from critmin.simulation.model import scenario_model
+from critmin.simulation.paths import sample_paths
 from critmin.simulation.scenario import Scenario, load_scenario
-from critmin.simulation.shocks import build_shocks
 
 MAX_KMEDOIDS_ITERATIONS = 100
 
@@ -132,10 +130,10 @@ def engine_scenarios(
     """Sample ``scenario`` with the fast engine; keep every sample's monthly final-use
     shortfall (t/month) of each ally at each material's stage (``stages``: material → stage).
 
-    Uses the engine as ``critmin.simulation.paths`` does (same seed → same samples). The
+    Read by label from ``critmin.simulation.paths.sample_paths`` (same seed → same samples). The
     allies' base final use (t/year) and the stages' base prices (USD/t) come along.
     """
-    market = build_market(scenario)
+    market = scenario_model(scenario).market
     for ally in allies:
         if ally not in market.regions:
             raise InputError(
@@ -148,20 +146,15 @@ def engine_scenarios(
                 f"materials.{material}.stage = {stage!r}: not a stage of {scenario.commodity}; "
                 f"valid: {', '.join(market.stages)}"
             )
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
-    shocks = build_shocks(scenario, market, samples, rng)
-    _, trace = simulate_arrays(
-        market, shocks, clear_fast, value_per_tonne(scenario, market), record=True
-    )
-    unmet = np.maximum(trace.data["final_reference"] - trace.data["final_use"], 0.0)
+    paths = sample_paths(scenario, samples, seed)
+    materials = list(stages)
+    # the shortfall the market leaves: reference use minus consumption, by label
+    short = paths["shortfall"].sel(stage=list(stages.values()), country=list(allies))
+    values = short.transpose("sample", "month", "country", "stage").values
     region = [market.regions.index(a) for a in allies]
     stage_ix = [market.stages.index(name) for name in stages.values()]
-    values = unmet[:, :, stage_ix, :][..., region]  # [n, month, material, ally]
-    values = np.transpose(values, (0, 1, 3, 2))
-    materials = list(stages)
     consumption = market.final_demand[np.ix_(stage_ix, region)].T * 12.0  # [ally, material]
-    # final use of every sector moves along one demand curve in the engine, so each month's
-    # shortfall splits by sector as the (shocked) reference use does; the base split is used
+    # each month's shortfall splits by sector as the base use does
     split = np.transpose(market.sector_split[np.ix_(stage_ix, region)], (1, 0, 2))
     return make_scenarios(
         values,

@@ -1,13 +1,26 @@
-"""Monthly simulation of the element-grain rare-earth chain with two-price markets.
+"""The element-grain rare-earth chain as a market of the market core, month by month.
 
-Each month: mines produce their baskets (output responds to last month's basket value, so a
-dear element raises all its co-products in fixed proportions); concentrate is separated in
-China or outside it; every element's oxide market clears (two zones, capped China -> rest
-flow under an export control); metal makers convert the oxide they bought (stoichiometric
-yield); every magnet element's metal market clears; magnet makers make heavy-grade magnets
-(NdPr + Dy + Tb, Leontief, with Dy/Tb thrifting when they are dear) and Dy-free magnets
-(NdPr only) from the metal they bought, unused metal going to stock; the magnet market
-clears against sector demand. Quantities t/month; prices are indices (1 = base).
+Goods (two zones each, :mod:`zones`): the separated oxide of every element, the metal of the
+magnet elements (NdPr, Dy, Tb), NdFeB magnets, and the heavy-grade magnets' Dy/Tb content
+above the thrift floor. Every month all of them clear together (``critmin.market``): a dear
+magnet raises magnet makers' margins, their metal purchases and the oxide and mine prices
+upstream; a blocked element raises its price and its deposits' output, and so every
+co-product of theirs. Terms the element chain builds (its coupling, the rest is the core's):
+
+* **mines** (co-product terms): a deposit yields its basket, separated in China or outside
+  it by element (``route_xcn``), one term with an output at every element's oxide node; it
+  supplies on the basket's value (``mine_price_elasticity``) up to output / utilisation;
+* **metal making**: oxide -> metal (stoichiometric yield) on margin;
+* **magnet recipes** (multi-input terms): a heavy grade (NdPr, Dy and Tb at their calibrated
+  contents) and a Dy-free grade (NdPr only), each on margin up to its share of capacity;
+* **thrifting**: the heavy grade's Dy/Tb content above ``thrift_floor`` is a good of its own,
+  made from Dy and Tb metal or replaced by grain-boundary diffusion, whose supply rises with
+  its price (``thrift_elasticity``), at most the base heavy-grade content;
+* **demand**: the core's constant-elasticity curves in linear pieces with a rationing
+  ceiling: direct (non-magnet) uses of every oxide, magnet use by sector;
+* working stocks and the capped China -> rest-of-world arc of every good (:mod:`zones`).
+
+Quantities t/month (t REO, t metal, t NdFeB); prices are indices (1 = the 2024 price).
 """
 
 from __future__ import annotations
@@ -18,14 +31,33 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from critmin.market import newton
+from critmin.market.accounts import final_use_accounts
+from critmin.market.params import Parameters, default_parameters
+from critmin.market.problem import GLOBAL, Builder, Structure, Values
+from critmin.market.terms import demand_pieces, supply_segments, write_supply
 from critmin.simulation.elements.chain import ZONES, Base, calibrate
-from critmin.simulation.elements.market import Zone, ZoneResult, clear
-from critmin.simulation.params import default_parameters
+from critmin.simulation.elements.zones import (
+    ARC_ELASTICITY,
+    Goods,
+    GoodsLayout,
+    ZoneState,
+    advance,
+    check_engine,
+    clear,
+    node_flows,
+    write_goods,
+)
 
+Array = np.ndarray
 MAGNET = "magnet"
 """Key of the magnet stage in control arrays: (``MAGNET``, ``MAGNET``)."""
-
-FLOWS = ("output", "release", "direct", "processing", "restock", "unsold", "net_export")
+STAGES = ("oxide", "metal")
+FLOWS = (
+    "output", "release", "direct", "processing", "restock", "unsold", "market_maker",
+    "net_export",
+)
+NONE = -1
 
 
 @dataclass(frozen=True)
@@ -43,16 +75,208 @@ class Shocks:
     demand: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ElementMarket:
+    """The element chain's clearing problem: structure, base values and its layout. Goods
+    are ordered: oxides (``base.elements``), metals (``base.magnet_elements``), magnets."""
+
+    base: Base
+    params: Parameters
+    structure: Structure
+    values: Values
+    goods: GoodsLayout
+    mine: Array  # [deposit] terms
+    mine_output: Array  # [deposit] base t REO/month
+    mine_value: Array  # [deposit] base basket value, USD per t REO
+    production: Array  # terms on margin (mines, metal making, recipes, conversion, thrift)
+    direct: Array  # [element, zone] oxide direct-use terms
+    magnet_use: Array  # [zone] magnet demand terms (one segment run per sector)
+    recipe: Array  # [grade (heavy, Dy-free), zone] terms
+    thrift: Array  # [element (Dy, Tb), zone] terms
+    seg_sector: Array  # [segments] sector of a magnet-use segment (NONE elsewhere)
+    seg_ration: Array  # [segments] bool: a sector's rationing segment
+    seg_ceiling: Array  # [segments] rationing price index of the segment's sector
+    sector_reference: Array  # [sector, zone] base magnet use (t/month)
+
+    def good(self, element: str, stage: str) -> int:
+        """Index of ``element`` at ``stage`` (``oxide``, ``metal``; ``MAGNET`` for magnets)."""
+        b = self.base
+        if stage == MAGNET:
+            return len(b.elements) + len(b.magnet_elements)
+        if stage == "metal":
+            return len(b.elements) + b.magnet_elements.index(element)
+        return b.elements.index(element)
+
+
+def parameters_of(overrides: Mapping[str, float] | None = None) -> Parameters:
+    """The market core's defaults with ``overrides`` (names of ``parameters.yaml``)."""
+    return default_parameters().with_overrides(dict(overrides or {}))
+
+
+def build_market(
+    base: Base, par: Parameters, protected: frozenset[str] = frozenset()
+) -> ElementMarket:
+    """The element chain's structure; sectors in ``protected`` ration at the protected price
+    index, the others at the rationing price index."""
+    b = Builder()
+    goods = Goods(b)
+    els, mags = base.elements, base.magnet_elements
+    y = base.metal_per_oxide
+    months = par.inventory_months
+
+    def per_month(by_zone: Mapping[str, float]) -> Array:
+        return np.array([by_zone[z] for z in ZONES]) / 12.0
+
+    ox_nodes, metal_nodes = [], []
+    for e in els:
+        out = per_month({z: base.oxide_output[z][e] for z in ZONES})
+        use = per_month({z: base.direct_use[z][e] + base.oxide_purchases[z][e] for z in ZONES})
+        ox_nodes.append(goods.add(f"oxide|{e}", base.oxide_usd_per_t[e], np.maximum(out, use),
+                                  months * use, base.oxide_flow(e) / 12.0, par))
+    for e in mags:
+        out = per_month({z: base.metal_output[z][e] for z in ZONES})
+        use = per_month({z: base.metal_need[z][e] for z in ZONES})
+        metal_nodes.append(goods.add(f"metal|{e}", base.metal_usd_per_t[e],
+                                     np.maximum(out, use), months * use,
+                                     base.metal_flow(e) / 12.0, par))
+    made = per_month(base.magnet_output)
+    used = per_month(base.magnet_use)
+    p_mag = base.magnet_usd_per_t
+    mag_nodes = goods.add("magnet", p_mag, np.maximum(made, used), months * used,
+                          base.magnet_flow() / 12.0, par)
+    eps, eps_c, util = par.supply_elasticity, par.curtailment_elasticity, par.utilisation
+    production: list[int] = []
+
+    # mines: one co-product term per deposit
+    mines, z0s, values = [], [], []
+    for d in base.deposits:
+        coefs: dict[int, float] = {}
+        value = 0.0  # USD per t REO at base prices
+        for k, e in enumerate(els):
+            for zi, share in enumerate((1.0 - d.route_xcn[e], d.route_xcn[e])):
+                if d.basket[e] * share > 0:
+                    coefs[ox_nodes[k][zi]] = d.basket[e] * share
+                    value += d.basket[e] * share * base.oxide_usd_per_t[e]
+        z0 = d.t_reo / 12.0
+        e_m = base.mine_price_elasticity
+        mines.append(b.term(f"mine|{d.id}", coefs,
+                            supply_segments(z0, z0 / util, value, e_m, e_m), value))
+        z0s.append(z0)
+        values.append(value)
+    production += mines
+    # metal making: oxide -> metal on margin
+    for k, e in enumerate(mags):
+        p_ox, p_met = base.oxide_usd_per_t[e], base.metal_usd_per_t[e]
+        for zi, z in enumerate(ZONES):
+            z0 = base.metal_output[z][e] / 12.0
+            if z0 <= 0:
+                continue
+            production.append(b.term(
+                f"metal_making|{e}|{z}",
+                {metal_nodes[k][zi]: 1.0, ox_nodes[els.index(e)][zi]: -1.0 / y[e]},
+                supply_segments(z0, z0 / util, p_met, eps_c, eps), p_met - p_ox / y[e]))
+    # magnet recipes; the heavy grade's Dy and Tb above the thrift floor are goods of their
+    # own ("content"), made from the metal or replaced by diffusion (thrifting)
+    h, floor = base.heavy_grade_share, base.thrift_floor
+    p_metal = {e: base.metal_usd_per_t[e] for e in mags}
+    per_heavy = {e: base.content[e] / h for e in ("Dy", "Tb")}  # t metal per t heavy grade
+    p_content = {e: (1.0 - floor) * c * p_metal[e] for e, c in per_heavy.items()}
+    recipe = np.full((2, 2), NONE, dtype=np.int64)
+    thrift = np.full((2, 2), NONE, dtype=np.int64)
+    nd = mags.index("NdPr")
+    for zi, z in enumerate(ZONES):
+        heavy0 = h * made[zi]
+        coefs = {mag_nodes[zi]: 1.0, metal_nodes[nd][zi]: -base.content["NdPr"]}
+        cost = p_mag - base.content["NdPr"] * p_metal["NdPr"]
+        for k, (e, c) in enumerate(per_heavy.items()):
+            metal = metal_nodes[mags.index(e)][zi]
+            content = b.node(f"content|{e}|{z}", GLOBAL, p_content[e],
+                             max(heavy0, 1e-6 * h * made.sum()))
+            coefs[metal] = -floor * c
+            coefs[content] = -1.0
+            cost -= floor * c * p_metal[e] + p_content[e]
+            production.append(b.term(
+                f"content_from_metal|{e}|{z}", {content: 1.0, metal: -(1.0 - floor) * c},
+                [(heavy0, ARC_ELASTICITY * max(heavy0, 1e-9) / p_content[e], 0.0, np.inf)]))
+            # diffusion replaces -thrift_elasticity / (1 - floor) x (p - 1) of the base
+            # heavy grade's content: the content per magnet falls by thrift_elasticity x
+            # (p - 1), to the floor at most
+            rate = -base.thrift_elasticity / (1.0 - floor) * heavy0 / p_content[e]
+            thrift[k, zi] = b.term(f"thrifting|{e}|{z}", {content: 1.0},
+                                   [(0.0, rate, 0.0, heavy0)], p_content[e])
+        recipe[0, zi] = b.term(f"magnet_heavy|{z}", coefs,
+                               supply_segments(heavy0, heavy0 / util, p_mag, eps_c, eps), cost)
+        free0 = (1.0 - h) * made[zi]
+        recipe[1, zi] = b.term(
+            f"magnet_dy_free|{z}",
+            {mag_nodes[zi]: 1.0, metal_nodes[nd][zi]: -base.content["NdPr"]},
+            supply_segments(free0, free0 / util, p_mag, eps_c, eps),
+            p_mag - base.content["NdPr"] * p_metal["NdPr"])
+        production += [int(recipe[0, zi]), int(recipe[1, zi]), *thrift[:, zi].tolist()]
+    # demand
+    ceiling = {
+        s: (par.protected_price_index if s in protected else par.rationing_price_index)
+        for s in base.sectors
+    }
+    direct = np.full((len(els), 2), NONE, dtype=np.int64)
+    for k, e in enumerate(els):
+        for zi, z in enumerate(ZONES):
+            q = base.direct_use[z][e] / 12.0
+            if q > 0:
+                direct[k, zi] = b.term(f"direct_use|{e}|{z}", {ox_nodes[k][zi]: -1.0},
+                                       demand_pieces(q, base.direct_elasticity,
+                                                     par.rationing_price_index,
+                                                     base.oxide_usd_per_t[e]))
+    magnet_use = np.full(2, NONE, dtype=np.int64)
+    reference = np.zeros((len(base.sectors), 2))
+    runs: list[tuple[int, int, int, bool]] = []  # (term, segment in term, sector, rationing)
+    for zi, z in enumerate(ZONES):
+        segments: list[tuple[float, float, float, float]] = []
+        local = []
+        for k, (sector, (share, elasticity)) in enumerate(base.sectors.items()):
+            reference[k, zi] = used[zi] * share
+            pieces = demand_pieces(used[zi] * share, elasticity, ceiling[sector], p_mag)
+            local += [(len(segments) + j, k, j == len(pieces) - 1) for j in range(len(pieces))]
+            segments += pieces
+        magnet_use[zi] = b.term(f"magnet_use|{z}", {mag_nodes[zi]: -1.0}, segments)
+        runs += [(int(magnet_use[zi]), j, k, last) for j, k, last in local]
+    st, v = b.build()
+    seg_sector = np.full(st.n_segments, NONE, dtype=np.int64)
+    seg_ration = np.zeros(st.n_segments, dtype=np.bool_)
+    seg_ceiling = np.zeros(st.n_segments)
+    names = list(base.sectors)
+    for term, j, k, last in runs:
+        g = st.seg_ptr[term] + j
+        seg_sector[g], seg_ration[g], seg_ceiling[g] = k, last, ceiling[names[k]]
+    return ElementMarket(
+        base=base, params=par, structure=st, values=v, goods=GoodsLayout.of(goods),
+        mine=np.array(mines), mine_output=np.array(z0s), mine_value=np.array(values),
+        production=np.array(production), direct=direct, magnet_use=magnet_use,
+        recipe=recipe, thrift=thrift, seg_sector=seg_sector, seg_ration=seg_ration,
+        seg_ceiling=seg_ceiling, sector_reference=reference,
+    )
+
+
 @dataclass
 class ElementResult:
     """Month-by-month flows (t/month) and prices (index) of the element chain.
 
     ``stage[flow]`` arrays are [month, element, stage (oxide, metal), zone]; metal rows of
-    non-magnet elements are 0. ``magnet[flow]`` arrays are [month, zone]. ``sector_use`` and
-    ``sector_demand`` are [month, sector, zone]; ``mine`` is [month, deposit] (t REO).
+    non-magnet elements are 0. Flows (each >= 0 but ``net_export`` and ``market_maker``):
+    ``output`` (separated oxide, metal made), ``release`` and ``restock`` (working stock),
+    ``direct`` (final use), ``processing`` (bought by metal and magnet makers), ``unsold``
+    (kept at a price index of 0, added to the stock), ``net_export`` (China -> rest; the
+    rest's is its negative), ``market_maker`` (the core's market maker, about 1e-6 of the
+    volume). Every zone balances: output + release + market_maker = direct + processing +
+    restock + unsold + net_export. ``magnet[flow]`` arrays are
+    [month, zone]; ``sector_use`` (consumption) and ``sector_demand`` (use at the base price,
+    with demand shocks) are [month, sector, zone]; ``mine`` is [month, deposit] (t REO);
+    ``thrifted`` [month, element (Dy, Tb), zone] t of heavy-grade magnets whose content of
+    the element above the floor diffusion replaced; ``prices`` [month, node] and
+    ``activity`` [month, term] the cleared months.
     """
 
-    base: Base
+    market: ElementMarket
     labels: list[str]
     stage: dict[str, np.ndarray]
     price: np.ndarray  # [month, element, stage, zone]
@@ -64,18 +288,22 @@ class ElementResult:
     sector_demand: np.ndarray
     mine: np.ndarray
     separated: np.ndarray  # [month, element, zone] t REO
-    metal_bought: np.ndarray  # [month, element, zone] t metal bought by magnet makers
-    metal_used: np.ndarray  # [month, element, zone] t metal in magnets made
+    metal_used: np.ndarray  # [month, element, zone] t metal in the magnets made
+    thrifted: np.ndarray  # [month, element (Dy, Tb), zone]
     initial_stock: np.ndarray  # [element, stage, zone]
     initial_magnet_stock: np.ndarray  # [zone]
+    prices: np.ndarray
+    activity: np.ndarray
+
+    @property
+    def base(self) -> Base:
+        return self.market.base
 
     def supply(self, element: str, stage: str, zone: str) -> np.ndarray:
-        """What users in ``zone`` received of ``element`` at ``stage`` each month (t).
-
-        Own output + stock release + imports - exports - unsold, i.e. the use it met.
-        """
+        """What users in ``zone`` received of ``element`` at ``stage`` each month (t): final
+        use + processing + restocking."""
         e = self.base.elements.index(element)
-        s = ("oxide", "metal").index(stage)
+        s = STAGES.index(stage)
         z = ZONES.index(zone)
         st = self.stage
         out: np.ndarray = (
@@ -95,16 +323,13 @@ class ElementResult:
         b = self.base
         for t, label in enumerate(self.labels):
             for e, el in enumerate(b.elements):
-                for s, stage in enumerate(("oxide", "metal")):
+                for s, stage in enumerate(STAGES):
                     if stage == "metal" and el not in b.magnet_elements:
                         continue
                     base_usd = b.oxide_usd_per_t[el] if stage == "oxide" else b.metal_usd_per_t[el]
                     for z, zone in enumerate(ZONES):
                         row: dict[str, object] = {
-                            "month": label,
-                            "element": el,
-                            "stage": stage,
-                            "zone": zone,
+                            "month": label, "element": el, "stage": stage, "zone": zone,
                         }
                         row.update({f: float(self.stage[f][t, e, s, z]) for f in FLOWS})
                         index = float(self.price[t, e, s, z])
@@ -114,10 +339,7 @@ class ElementResult:
                         rows.append(row)
             for z, zone in enumerate(ZONES):
                 mrow: dict[str, object] = {
-                    "month": label,
-                    "element": MAGNET,
-                    "stage": MAGNET,
-                    "zone": zone,
+                    "month": label, "element": MAGNET, "stage": MAGNET, "zone": zone,
                 }
                 mrow.update({f: float(self.magnet[f][t, z]) for f in FLOWS})
                 index = float(self.magnet_price[t, z])
@@ -128,8 +350,25 @@ class ElementResult:
         return pd.DataFrame(rows)
 
 
-def _param(name: str) -> float:
-    return float(getattr(default_parameters(), name))
+def _monthly_inputs(market: ElementMarket, shocks: Shocks) -> tuple[Array, Array, Array]:
+    """allowed [month, good], kept share of each deposit's output [month, deposit] and the
+    magnet demand multiplier [month, sector] of ``shocks``."""
+    b = market.base
+    n = shocks.months
+    allowed = np.ones((n, len(market.goods.names)))
+    for (element, stage), path in shocks.allowed.items():
+        if stage == "metal" and element not in b.magnet_elements:
+            continue  # no metal market for it (La, Ce and the others are used as oxides)
+        allowed[:, market.good(element, stage)] *= np.asarray(path, dtype=float)
+    keep = np.ones((n, len(b.deposits)))
+    for d, dep in enumerate(b.deposits):
+        if dep.id in shocks.outage:
+            keep[:, d] = 1.0 - np.asarray(shocks.outage[dep.id], dtype=float)
+    demand = np.ones((n, len(b.sectors)))
+    for k, sector in enumerate(b.sectors):
+        if sector in shocks.demand:
+            demand[:, k] = np.asarray(shocks.demand[sector], dtype=float)
+    return allowed, keep, demand
 
 
 def simulate_elements(
@@ -137,219 +376,95 @@ def simulate_elements(
     labels: list[str] | None = None,
     base: Base | None = None,
     parameters: Mapping[str, float] | None = None,
+    engine: str = "compiled",
+    protected: frozenset[str] = frozenset(),
 ) -> ElementResult:
-    """Run the element chain for ``shocks.months`` months from the base state."""
+    """Run the element chain for ``shocks.months`` months from the base state, every month
+    cleared by the ``compiled`` or the ``exact`` back-end; ``parameters`` override the
+    market core's defaults (``critmin.market.parameters.yaml``)."""
+    check_engine(engine)
     b = base or calibrate()
-    par = {
-        k: _param(k)
-        for k in (
-            "processing_elasticity",
-            "curtailment_elasticity",
-            "supply_elasticity",
-            "utilisation",
-            "inventory_months",
-            "holding_cost",
-            "inventory_release_slope",
-            "rebuild_months",
-        )
-    }
-    par.update(parameters or {})
+    market = build_market(b, parameters_of(parameters), protected)
+    par = market.params
+    st, v0, lay = market.structure, market.values, market.goods
     n = shocks.months
-    labels = labels or [str(k + 1) for k in range(n)]
-    els = b.elements
-    mags = b.magnet_elements
-    ne, nz = len(els), len(ZONES)
-    eta_p = par["processing_elasticity"]
-    months_stock = par["inventory_months"]
-    hc, slope, rebuild = par["holding_cost"], par["inventory_release_slope"], par["rebuild_months"]
-    cap_factor = 1.0 / par["utilisation"]
-
-    def per_month(x: float) -> float:
-        return x / 12.0
-
-    stage = {f: np.zeros((n, ne, 2, nz)) for f in FLOWS}
-    price = np.ones((n, ne, 2, nz))
-    stock_out = np.zeros((n, ne, 2, nz))
-    magnet = {f: np.zeros((n, nz)) for f in FLOWS}
-    magnet_price = np.ones((n, nz))
-    magnet_stock_out = np.zeros((n, nz))
-    sectors = list(b.sectors)
-    sector_use = np.zeros((n, len(sectors), nz))
-    sector_demand = np.zeros((n, len(sectors), nz))
-    mine = np.zeros((n, len(b.deposits)))
-    separated = np.zeros((n, ne, nz))
-    metal_bought = np.zeros((n, ne, nz))
-    metal_used = np.zeros((n, ne, nz))
-
-    # reference stocks: inventory_months x monthly use at each stage and zone
-    ref = np.zeros((ne, 2, nz))
-    for e, el in enumerate(els):
-        for z, zn in enumerate(ZONES):
-            ref[e, 0, z] = months_stock * per_month(
-                b.direct_use[zn][el] + b.oxide_purchases[zn][el]
-            )
-            if el in mags:
-                ref[e, 1, z] = months_stock * per_month(b.metal_need[zn][el])
-    stock = ref.copy()
-    mag_ref = np.array([months_stock * per_month(b.magnet_use[z]) for z in ZONES])
-    mag_stock = mag_ref.copy()
-    prev_oxide_price = np.ones((ne, nz))
-    oxide_usd = np.array([b.oxide_usd_per_t[el] for el in els])
-
-    def zone(
-        output: float, e: int, s: int, z: int, demand: tuple[tuple[float, float], ...]
-    ) -> Zone:
-        return Zone(output, stock[e, s, z], ref[e, s, z], slope, hc, rebuild, demand)
-
-    def record(e: int, s: int, res: tuple[ZoneResult, ZoneResult], t: int) -> None:
-        for z, r in enumerate(res):
-            stage["output"][t, e, s, z] = r.output
-            stage["release"][t, e, s, z] = r.release
-            stage["direct"][t, e, s, z] = r.uses[0]
-            stage["processing"][t, e, s, z] = r.uses[1] if len(r.uses) > 1 else 0.0
-            stage["restock"][t, e, s, z] = r.restock
-            stage["unsold"][t, e, s, z] = r.unsold
-            stage["net_export"][t, e, s, z] = r.net_export
-            price[t, e, s, z] = r.price
-            stock[e, s, z] += r.restock + r.unsold - r.release
-
-    def cap(key: tuple[str, str], base_flow: float, t: int) -> float | None:
-        allowed = shocks.allowed.get(key)
-        if allowed is None or allowed[t] >= 1.0:
-            return None
-        return float(allowed[t]) * max(per_month(base_flow), 0.0)
-
+    allowed, keep, demand = _monthly_inputs(market, shocks)
+    seg = st.seg_ptr
+    on_demand = np.concatenate([st.seg_ptr[t] + np.arange(seg[t + 1] - seg[t])
+                                for t in market.magnet_use])
+    demand_terms = np.concatenate([market.direct[market.direct != NONE], market.magnet_use])
+    e_m = b.mine_price_elasticity
+    state = ZoneState.initial(lay)
+    p = np.ones(st.n_nodes)
+    q = np.zeros(st.n_terms)
+    work = newton.workspace(st.n_nodes, st.n_terms, st.group_ptr, st.global_nodes.size)
+    n_e, n_g, n_k = len(b.elements), len(lay.names), len(b.sectors)
+    flows = {f: np.zeros((n, n_g, 2)) for f in FLOWS}
+    good_price = np.ones((n, n_g, 2))
+    good_stock = np.zeros((n, n_g, 2))
+    prices, activity = np.zeros((n, st.n_nodes)), np.zeros((n, st.n_terms))
+    sector_use, sector_demand = np.zeros((n, n_k, 2)), np.zeros((n, n_k, 2))
+    acc = np.zeros((n_k, 5))
+    makers = st.n_terms - st.n_nodes + lay.node
     for t in range(n):
-        # 1. mines: basket value at last month's oxide prices where the concentrate is separated
-        sep = np.zeros((ne, nz))
-        for d, dep in enumerate(b.deposits):
-            shares = np.array([dep.basket[el] for el in els])
-            route_x = np.array([dep.route_xcn[el] for el in els])
-            p_at = prev_oxide_price[:, 0] * (1 - route_x) + prev_oxide_price[:, 1] * route_x
-            value = float((shares * oxide_usd * p_at).sum() / (shares * oxide_usd).sum())
-            lost = float(shocks.outage[dep.id][t]) if dep.id in shocks.outage else 0.0
-            response = 1.0 + b.mine_price_elasticity * (value - 1.0)
-            m = per_month(dep.t_reo) * (1.0 - lost) * min(max(response, 0.0), cap_factor)
-            mine[t, d] = m
-            sep[:, 0] += m * shares * (1 - route_x)
-            sep[:, 1] += m * shares * route_x
-        separated[t] = sep
-        # 2. oxide markets, every element
-        for e, el in enumerate(els):
-            zs = []
-            for z, zn in enumerate(ZONES):
-                demand: tuple[tuple[float, float], ...] = (
-                    (per_month(b.direct_use[zn][el]), b.direct_elasticity),
-                )
-                if el in mags:
-                    demand += ((per_month(b.oxide_purchases[zn][el]), eta_p),)
-                zs.append(zone(float(sep[e, z]), e, 0, z, demand))
-            res = clear(zs[0], zs[1], cap((el, "oxide"), b.oxide_flow(el), t))
-            record(e, 0, res, t)
-        # 3. metal markets: magnet makers buy on the metal price (processing elasticity;
-        #    Dy and Tb also thrifted)
-        for el in mags:
-            e = els.index(el)
-            zs = []
-            for z, zn in enumerate(ZONES):
-                made = stage["processing"][t, e, 0, z] * b.metal_per_oxide[el]
-                eta = eta_p + (b.thrift_elasticity if el != "NdPr" else 0.0)
-                need = per_month(b.metal_need[zn][el])
-                # direct metal use is 0 in the base state: one block of 0 keeps the layout
-                zs.append(zone(made, e, 1, z, ((0.0, 0.0), (need, eta))))
-            res = clear(zs[0], zs[1], cap((el, "metal"), b.metal_flow(el), t))
-            record(e, 1, res, t)
-            for z in range(nz):
-                metal_bought[t, e, z] = res[z].uses[1]
-        # 4. most magnets the metal bought allows: heavy grade (Leontief in NdPr, Dy, Tb,
-        #    Dy/Tb thrifted when dear) up to its base share, Dy-free grade from the NdPr left
-        h = b.heavy_grade_share
-        makeable = np.zeros(nz)
-        heavy_made = np.zeros(nz)
-        thrift = np.ones((ne, nz))
-        for z, zn in enumerate(ZONES):
-            avail = {el: metal_bought[t, els.index(el), z] for el in mags}
-            base_out = per_month(b.magnet_output[zn]) * cap_factor
-            heavy: float = h * base_out
-            for el in ("Dy", "Tb"):
-                e = els.index(el)
-                thrift[e, z] = max(
-                    1.0 + b.thrift_elasticity * (price[t, e, 1, z] - 1.0), b.thrift_floor
-                )
-                per_magnet = b.content[el] / h * thrift[e, z]
-                if per_magnet > 0:
-                    heavy = min(heavy, avail[el] / per_magnet)
-            heavy = min(heavy, avail["NdPr"] / b.content["NdPr"])
-            free: float = min(
-                (1.0 - h) * base_out,
-                (avail["NdPr"] - heavy * b.content["NdPr"]) / b.content["NdPr"],
-            )
-            heavy_made[z] = heavy
-            makeable[z] = heavy + max(free, 0.0)
-        # 5. magnet market: sector demand (with demand shocks)
-        zs = []
-        for z, zn in enumerate(ZONES):
-            blocks = []
-            for k, (sector, (share, elasticity)) in enumerate(b.sectors.items()):
-                mult = float(shocks.demand[sector][t]) if sector in shocks.demand else 1.0
-                wanted = per_month(b.magnet_use[zn]) * share * mult
-                sector_demand[t, k, z] = wanted
-                blocks.append((wanted, elasticity))
-            zs.append(
-                Zone(
-                    per_month(b.magnet_output[zn]),
-                    mag_stock[z],
-                    mag_ref[z],
-                    slope,
-                    hc,
-                    rebuild,
-                    tuple(blocks),
-                    curtail=par["curtailment_elasticity"],
-                    expand=par["supply_elasticity"],
-                    capacity=float(makeable[z]),
-                )
-            )
-        res = clear(zs[0], zs[1], cap((MAGNET, MAGNET), b.magnet_flow(), t))
-        for z, r in enumerate(res):
-            # metal used by the magnets made (heavy grade first); the rest goes to stock
-            made = r.output
-            heavy = min(made, heavy_made[z])
-            for el in mags:
-                e = els.index(el)
-                if el == "NdPr":
-                    used = made * b.content["NdPr"]
-                else:
-                    used = heavy * b.content[el] / h * thrift[e, z]
-                used = min(used, metal_bought[t, e, z])
-                metal_used[t, e, z] = used
-                stock[e, 1, z] += metal_bought[t, e, z] - used
-            magnet["output"][t, z] = r.output
-            magnet["release"][t, z] = r.release
-            magnet["direct"][t, z] = sum(r.uses)
-            magnet["restock"][t, z] = r.restock
-            magnet["unsold"][t, z] = r.unsold
-            magnet["net_export"][t, z] = r.net_export
-            magnet_price[t, z] = r.price
-            sector_use[t, :, z] = r.uses
-            mag_stock[z] += r.restock + r.unsold - r.release
-        stock_out[t] = stock
-        magnet_stock_out[t] = mag_stock
-        prev_oxide_price = price[t, :, 0, :].copy()
+        v = v0.copy()
+        for d, term in enumerate(market.mine):
+            z0 = market.mine_output[d] * keep[t, d]
+            write_supply(v.alpha, v.beta, v.hi, seg[term], z0, z0 / par.utilisation,
+                         market.mine_value[d], e_m, e_m)
+        factor = demand[t, market.seg_sector[on_demand]]
+        v.alpha[on_demand] *= factor
+        v.beta[on_demand] *= factor
+        v.hi[on_demand] *= factor
+        write_goods(lay, st, v, state, allowed[t], par)
+        p, q = clear(engine, st, v, p, q, work, t)
+        prices[t], activity[t] = p, q
+        give, take = node_flows(st, q, market.production)
+        _, used = node_flows(st, q, demand_terms)
+        flows["output"][t] = give[lay.node]
+        flows["processing"][t] = take[lay.node]
+        flows["direct"][t] = used[lay.node]
+        flows["release"][t] = q[lay.release]
+        flows["restock"][t] = q[lay.restock]
+        flows["unsold"][t] = q[lay.unsold]
+        flows["market_maker"][t] = q[makers]
+        flows["net_export"][t] = q[lay.arc][:, None] * np.array([1.0, -1.0])
+        good_price[t] = p[lay.node]
+        for zi, term in enumerate(market.magnet_use):
+            node = lay.node[-1, zi]
+            final_use_accounts(term, p[node], st.price0[node], seg, v.alpha, v.beta, v.lo,
+                               v.hi, market.seg_sector, market.seg_ration, market.seg_ceiling,
+                               market.sector_reference[:, zi] * demand[t], acc)
+            sector_use[t, :, zi] = acc[:, 1]
+            sector_demand[t, :, zi] = market.sector_reference[:, zi] * demand[t]
+        advance(lay, p, q, state, par)
+        good_stock[t] = state.stock
+    mags = [b.elements.index(e) for e in b.magnet_elements]
+
+    def by_stage(x: Array, fill: float = 0.0) -> Array:
+        """[..., good, zone] -> [..., element, stage, zone] (without magnets)."""
+        out = np.full((*x.shape[:-2], n_e, 2, 2), fill)
+        out[..., :, 0, :] = x[..., :n_e, :]
+        out[..., mags, 1, :] = x[..., n_e:-1, :]
+        return out
+
     return ElementResult(
-        base=b,
-        labels=labels,
-        stage=stage,
-        price=price,
-        stock=stock_out,
-        magnet=magnet,
-        magnet_price=magnet_price,
-        magnet_stock=magnet_stock_out,
+        market=market,
+        labels=labels or [str(k + 1) for k in range(n)],
+        stage={f: by_stage(x) for f, x in flows.items()},
+        price=by_stage(good_price, 1.0),
+        stock=by_stage(good_stock),
+        magnet={f: x[:, -1] for f, x in flows.items()},
+        magnet_price=good_price[:, -1],
+        magnet_stock=good_stock[:, -1],
         sector_use=sector_use,
         sector_demand=sector_demand,
-        mine=mine,
-        separated=separated,
-        metal_bought=metal_bought,
-        metal_used=metal_used,
-        initial_stock=ref.copy(),
-        initial_magnet_stock=mag_ref.copy(),
+        mine=activity[:, market.mine],
+        separated=flows["output"][:, :n_e],
+        metal_used=by_stage(flows["processing"])[:, :, 1],
+        thrifted=activity[:, market.thrift],
+        initial_stock=by_stage(lay.stock),
+        initial_magnet_stock=lay.stock[-1].copy(),
+        prices=prices,
+        activity=activity,
     )

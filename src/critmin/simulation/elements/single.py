@@ -1,9 +1,11 @@
 """Two-zone monthly market of one commodity (gallium, germanium): China and the rest.
 
-The same clearing as the element chain (:mod:`critmin.simulation.elements.market`): fixed
-monthly output per zone, working stocks, linear demand, China's exports capped at
-``allowed[t] x`` base exports. Base volumes (t/yr) and their sources are in
-``single.yaml``.
+One good in two zones on the market core (:mod:`zones`: working stocks, unsold output kept,
+China's exports capped at ``allowed[t] x`` base exports), with each zone's refiners
+supplying on margin (curtailed below the base price, expanded above it up to output /
+utilisation) and its users on a constant-elasticity curve in linear pieces up to the
+rationing price (the market core's defaults, ``critmin.market.parameters.yaml``). Base
+volumes (t/yr) and their sources are in ``single.yaml``.
 """
 
 from __future__ import annotations
@@ -16,10 +18,26 @@ from typing import Any
 import numpy as np
 import yaml
 
-from critmin.simulation.elements.market import Zone, clear
-from critmin.simulation.params import default_parameters
+from critmin.market import newton
+from critmin.market.params import default_parameters
+from critmin.market.problem import Builder
+from critmin.market.terms import demand_pieces, supply_segments
+from critmin.simulation.elements.zones import (
+    ZONES,
+    Goods,
+    GoodsLayout,
+    ZoneState,
+    advance,
+    check_engine,
+    clear,
+    node_flows,
+    write_goods,
+)
+from critmin.simulation.params import base_price
 
 SINGLE_FILE = Path(__file__).with_name("single.yaml")
+COMMODITY = {"Ga": "gallium", "Ge": "germanium"}
+STAGE = "refining"
 
 
 @cache
@@ -31,7 +49,8 @@ def single_data() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SingleResult:
-    """Monthly results: price index, output, use, China's net exports (t/month) by zone."""
+    """Monthly results by zone (CHN, XCN): price index, use, output (t/month), China's net
+    exports (t/month) and the largest node imbalance of the month (t)."""
 
     price: np.ndarray  # [month, zone]
     use: np.ndarray  # [month, zone]
@@ -41,39 +60,44 @@ class SingleResult:
     balance: np.ndarray  # [month, zone] output + release - use - restock - unsold - exports
 
 
-def simulate_single(element: str, allowed: np.ndarray) -> SingleResult:
-    """Run the two-zone market of ``element`` (``Ga`` or ``Ge``) under ``allowed`` shares."""
+def simulate_single(element: str, allowed: np.ndarray, engine: str = "compiled") -> SingleResult:
+    """Run the two-zone market of ``element`` (``Ga`` or ``Ge``) under ``allowed`` shares of
+    China's base exports, every month cleared by the ``compiled`` or ``exact`` back-end."""
+    check_engine(engine)
     spec = single_data()[element]
     par = default_parameters()
-    out_c = float(spec["china_output_t"]) / 12.0
-    out_x = float(spec["rest_output_t"]) / 12.0
+    output = np.array([spec["china_output_t"], spec["rest_output_t"]], dtype=float) / 12.0
     exports = float(spec["china_exports_t"]) / 12.0
-    use_c, use_x = out_c - exports, out_x + exports
-    eta = par.final_elasticity
-    ref = np.array([use_c, use_x]) * par.inventory_months
-    stock = ref.copy()
+    use = output + np.array([-exports, exports])
+    p0, _ = base_price(COMMODITY[element], STAGE)
+    b = Builder()
+    goods = Goods(b)
+    nodes = goods.add(element, p0, np.maximum(output, use), use * par.inventory_months,
+                      exports, par)
+    supply, demand = [], []
+    for k, z in enumerate(ZONES):
+        supply.append(b.term(f"refining|{z}", {nodes[k]: 1.0}, supply_segments(
+            output[k], output[k] / par.utilisation, p0, par.curtailment_elasticity,
+            par.supply_elasticity), p0))
+        demand.append(b.term(f"use|{z}", {nodes[k]: -1.0}, demand_pieces(
+            use[k], par.final_elasticity, par.rationing_price_index, p0)))
+    st, v0 = b.build()
+    lay = GoodsLayout.of(goods)
+    state = ZoneState.initial(lay)
     n = len(allowed)
-    price = np.ones((n, 2))
-    use = np.zeros((n, 2))
-    output = np.zeros((n, 2))
-    flow = np.zeros(n)
-    balance = np.zeros((n, 2))
+    p, q = np.ones(st.n_nodes), np.zeros(st.n_terms)
+    work = newton.workspace(st.n_nodes, st.n_terms, st.group_ptr, st.global_nodes.size)
+    price, used, made = np.ones((n, 2)), np.zeros((n, 2)), np.zeros((n, 2))
+    flow, balance = np.zeros(n), np.zeros((n, 2))
     for t in range(n):
-        zones = [
-            Zone(
-                out, stock[z], ref[z], par.inventory_release_slope, par.holding_cost,
-                par.rebuild_months, ((u, eta),), curtail=par.curtailment_elasticity,
-                expand=par.supply_elasticity, capacity=out / par.utilisation,
-            )
-            for z, (out, u) in enumerate(((out_c, use_c), (out_x, use_x)))
-        ]  # fmt: skip
-        cap = None if allowed[t] >= 1.0 else float(allowed[t]) * exports
-        res = clear(zones[0], zones[1], cap)
-        for z, r in enumerate(res):
-            price[t, z] = r.price
-            use[t, z] = sum(r.uses)
-            output[t, z] = r.output
-            balance[t, z] = r.balance()
-            stock[z] += r.restock + r.unsold - r.release
-        flow[t] = res[0].net_export
-    return SingleResult(price, use, output, flow, exports, balance)
+        v = v0.copy()
+        write_goods(lay, st, v, state, np.array([allowed[t]]), par)
+        p, q = clear(engine, st, v, p, q, work, t)
+        price[t] = p[lay.node[0]]
+        used[t] = q[demand]
+        made[t] = q[supply]
+        flow[t] = q[lay.arc[0]]
+        give, take = node_flows(st, q, np.arange(st.n_terms))
+        balance[t] = (give - take)[lay.node[0]]
+        advance(lay, p, q, state, par)
+    return SingleResult(price, used, made, flow, exports, balance)

@@ -1,0 +1,98 @@
+"""What buyers wanted, got and gave up: final use split from a cleared month (compiled).
+
+A sector's curve is ``D_k(p)`` in linear pieces up to its rationing price ``c_k``, then
+rationed. At the use node's price ``p``:
+
+* ``reference``: what it would buy at the base price (with demand shocks);
+* ``desired``: what it wants at the prevailing price, ``D_k(min(p, c_k))``;
+* ``consumption``: what it gets;
+* ``demand_given_up = reference - desired`` (priced out: thrifting, substitution, deferral);
+* ``unmet_need = desired - consumption`` (wanted at the prevailing price, not served:
+  rationing at the sector's ceiling).
+
+``value_lost`` (USD) is the buyers' loss measured on the same curves: the surplus lost as the
+price rises from 1 to ``min(p, c_k)`` (the area left of the demand curve, exact for the linear
+pieces) plus each rationed tonne at the sector's rationing price. It is the one definition of
+damage that the stockpile and the reports use.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+Array = np.ndarray
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _at(alpha: float, slope: float, lo: float, hi: float, x: float) -> float:
+    """A demand segment ``clip(alpha - slope x, lo, hi)`` at price index ``x``."""
+    return min(max(alpha - slope * x, lo), hi)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _area(alpha: float, slope: float, lo: float, hi: float, a: float, b: float) -> float:
+    """Integral over ``x`` in [a, b] (a <= b) of ``clip(alpha - slope x, lo, hi)``."""
+    if b <= a:
+        return 0.0
+    if slope <= 0.0:
+        return min(max(alpha, lo), hi) * (b - a)
+    x_hi = (alpha - hi) / slope  # below this x the segment sits at hi
+    x_lo = (alpha - lo) / slope  # above this x it sits at lo
+    total = 0.0
+    # [a, min(b, x_hi)] at hi
+    top = min(b, x_hi)
+    if top > a:
+        total += hi * (top - a)
+    # linear part
+    u = max(a, x_hi)
+    v = min(b, x_lo)
+    if v > u:
+        total += alpha * (v - u) - 0.5 * slope * (v * v - u * u)
+    # [max(a, x_lo), b] at lo
+    bottom = max(a, x_lo)
+    if b > bottom:
+        total += lo * (b - bottom)
+    return total
+
+
+@numba.njit(cache=True, error_model="numpy")
+def final_use_accounts(
+    term: int,
+    p: float,
+    price0: float,
+    seg_ptr: Array,
+    alpha: Array,
+    beta: Array,
+    lo: Array,
+    hi: Array,
+    seg_sector: Array,
+    seg_ration: Array,
+    seg_ceiling: Array,
+    reference: Array,
+    out: Array,
+) -> None:
+    """Per sector ``k`` (rows of ``out`` [K, 5]): desired, consumption, given up, unmet
+    (t/month) and value lost (USD) at price index ``p``; ``reference`` [K] is each sector's
+    use at the base price this month. Rows of sectors without final use stay 0."""
+    out[:] = 0.0
+    for g in range(seg_ptr[term], seg_ptr[term + 1]):
+        k = seg_sector[g]
+        slope = beta[g] * price0  # t per unit of index
+        ceiling = seg_ceiling[g]
+        x = min(p, ceiling)
+        out[k, 0] += _at(alpha[g], slope, lo[g], hi[g], x)
+        out[k, 1] += _at(alpha[g], slope, lo[g], hi[g], p)
+        if x > 1.0:
+            out[k, 4] += _area(alpha[g], slope, lo[g], hi[g], 1.0, x) * price0
+        elif x < 1.0:
+            out[k, 4] -= _area(alpha[g], slope, lo[g], hi[g], x, 1.0) * price0
+    for k in range(out.shape[0]):
+        if reference[k] <= 0.0 and out[k, 0] <= 0.0:
+            continue
+        out[k, 2] = max(reference[k] - out[k, 0], 0.0)
+        out[k, 3] = max(out[k, 0] - out[k, 1], 0.0)
+    for g in range(seg_ptr[term], seg_ptr[term + 1]):
+        if seg_ration[g]:
+            k = seg_sector[g]
+            out[k, 4] += out[k, 3] * seg_ceiling[g] * price0

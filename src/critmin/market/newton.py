@@ -1,0 +1,448 @@
+"""Compiled back-end: the month's equilibrium by Newton's method on the dual, with numba.
+
+The equilibrium prices minimise the convex, once-differentiable, piecewise-quadratic dual
+
+    Phi(p) = sum_t sum_k psi_k(m_t(p)),   psi_k' = clip(alpha_k + beta_k m, lo_k, hi_k),
+
+whose gradient is ``P0_n`` times the excess supply of node ``n`` and whose (generalised)
+Hessian is ``sum_t w_t (a_t P0)(a_t P0)^T`` with ``w_t`` the slopes of the term's segments
+strictly inside their bounds. Each step solves the Newton system with a Schur complement:
+the nodes of each group (region) are eliminated onto the global (hub) nodes, so a step costs
+a few small dense factorisations. A step is accepted whole when it does not overshoot the
+minimum along its direction; otherwise the directional derivative (monotone and piecewise
+linear) is driven to zero by regula falsi. The iteration stops when every node balances to
+``tol`` of its scale (its volume, or the gross flow through it if larger); on the final
+active set the step is exact, so a converged solution balances to rounding. Prices are
+indices (1 = base price).
+
+No threads, no fast-math: the same problem gives the same bits in any process. Scratch
+arrays live in a :class:`Workspace` made once per structure and reused month after month.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+Array = np.ndarray
+TOLERANCE = 1e-11
+"""Largest imbalance of any node at convergence, as a share of its volume scale (or of the
+gross flow through it, if larger)."""
+MAX_ITERATIONS = 200
+LINE_SEARCH_STEPS = 60
+WOLFE = 0.1
+"""A damped step stops where the slope along it has fallen to this share of its start."""
+JITTER = 1e-13
+
+
+@numba.njit(cache=True, error_model="numpy")
+def excess(
+    p: Array,
+    q: Array,
+    w: Array,
+    out: Array,
+    term_ptr: Array,
+    term_node: Array,
+    term_coef: Array,
+    seg_ptr: Array,
+    price0: Array,
+    alpha: Array,
+    beta: Array,
+    lo: Array,
+    hi: Array,
+    cost: Array,
+) -> None:
+    """Excess supply of every node (t/month) into ``out``; activities into ``q`` and
+    active slopes into ``w``."""
+    evaluate(p, q, w, out, out, term_ptr, term_node, term_coef, seg_ptr, price0, alpha, beta,
+             lo, hi, cost)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def evaluate(
+    p: Array,
+    q: Array,
+    w: Array,
+    out: Array,
+    gross: Array,
+    term_ptr: Array,
+    term_node: Array,
+    term_coef: Array,
+    seg_ptr: Array,
+    price0: Array,
+    alpha: Array,
+    beta: Array,
+    lo: Array,
+    hi: Array,
+    cost: Array,
+) -> None:
+    """Excess supply (``out``, t/month) and gross flow (``gross``) of every node at ``p``;
+    term activities into ``q`` and slopes of their segments inside the bounds into ``w``.
+    Pass the same array twice to skip the gross flows."""
+    with_gross = gross is not out
+    out[:] = 0.0
+    if with_gross:
+        gross[:] = 0.0
+    for t in range(term_ptr.size - 1):
+        a, b = term_ptr[t], term_ptr[t + 1]
+        m = -cost[t]
+        for k in range(a, b):
+            n = term_node[k]
+            m += term_coef[k] * price0[n] * p[n]
+        qt = 0.0
+        wt = 0.0
+        for s in range(seg_ptr[t], seg_ptr[t + 1]):
+            raw = alpha[s] + beta[s] * m
+            if raw <= lo[s]:
+                qt += lo[s]
+            elif raw >= hi[s]:
+                qt += hi[s]
+            else:
+                qt += raw
+                wt += beta[s]
+        q[t] = qt
+        w[t] = wt
+        for k in range(a, b):
+            v = term_coef[k] * qt
+            out[term_node[k]] += v
+            if with_gross:
+                gross[term_node[k]] += abs(v)
+
+
+@numba.njit(cache=True)
+def workspace(
+    n_nodes: int, n_terms: int, group_ptr: Array, n_glob: int
+) -> tuple:  # type: ignore[type-arg]
+    """Scratch for :func:`solve`: a tuple of arrays sized for the structure."""
+    n_groups = group_ptr.size - 1
+    kmax = 1
+    for g in range(n_groups):
+        kmax = max(kmax, group_ptr[g + 1] - group_ptr[g])
+    m = max(n_glob, 1)
+    return (
+        np.zeros((max(n_groups, 1), kmax, kmax)),  # hgg
+        np.zeros((max(n_groups, 1), kmax, m)),  # hgm
+        np.zeros((m, m)),  # hmm
+        np.zeros((kmax, m)),  # xs
+        np.zeros(kmax),  # ys
+        np.zeros(m),  # bm
+        np.zeros(n_terms),  # w
+        np.zeros(n_nodes),  # ex
+        np.zeros(n_nodes),  # scale
+        np.zeros(n_nodes),  # rhs
+        np.zeros(n_nodes),  # gross
+        np.zeros(n_nodes),  # step
+        np.zeros(n_nodes),  # trial
+        np.zeros(n_terms),  # w_trial
+        np.zeros(n_terms),  # q_trial
+        np.zeros(n_nodes),  # ex_trial
+        np.zeros(n_nodes),  # gross_trial
+        np.zeros(2),  # info: [worst imbalance share, 0]
+    )
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _cholesky(a: Array, k: int) -> None:
+    """In-place lower Cholesky factor of the leading ``k x k`` block of ``a``."""
+    for j in range(k):
+        s = a[j, j]
+        for i in range(j):
+            s -= a[j, i] * a[j, i]
+        if s <= JITTER:
+            s = JITTER
+        d = np.sqrt(s)
+        a[j, j] = d
+        for i in range(j + 1, k):
+            v = a[i, j]
+            for m in range(j):
+                v -= a[i, m] * a[j, m]
+            a[i, j] = v / d
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _solve_factored(a: Array, k: int, b: Array) -> None:
+    """Solve ``L L^T x = b`` in place for the factor in ``a``'s leading block (b: 1-d)."""
+    for i in range(k):
+        v = b[i]
+        for m in range(i):
+            v -= a[i, m] * b[m]
+        b[i] = v / a[i, i]
+    for i in range(k - 1, -1, -1):
+        v = b[i]
+        for m in range(i + 1, k):
+            v -= a[m, i] * b[m]
+        b[i] = v / a[i, i]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _solve_columns(a: Array, k: int, x: Array, ncol: int) -> None:
+    """Solve ``L L^T X = X`` in place for the first ``ncol`` columns of ``x`` [k, ncol]."""
+    for j in range(ncol):
+        for i in range(k):
+            v = x[i, j]
+            for m in range(i):
+                v -= a[i, m] * x[m, j]
+            x[i, j] = v / a[i, i]
+        for i in range(k - 1, -1, -1):
+            v = x[i, j]
+            for m in range(i + 1, k):
+                v -= a[m, i] * x[m, j]
+            x[i, j] = v / a[i, i]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _newton_direction(
+    d: Array,
+    rhs: Array,
+    w: Array,
+    scale: Array,
+    term_ptr: Array,
+    term_node: Array,
+    term_coef: Array,
+    term_group: Array,
+    price0: Array,
+    group_ptr: Array,
+    group_nodes: Array,
+    global_nodes: Array,
+    local: Array,
+    node_group: Array,
+    hgg: Array,
+    hgm: Array,
+    hmm: Array,
+    xs: Array,
+    ys: Array,
+    bm: Array,
+) -> None:
+    """Solve ``H d = rhs`` (scaled: ``H`` is ``D H D`` with ``D = scale``) by eliminating
+    each group onto the global nodes."""
+    n_groups = group_ptr.size - 1
+    n_glob = global_nodes.size
+    hgg[:] = 0.0
+    hgm[:] = 0.0
+    hmm[:] = 0.0
+    for t in range(term_ptr.size - 1):
+        wt = w[t]
+        if wt <= 0.0:
+            continue
+        g = term_group[t]
+        a, b = term_ptr[t], term_ptr[t + 1]
+        for k1 in range(a, b):
+            n1 = term_node[k1]
+            v1 = wt * term_coef[k1] * price0[n1] * scale[n1]
+            l1 = local[n1]
+            in_group = node_group[n1] >= 0
+            for k2 in range(a, b):
+                n2 = term_node[k2]
+                v = v1 * term_coef[k2] * price0[n2] * scale[n2]
+                l2 = local[n2]
+                if in_group:
+                    if node_group[n2] >= 0:
+                        hgg[g, l1, l2] += v
+                    else:
+                        hgm[g, l1, l2] += v
+                elif node_group[n2] < 0:
+                    hmm[l1, l2] += v
+    # eliminate each group: S = Hmm - Hmg Hgg^-1 Hgm, b = r_m - Hmg Hgg^-1 r_g; X = Hgg^-1 Hgm
+    # replaces Hgm for the back substitution
+    for j in range(n_glob):
+        bm[j] = rhs[global_nodes[j]]
+    for g in range(n_groups):
+        start = group_ptr[g]
+        k = group_ptr[g + 1] - start
+        if k == 0:
+            continue
+        hg = hgg[g]
+        hx = hgm[g]
+        for i in range(k):
+            hg[i, i] += JITTER
+        _cholesky(hg, k)
+        for i in range(k):
+            ys[i] = rhs[group_nodes[start + i]]
+        _solve_factored(hg, k, ys)
+        for i in range(k):
+            for j in range(n_glob):
+                xs[i, j] = hx[i, j]
+        _solve_columns(hg, k, xs, n_glob)
+        for j1 in range(n_glob):
+            s = 0.0
+            for i in range(k):
+                s += hx[i, j1] * ys[i]
+            bm[j1] -= s
+            for j2 in range(n_glob):
+                s = 0.0
+                for i in range(k):
+                    s += hx[i, j1] * xs[i, j2]
+                hmm[j1, j2] -= s
+        for i in range(k):
+            d[group_nodes[start + i]] = ys[i]
+            for j in range(n_glob):
+                hx[i, j] = xs[i, j]
+    if n_glob > 0:
+        for j in range(n_glob):
+            hmm[j, j] += JITTER
+        _cholesky(hmm, n_glob)
+        _solve_factored(hmm, n_glob, bm)
+        for j in range(n_glob):
+            d[global_nodes[j]] = bm[j]
+    for g in range(n_groups):
+        start = group_ptr[g]
+        k = group_ptr[g + 1] - start
+        for i in range(k):
+            v = d[group_nodes[start + i]]
+            for j in range(n_glob):
+                v -= hgm[g, i, j] * bm[j]
+            d[group_nodes[start + i]] = v
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _balanced(ex: Array, gross: Array, volume: Array, tol: float) -> float:
+    """The largest node imbalance as a share of the node's scale: its volume, or the gross
+    flow through it if larger (rounding grows with the flows that meet at a node)."""
+    worst = 0.0
+    for n in range(ex.size):
+        worst = max(worst, abs(ex[n]) / max(volume[n], gross[n]))
+    return worst
+
+
+@numba.njit(cache=True, error_model="numpy")
+def solve(
+    p: Array,
+    q: Array,
+    term_ptr: Array,
+    term_node: Array,
+    term_coef: Array,
+    seg_ptr: Array,
+    term_group: Array,
+    price0: Array,
+    volume: Array,
+    group_ptr: Array,
+    group_nodes: Array,
+    global_nodes: Array,
+    local: Array,
+    node_group: Array,
+    alpha: Array,
+    beta: Array,
+    lo: Array,
+    hi: Array,
+    cost: Array,
+    tol: float,
+    work: tuple,  # type: ignore[type-arg]
+) -> int:
+    """Clear the month in place: ``p`` (start, then solution; price indices) and ``q`` (term
+    activities, t), with scratch ``work`` (:func:`workspace`). Returns the number of Newton
+    steps, or -1 if it did not converge; ``work[-1][0]`` holds the final imbalance share."""
+    (hgg, hgm, hmm, xs, ys, bm, w, ex, scale, rhs, gross, step, trial, w_trial, q_trial,
+     ex_trial, gross_trial, info) = work
+    n_nodes = p.size
+    n_terms = term_ptr.size - 1
+    for n in range(n_nodes):
+        scale[n] = 1.0 / np.sqrt(volume[n] * price0[n])
+    evaluate(p, q, w, ex, gross, term_ptr, term_node, term_coef, seg_ptr, price0, alpha, beta,
+             lo, hi, cost)
+    for it in range(MAX_ITERATIONS + 1):
+        info[0] = _balanced(ex, gross, volume, tol)
+        if info[0] <= tol:
+            return it
+        if it == MAX_ITERATIONS:
+            break
+        # Newton system in scaled prices z = p / scale: (D H D) z = -D g, g = P0 * excess
+        for n in range(n_nodes):
+            rhs[n] = -scale[n] * price0[n] * ex[n]
+        _newton_direction(
+            step, rhs, w, scale, term_ptr, term_node, term_coef, term_group, price0,
+            group_ptr, group_nodes, global_nodes, local, node_group, hgg, hgm, hmm, xs, ys, bm,
+        )
+        d0 = 0.0
+        for n in range(n_nodes):
+            step[n] *= scale[n]
+            d0 += price0[n] * ex[n] * step[n]
+        if not d0 < 0.0:
+            # not a descent direction (numerically flat): steepest descent in scaled prices
+            d0 = 0.0
+            for n in range(n_nodes):
+                step[n] = -scale[n] * scale[n] * price0[n] * ex[n]
+                d0 += price0[n] * ex[n] * step[n]
+            if not d0 < 0.0:
+                break
+        t_len = 1.0
+        d1 = _directional(p, step, t_len, trial, q_trial, w_trial, ex_trial, gross_trial,
+                          term_ptr, term_node, term_coef, seg_ptr, price0, alpha, beta, lo, hi,
+                          cost)
+        if d1 > 0.0:
+            # the minimum along the step lies in (0, 1): the directional derivative is
+            # monotone and piecewise linear; Illinois-type regula falsi until it has fallen
+            # to a tenth of its value at 0 (a strong Wolfe condition)
+            a_t, a_d, b_t, b_d = 0.0, d0, 1.0, d1
+            side = 0
+            for _ in range(LINE_SEARCH_STEPS):
+                t_len = a_t - a_d * (b_t - a_t) / (b_d - a_d)
+                if not (a_t < t_len < b_t):
+                    t_len = 0.5 * (a_t + b_t)
+                dt = _directional(p, step, t_len, trial, q_trial, w_trial, ex_trial,
+                                  gross_trial, term_ptr, term_node, term_coef, seg_ptr, price0,
+                                  alpha, beta, lo, hi, cost)
+                if abs(dt) <= WOLFE * abs(d0):
+                    break
+                if dt < 0.0:
+                    a_t, a_d = t_len, dt
+                    if side == -1:
+                        b_d *= 0.5
+                    side = -1
+                else:
+                    b_t, b_d = t_len, dt
+                    if side == 1:
+                        a_d *= 0.5
+                    side = 1
+        for n in range(n_nodes):
+            p[n] = trial[n]
+            ex[n] = ex_trial[n]
+            gross[n] = gross_trial[n]
+        for t in range(n_terms):
+            q[t] = q_trial[t]
+            w[t] = w_trial[t]
+    return -1
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _directional(
+    p: Array,
+    step: Array,
+    t_len: float,
+    trial: Array,
+    q: Array,
+    w: Array,
+    ex: Array,
+    gross: Array,
+    term_ptr: Array,
+    term_node: Array,
+    term_coef: Array,
+    seg_ptr: Array,
+    price0: Array,
+    alpha: Array,
+    beta: Array,
+    lo: Array,
+    hi: Array,
+    cost: Array,
+) -> float:
+    """Derivative of the dual along ``step`` at ``p + t_len * step`` (USD/month)."""
+    for n in range(p.size):
+        trial[n] = p[n] + t_len * step[n]
+    evaluate(trial, q, w, ex, gross, term_ptr, term_node, term_coef, seg_ptr, price0, alpha,
+             beta, lo, hi, cost)
+    s = 0.0
+    for n in range(p.size):
+        s += price0[n] * ex[n] * step[n]
+    return s
+
+
+def clear(structure: object, values: object, p: Array, q: Array, work: tuple | None = None) -> int:  # type: ignore[type-arg]
+    """:func:`solve` for a :class:`~critmin.market.problem.Structure` and its
+    :class:`~critmin.market.problem.Values` (``p`` is the start and the result)."""
+    st, v = structure, values
+    if work is None:
+        work = workspace(st.n_nodes, st.n_terms, st.group_ptr, st.global_nodes.size)  # type: ignore[attr-defined]
+    return int(solve(
+        p, q, st.term_ptr, st.term_node, st.term_coef, st.seg_ptr, st.term_group,  # type: ignore[attr-defined]
+        st.price0, st.volume, st.group_ptr, st.group_nodes, st.global_nodes, st.local,  # type: ignore[attr-defined]
+        st.group, v.alpha, v.beta, v.lo, v.hi, v.cost, TOLERANCE, work,  # type: ignore[attr-defined]
+    ))
