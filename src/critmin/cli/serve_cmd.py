@@ -36,8 +36,9 @@ def serve(
         typer.Option("--api-docs", help="Serve /docs and /redoc (their scripts load from a CDN)."),
     ] = False,
 ) -> None:
-    """Serve the registry API (/api, schema at /openapi.json) and dashboard (/dashboard/),
-    migrating an older schema first (as the owner role; an application role cannot)."""
+    """Serve the registry API (/api, schema at /openapi.json) and dashboard (/dashboard/).
+
+    An older schema is migrated first (as the owner role; an application role cannot)."""
     import uvicorn
 
     from critmin.service.app import create_app, settle_memory
