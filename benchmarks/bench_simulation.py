@@ -48,7 +48,7 @@ SCENARIO = {
         {
             "type": "demand_shock",
             "country": "all",
-            "sector": "ev_motors",
+            "sector": "ev_traction",
             "change": {"dist": "triangular", "low": 0.0, "mode": 0.2, "high": 0.6},
             "start": 1,
         },

@@ -1,20 +1,19 @@
-"""The examples shipped with a source checkout (``examples/``: scenarios, stockpile configs)."""
+"""The examples installed with critmin (``critmin/examples``: scenarios, LNG scenarios,
+stockpile and portfolio configs), found through the package's resources so that the report
+and the dashboard work from an installed wheel; a checkout's ``examples/`` links to them."""
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from critmin.errors import InputError
 
-REPO_EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-
 
 def examples_dir() -> Path | None:
-    """The ``examples/`` folder of the checkout (or of the working directory), if any."""
-    for folder in (REPO_EXAMPLES, Path.cwd() / "examples"):
-        if (folder / "scenarios").is_dir():
-            return folder
-    return None
+    """The installed examples folder (``None`` if this installation has none)."""
+    folder = Path(str(files("critmin").joinpath("examples")))
+    return folder if (folder / "scenarios").is_dir() else None
 
 
 def shipped_example(relative: str) -> Path:

@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from critmin.console import quiet_stdout
 from critmin.errors import InfeasibleError
 from critmin.optimisation.portfolio.config import PortfolioConfig
 from critmin.optimisation.portfolio.flows import closed_value, flow_data
 from critmin.optimisation.portfolio.inputs import CHINA, ROW, PortfolioInputs
-from critmin.optimisation.stockpile.model import quiet_stdout
 
 BREAKPOINTS = 24  # secant pieces of China's share curve
 DINKELBACH_MAX = 30

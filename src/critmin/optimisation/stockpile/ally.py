@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from critmin.console import quiet_stdout
 from critmin.errors import CritminError, InfeasibleError, InputError
 from critmin.optimisation.stockpile.config import StockpileConfig, parse_config
-from critmin.optimisation.stockpile.model import add_stock_and_unmet, quiet_stdout, resolve_inputs
+from critmin.optimisation.stockpile.model import add_stock_and_unmet, resolve_inputs
 from critmin.optimisation.stockpile.protocol import Message, receive, send
 from critmin.optimisation.stockpile.scenarios import ScenarioSet, make_scenarios
 

@@ -31,6 +31,7 @@ import highspy
 import numpy as np
 import xarray as xr
 
+from critmin.console import quiet_stdout
 from critmin.errors import InfeasibleError, InputError
 from critmin.optimisation.stockpile.ally import RESULT_SUFFIX, PrivateInputs, write_private
 from critmin.optimisation.stockpile.arrangements import coalition
@@ -39,7 +40,6 @@ from critmin.optimisation.stockpile.config import (
     ExplicitScenarios,
     StockpileConfig,
 )
-from critmin.optimisation.stockpile.model import quiet_stdout
 from critmin.optimisation.stockpile.protocol import Message, Record, receive, record, send
 from critmin.optimisation.stockpile.scenarios import ScenarioSet
 

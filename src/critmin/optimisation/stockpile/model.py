@@ -10,9 +10,7 @@ is in ``docs/methods/stockpile.md``.
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,30 +19,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from critmin.console import quiet_stdout
 from critmin.errors import InfeasibleError, InputError
 from critmin.optimisation.stockpile.config import StockpileConfig
 from critmin.optimisation.stockpile.results import StockpileSolution
 from critmin.optimisation.stockpile.scenarios import ScenarioSet
 from critmin.optimisation.stockpile.sectors import _prices, resolve_sectors
-
-
-@contextlib.contextmanager
-def quiet_stdout() -> Iterator[None]:
-    """Silence HiGHS's banner, which its C++ code writes straight to file descriptor 1 when a
-    model is passed (before ``output_flag`` applies); Python's own buffer is flushed first."""
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:  # no file descriptor 1: nothing to protect
-        yield
-        return
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 1)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
 
 
 @dataclass(frozen=True)
