@@ -784,3 +784,28 @@ def test_attack_10_overload_answers_503_at_once_and_recovers() -> None:
     assert statuses[20:] == [200] * 4
     assert elapsed < 1.0
     assert after == 200
+
+
+# (9) a schema-violating request accepted (schemathesis' negative data) ----------------------
+
+
+def test_attack_9_numbers_are_numbers_and_parameters_come_once(
+    client: TestClient, tokens: Headers
+) -> None:
+    """``amount: false`` is not 0 and ``"5"`` is not 5 in a JSON body; a query parameter
+    given twice is refused, not read as its last value (CSV imports still parse numbers:
+    test_service_api)."""
+    us = tokens["usa_editor"]
+    for amount in (False, True, "5"):
+        body = {"party_code": "USA", "instrument": "loan", "amount": amount, "currency": "USD",
+                "decided_on": "2026-01-15", "visibility": "shared"}  # fmt: skip
+        answer = client.post("/api/financing", json=body, headers=us)
+        assert answer.status_code == 422, (amount, answer.text)
+        assert answer.json()["detail"][0]["loc"] == ["body", "amount"]
+    answer = client.get("/api/projects?stage=mining&stage=refining", headers=us)
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == [
+        {"type": "repeated_parameter", "loc": ["query", "stage"],
+         "msg": "given 2 times; give it once", "input": None}
+    ]  # fmt: skip
+    assert client.get("/api/projects?stage=mining", headers=us).status_code == 200

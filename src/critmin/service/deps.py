@@ -243,6 +243,7 @@ class Router(APIRouter):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "the request body cannot be parsed (not UTF-8 JSON)"},
     401: {"model": ErrorOut, "description": "missing, unknown, expired or revoked credential"},
     403: {"model": ErrorOut, "description": "the user's role does not allow this"},
     404: {"model": ErrorOut, "description": "no such record visible to the caller"},

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -87,6 +88,21 @@ async def _operational(request: Request, exc: Exception) -> JSONResponse:
         status_code=503,
         headers={"Retry-After": "1"},
     )
+
+
+def single_query_values(request: Request) -> None:
+    """Every query parameter at most once: a repeated one (``?entity=a&entity=b``) is a 422,
+    not silently read as its last value (no route takes a list in its query)."""
+    counts = Counter(key for key, _ in request.query_params.multi_items())
+    repeated = sorted(key for key, n in counts.items() if n > 1)
+    if repeated:
+        raise RequestValidationError(
+            [
+                {"type": "repeated_parameter", "loc": ("query", key),
+                 "msg": f"given {counts[key]} times; give it once", "input": None}
+                for key in repeated
+            ]
+        )  # fmt: skip
 
 
 def install(app: FastAPI) -> None:

@@ -42,9 +42,13 @@ Role = Literal["admin", "editor", "viewer", "framework"]
 Instrument = Literal["loan", "grant", "equity", "offtake", "guarantee", "price_floor", "other"]
 CommitmentStatus = Literal["met", "late", "missed", "open", "no_record"]
 RecordId = uuid.UUID
-Tonnes = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False, description="tonnes (t)")]
+# strict: a JSON number only (true / false / "12" are refused, not read as 1 / 0 / 12)
+Tonnes = Annotated[
+    float, Field(ge=0, le=1e9, allow_inf_nan=False, strict=True, description="tonnes (t)")
+]
 Amount = Annotated[
-    float, Field(ge=0, le=1e13, allow_inf_nan=False, description="amount in `currency`")
+    float,
+    Field(ge=0, le=1e13, allow_inf_nan=False, strict=True, description="amount in `currency`"),
 ]
 
 T = TypeVar("T")
@@ -66,7 +70,7 @@ class Page(BaseModel, Generic[T]):
 
 
 class ErrorOut(BaseModel):
-    """An error that is not a validation error (401, 403, 404, 409, 413, 429, 503)."""
+    """An error that is not a validation error (400, 401, 403, 404, 409, 413, 429, 503)."""
 
     detail: str
 

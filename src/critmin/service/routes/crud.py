@@ -267,7 +267,8 @@ def entity_router(spec: EntitySpec) -> Router:
             for number, row in read_csv(text, MAX_IMPORT_ROWS):
                 data = {key: value for key, value in row.items() if key in allowed}
                 try:
-                    payloads.append((number, create_schema.model_validate(data)))
+                    # CSV fields are text: numbers are parsed from it (JSON bodies are strict)
+                    payloads.append((number, create_schema.model_validate(data, strict=False)))
                 except ValidationError as exc:
                     where, _value, msg = _first_error(exc)
                     raise field_error(f"row {number}", "", f"field {where!r}: {msg}") from None
