@@ -802,6 +802,14 @@ def test_attack_9_numbers_are_numbers_and_parameters_come_once(
         answer = client.post("/api/financing", json=body, headers=us)
         assert answer.status_code == 422, (amount, answer.text)
         assert answer.json()["detail"][0]["loc"] == ["body", "amount"]
+    body = {"party_code": "USA", "instrument": "loan", "amount": 5.0, "currency": "USD",
+            "decided_on": 0, "visibility": "shared"}  # fmt: skip
+    answer = client.post("/api/financing", json=body, headers=us)  # 0 is not 1970-01-01
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"] == ["body", "decided_on"]
+    for query in ("entity=", "q="):  # an empty filter is a mistake, not "match ''"
+        where = "/api/audit" if query.startswith("entity") else "/api/projects"
+        assert client.get(f"{where}?{query}", headers=us).status_code == 422, query
     answer = client.get("/api/projects?stage=mining&stage=refining", headers=us)
     assert answer.status_code == 422
     assert answer.json()["detail"] == [

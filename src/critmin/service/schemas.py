@@ -9,15 +9,24 @@ A failed check answers 422 naming the field.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.config import JsonDict
 
 from critmin.service import models as m
 
 NO_NUL = r"^[^\x00]*$"
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=m.NAME_LEN, pattern=NO_NUL)]
@@ -31,6 +40,22 @@ Material = Annotated[
 Title = Annotated[str, StringConstraints(min_length=1, max_length=m.TITLE_LEN, pattern=NO_NUL)]
 StatusText = Annotated[str, StringConstraints(max_length=m.STATUS_LEN, pattern=NO_NUL)]
 ShortText = Annotated[str, StringConstraints(max_length=m.NAME_LEN, pattern=NO_NUL)]
+Filter = Annotated[
+    str, StringConstraints(min_length=1, max_length=m.NAME_LEN, pattern=NO_NUL)
+]  # a query filter: empty is a mistake, not "match the empty string"
+
+
+def _not_a_number(value: object) -> object:
+    """A date comes as an ISO string (or a date): 0, 1700000000 or "1700000000" is refused,
+    not read as Unix time."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and not ISO_DATE.fullmatch(value)
+    ):
+        raise ValueError("a date is an ISO 8601 string, YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[dt.date, BeforeValidator(_not_a_number)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=m.TEXT_LEN, pattern=NO_NUL)]
 UrlText = Annotated[str, StringConstraints(max_length=m.URL_LEN, pattern=NO_NUL)]
 UserName = Annotated[
@@ -169,7 +194,7 @@ class FinancingIn(Strict):
     instrument: Instrument
     amount: Amount
     currency: Iso3 = "USD"
-    decided_on: dt.date
+    decided_on: Day
     visibility: Visibility = "shared"
 
 
@@ -184,8 +209,8 @@ class MilestoneIn(Strict):
 
     project_id: RecordId
     title: Title
-    planned_on: dt.date
-    actual_on: dt.date | None = None
+    planned_on: Day
+    actual_on: Day | None = None
     visibility: Visibility = "shared"
 
 
@@ -210,9 +235,9 @@ class CommitmentIn(Strict):
 
     party_code: Iso3 | None = None
     text: LongText
-    deadline: dt.date | None = None
-    met_on: dt.date | None = None
-    missed_on: dt.date | None = None
+    deadline: Day | None = None
+    met_on: Day | None = None
+    missed_on: Day | None = None
     source_url: UrlText = ""
     source_title: UrlText = ""
     visibility: Visibility = "shared"
@@ -241,7 +266,7 @@ class CommitmentEventIn(Strict):
     """Something that happened towards a commitment, with its source."""
 
     commitment_id: RecordId
-    occurred_on: dt.date
+    occurred_on: Day
     text: LongText
     source_url: UrlText = ""
     source_title: UrlText = ""
@@ -258,7 +283,7 @@ class StockpileIn(Strict):
     party_code: Iso3 | None = None
     material: Material
     tonnes: Tonnes
-    as_of: dt.date
+    as_of: Day
     visibility: Visibility = "shared"
 
 

@@ -22,12 +22,12 @@ from critmin.service.deps import (
 from critmin.service.models import AuditEntry, FinancingDecision, Party, User, as_dict
 from critmin.service.schemas import (
     AuditOut,
+    Filter,
     FinancingTotal,
     Iso3,
     Page,
     PartyIn,
     PartyOut,
-    ShortText,
     UserIn,
     UserOut,
 )
@@ -135,8 +135,8 @@ def audit_out(entry: AuditEntry, party: str) -> dict[str, Any]:
 def list_audit(
     session: SessionDep,
     actor: ActorDep,
-    entity: Annotated[ShortText | None, Query()] = None,
-    entity_id: Annotated[ShortText | None, Query()] = None,
+    entity: Annotated[Filter | None, Query()] = None,
+    entity_id: Annotated[Filter | None, Query()] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from critmin.service.schemas import (
     CommitmentOut,
     CommitmentStatus,
     Commodity,
+    Filter,
     FinancingIn,
     FinancingOut,
     Instrument,
@@ -49,7 +50,6 @@ from critmin.service.schemas import (
     ProjectIn,
     ProjectOut,
     RecordId,
-    ShortText,
     Stage,
     StockpileIn,
     StockpileOut,
@@ -63,7 +63,7 @@ class _Filters(BaseModel):
 
     owner_party: Iso3 | None = None
     visibility: Visibility | None = None
-    q: ShortText | None = None
+    q: Filter | None = None
 
 
 class ProjectFilters(_Filters):
