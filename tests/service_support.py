@@ -1,7 +1,9 @@
 """Fixtures of the registry tests: a migrated, seeded database on SQLite and on PostgreSQL.
 
-PostgreSQL tests read ``CRITMIN_TEST_POSTGRES_URL`` (`.ci/run` starts a server and sets it);
-without it they skip saying why, and in CI (``CI`` set) that is a failure.
+PostgreSQL tests read ``CRITMIN_TEST_POSTGRES_URL`` (the migration role, which owns the
+tables) and ``CRITMIN_TEST_POSTGRES_APP_URL`` (the application role, which may only insert
+into the audit log); `.ci/run` starts a server, creates both roles and sets both. Without
+them the tests skip saying why, and in CI (``CI`` set) that is a failure.
 """
 
 from __future__ import annotations
@@ -17,14 +19,28 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from critmin.service.app import create_app
 from critmin.service.db import make_engine
 from critmin.service.migrate import upgrade
-from critmin.service.seed import create_user, seed
+from critmin.service.operator import create_user
+from critmin.service.seed import seed
+from critmin.service.settings import Settings
 
 BACKENDS = ("sqlite", "postgresql")
+# the API tests make many requests in a row with one token: generous rate limits, so that
+# only the security tests, which set their own, meet them
+TEST_SETTINGS = Settings(
+    token_rate=1e4,
+    token_burst=1e4,
+    address_rate=1e4,
+    address_burst=1e4,
+    auth_failure_rate=1e4,
+    auth_failure_burst=1e4,
+    max_inflight=1000,
+    max_write_queue=1000,
+)
 STARTUP_TIMEOUT_S = 30.0
 USERS = {
     "usa_admin": ("USA", "admin"),
@@ -36,15 +52,26 @@ USERS = {
 }
 
 
-def postgres_url() -> str:
-    """The test server's URL; skip (fail in CI) when there is none."""
-    url = os.environ.get("CRITMIN_TEST_POSTGRES_URL")
+def postgres_url(variable: str = "CRITMIN_TEST_POSTGRES_URL") -> str:
+    """The test server's URL (``variable``); skip (fail in CI) when there is none."""
+    url = os.environ.get(variable)
     if not url:
-        reason = "CRITMIN_TEST_POSTGRES_URL is not set (no PostgreSQL server for the tests)"
+        reason = f"{variable} is not set (no PostgreSQL server or role for the tests)"
         if os.environ.get("CI"):
             pytest.fail(f"{reason}: .ci/run must start one")
         pytest.skip(f"{reason}; .ci/run starts one")
     return url
+
+
+def postgres_app_url() -> str:
+    """URL of the application role on the test database (``critmin db upgrade --app-role``
+    grants it its privileges)."""
+    return postgres_url("CRITMIN_TEST_POSTGRES_APP_URL")
+
+
+def app_role(app_url: str) -> str:
+    """The role name in an application URL."""
+    return str(make_url(app_url).username)
 
 
 def reset_postgres(url: str) -> None:
@@ -92,8 +119,8 @@ def tokens(engine: Engine) -> dict[str, dict[str, str]]:
 
 @pytest.fixture
 def client(engine: Engine) -> Iterator[TestClient]:
-    """The app on the seeded database."""
-    with TestClient(create_app(engine=engine)) as test_client:
+    """The app on the seeded database (generous rate limits: :data:`TEST_SETTINGS`)."""
+    with TestClient(create_app(engine=engine, settings=TEST_SETTINGS)) as test_client:
         yield test_client
 
 
@@ -104,17 +131,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``critmin serve`` in a subprocess, once it answers."""
+def start_server(url: str, port: int, log: Path, *options: str) -> subprocess.Popen[bytes]:
+    """``critmin serve`` in a subprocess (the URL in ``CRITMIN_DATABASE_URL``, as a
+    deployment passes it), once it answers."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "critmin", "serve", "--db", url, "--port", str(port)],
+        [sys.executable, "-m", "critmin", "serve", "--port", str(port), *options],
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
+        env={**os.environ, "CRITMIN_DATABASE_URL": url},
     )
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1.0)
+            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1.0)
             return process
         except httpx.TransportError:
             if process.poll() is not None:

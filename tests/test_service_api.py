@@ -11,39 +11,109 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from critmin.service.models import AuditEntry, StockpileHolding
-from critmin.service.status import commitment_status
+from critmin.service.status import STATUSES, commitment_status
 
 Headers = dict[str, dict[str, str]]
 HOLDING = {"party_code": "USA", "material": "gallium", "tonnes": 40.0, "as_of": "2026-03-01"}
 
 
 @pytest.mark.parametrize(
-    ("deadline", "met_on", "expected"),
+    ("deadline", "met_on", "missed_on", "expected"),
     [
-        (dt.date(2026, 4, 28), None, ("on_track", 27)),  # today 1 Apr 2026
-        (dt.date(2026, 3, 28), None, ("overdue", -4)),
-        (dt.date(2026, 4, 28), dt.date(2026, 4, 20), ("met", 8)),
-        (dt.date(2026, 4, 28), dt.date(2026, 5, 1), ("late", -3)),
-        (dt.date(2026, 4, 1), None, ("on_track", 0)),
-        (None, None, ("on_track", None)),
-        (None, dt.date(2026, 1, 1), ("met", None)),
+        (dt.date(2026, 4, 28), None, None, ("open", 27)),  # today 1 Apr 2026
+        (dt.date(2026, 3, 28), None, None, ("no_record", -4)),
+        (dt.date(2026, 3, 28), None, dt.date(2026, 3, 30), ("missed", -4)),
+        (dt.date(2026, 4, 28), dt.date(2026, 4, 20), None, ("met", 8)),
+        (dt.date(2026, 4, 28), dt.date(2026, 5, 1), None, ("late", -3)),
+        (dt.date(2026, 4, 1), None, None, ("open", 0)),
+        (None, None, None, ("open", None)),
+        (None, dt.date(2026, 1, 1), None, ("met", None)),
+        (None, None, dt.date(2026, 1, 1), ("missed", None)),
     ],
 )
 def test_commitment_status(
-    deadline: dt.date | None, met_on: dt.date | None, expected: tuple[str, int | None]
+    deadline: dt.date | None,
+    met_on: dt.date | None,
+    missed_on: dt.date | None,
+    expected: tuple[str, int | None],
 ) -> None:
-    assert commitment_status(deadline, met_on, dt.date(2026, 4, 1)) == expected
+    assert commitment_status(deadline, met_on, missed_on, dt.date(2026, 4, 1)) == expected
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_status_filter_agrees_with_the_computed_status(
+    client: TestClient, tokens: Headers, status: str
+) -> None:
+    editor = tokens["usa_editor"]
+    today = dt.datetime.now(dt.UTC).date()
+    cases = [
+        {"deadline": str(today + dt.timedelta(days=3))},
+        {"deadline": str(today - dt.timedelta(days=3))},
+        {"deadline": str(today)},
+        {},
+        {"deadline": str(today - dt.timedelta(days=3)), "met_on": str(today)},
+        {"deadline": str(today), "met_on": str(today - dt.timedelta(days=1))},
+        {"deadline": str(today - dt.timedelta(days=3)), "missed_on": str(today)},
+    ]
+    for index, case in enumerate(cases):
+        payload = {"text": f"status case {index}", **case}
+        assert client.post("/api/commitments", json=payload, headers=editor).status_code == 201
+    listed = client.get(
+        "/api/commitments", params={"q": "status case", "limit": 500}, headers=editor
+    ).json()["items"]
+    filtered = client.get(
+        "/api/commitments",
+        params={"q": "status case", "status": status, "limit": 500},
+        headers=editor,
+    ).json()["items"]
+    assert {c["id"] for c in filtered} == {c["id"] for c in listed if c["status"] == status}
 
 
 def test_seed_holds_the_framework_commitments_with_their_sources(
     client: TestClient, tokens: Headers
 ) -> None:
-    items = client.get("/api/commitments", headers=tokens["usa_viewer"]).json()["items"]
-    six_months = [c for c in items if c["deadline"] == "2026-04-28"]
-    assert {c["party_code"] for c in six_months} == {"USA", "JPN"}
-    assert any("550 billion" in c["text"] and c["party_code"] == "JPN" for c in items)
-    assert any("stockpiling" in c["text"] for c in items)
-    assert all(c["source_title"] for c in items)
+    items = client.get(
+        "/api/commitments", params={"limit": 500}, headers=tokens["usa_viewer"]
+    ).json()["items"]
+    assert all(c["source_title"] and c["source_url"].startswith("https://") for c in items)
+    by_party = {party: [c for c in items if c["party_code"] == party] for party in ("USA", "JPN")}
+    for party, commitments in by_party.items():
+        texts = " | ".join(c["text"] for c in commitments)
+        for phrase in (
+            "within six months",
+            "Mining, Minerals and Metals Investment Ministerial within 180 days",
+            "Rapid Response Group",
+            "asset",
+            "permitting",
+            "geological mapping",
+            "complementary stockpiling arrangement",
+        ):
+            assert phrase in texts, (party, phrase)
+        deadlines = {c["deadline"] for c in commitments}
+        assert {"2026-04-28", "2026-04-26"} <= deadlines, party
+    pledge = [c for c in by_party["JPN"] if "550 billion" in c["text"]]
+    assert [c["deadline"] for c in pledge] == ["2029-01-19"]
+    events = client.get(
+        "/api/commitment-events", params={"limit": 500}, headers=tokens["usa_viewer"]
+    ).json()["items"]
+    assert events
+    assert all(e["source_url"].startswith("https://") and e["occurred_on"] for e in events)
+    assert {e["commitment_id"] for e in events} <= {c["id"] for c in items}
+
+
+def test_a_passed_deadline_without_outcome_is_no_record_not_overdue(
+    client: TestClient, tokens: Headers
+) -> None:
+    items = client.get(
+        "/api/commitments", params={"limit": 500}, headers=tokens["jpn_viewer"]
+    ).json()["items"]
+    today = dt.datetime.now(dt.UTC).date()
+    for commitment in items:
+        passed = commitment["deadline"] is not None and commitment["deadline"] < str(today)
+        unresolved = commitment["met_on"] is None and commitment["missed_on"] is None
+        if passed and unresolved:
+            assert commitment["status"] == "no_record"
+        assert commitment["status"] != "overdue"
 
 
 def test_missing_token_is_401_and_viewer_cannot_write(client: TestClient, tokens: Headers) -> None:
@@ -60,7 +130,6 @@ def test_missing_token_is_401_and_viewer_cannot_write(client: TestClient, tokens
     [
         ({"tonnes": -1}, "tonnes"),
         ({"party_code": "usa"}, "party_code"),
-        ({"party_code": "ZZZ"}, "party_code"),
         ({"as_of": "2026-02-30"}, "as_of"),
         ({"visibility": "secret"}, "visibility"),
         ({"colour": "red"}, "colour"),
@@ -76,6 +145,37 @@ def test_invalid_payload_is_422_naming_the_field(
     assert response.json()["detail"][0]["loc"][-1] == field
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(StockpileHolding)) == 0
+
+
+def test_another_partys_code_is_refused_naming_the_field(
+    client: TestClient, tokens: Headers, engine: Engine
+) -> None:
+    for code, status in (("ZZZ", 403), ("JPN", 403)):
+        response = client.post(
+            "/api/stockpiles", json={**HOLDING, "party_code": code}, headers=tokens["usa_editor"]
+        )
+        assert response.status_code == status
+        assert response.json()["detail"].startswith("party_code: you enter records for USA")
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(StockpileHolding)) == 0
+
+
+def test_recording_one_outcome_clears_the_other(client: TestClient, tokens: Headers) -> None:
+    editor = tokens["usa_editor"]
+    created = client.post(
+        "/api/commitments", json={"text": "t", "deadline": "2026-01-01"}, headers=editor
+    ).json()
+    path = f"/api/commitments/{created['id']}"
+    missed = client.patch(path, json={"missed_on": "2026-02-01"}, headers=editor).json()
+    assert (missed["status"], missed["met_on"]) == ("missed", None)
+    met = client.patch(path, json={"met_on": "2026-03-01"}, headers=editor).json()
+    assert (met["status"], met["missed_on"]) == ("late", None)
+    both = client.patch(
+        path, json={"met_on": "2026-03-01", "missed_on": "2026-03-02"}, headers=editor
+    )
+    assert both.status_code == 422
+    payload = {"text": "t", "met_on": "2026-01-01", "missed_on": "2026-01-02"}
+    assert client.post("/api/commitments", json=payload, headers=editor).status_code == 422
 
 
 def test_patch_validates_the_merged_record(client: TestClient, tokens: Headers) -> None:
@@ -203,8 +303,8 @@ def test_curated_name_must_name_a_curated_project(client: TestClient, tokens: He
     unknown = client.post(
         "/api/projects", json={**project, "curated_name": "Atlantis Pass"}, headers=editor
     )
-    assert unknown.status_code == 422
-    assert unknown.json()["detail"][0]["loc"] == ["body", "curated_name"]
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"].startswith("curated_name: no project 'Atlantis Pass'")
 
 
 def test_deleting_a_referenced_project_is_409_and_changes_nothing(
@@ -223,3 +323,26 @@ def test_deleting_a_referenced_project_is_409_and_changes_nothing(
         "/api/audit", params={"entity": "projects", "entity_id": str(project_id)}, headers=editor
     ).json()["items"]
     assert [entry["action"] for entry in log] == ["create"]
+
+
+def test_odd_query_values_are_200_or_422(client: TestClient, tokens: Headers) -> None:
+    for query in ("q=%ED%A0%80", "material=%ED%A0%80", "q=%00", "owner_party=%FF"):
+        response = client.get(f"/api/stockpiles?{query}", headers=tokens["usa_viewer"])
+        assert response.status_code in (200, 422), (query, response.text)
+
+
+@pytest.mark.parametrize(
+    "upload",
+    [
+        'material,tonnes,as_of\n"unclosed,1,2026-01-01\n',
+        "material,tonnes,as_of\nDy\x00,1,2026-01-01\n",
+    ],
+)
+def test_malformed_csv_is_a_short_422(client: TestClient, tokens: Headers, upload: str) -> None:
+    response = client.post(
+        "/api/stockpiles/import.csv",
+        content=upload.encode(),
+        headers={**tokens["usa_editor"], "Content-Type": "text/csv"},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][1].startswith("row ")

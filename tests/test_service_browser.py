@@ -1,7 +1,9 @@
 """The dashboard end to end in headless Chromium (Debian's, driven by Playwright).
 
-Sign in, read the commitments timeline, filter projects, add a project and see it; the
-screenshot lands in build/test-artifacts/. Without chromium the test skips, except in CI.
+Sign in (a session cookie, nothing in the page's storage), read the commitments and their
+follow-up, record one, filter projects, add a project and see it, run a simulation, sign
+out; no Content-Security-Policy violation on the way. The screenshots land in
+build/test-artifacts/. Without chromium the test skips, except in CI.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import pytest
 
 from critmin.service.db import make_engine
 from critmin.service.migrate import upgrade
-from critmin.service.seed import create_user, seed
+from critmin.service.operator import create_user
+from critmin.service.seed import seed
 from tests.browser_support import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS, chromium_path
 from tests.service_support import free_port, start_server
 
@@ -37,20 +40,46 @@ def test_dashboard_sign_in_filter_create(tmp_path: Path) -> None:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(TIMEOUT_MS)
+            violations: list[str] = []
+            page.on(
+                "console",
+                lambda message: violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None,
+            )
             page.goto(f"http://127.0.0.1:{port}/")
             page.fill("#token", token)
             page.click("#login-form button")
             expect(page.locator("#who")).to_have_text("hana (JPN, editor)")
-            # the commitments timeline: one marker per dated commitment, overdue in red
-            expect(page.locator("#commitments-table tbody tr")).to_have_count(5)
-            assert page.locator("#timeline circle").count() == 2
-            expect(page.locator("#commitments-table")).to_contain_text("overdue")
+            # no token in the page's storage; the session is an HttpOnly, SameSite cookie
+            assert page.evaluate("() => localStorage.length + sessionStorage.length") == 0
+            assert page.input_value("#token") == ""
+            (cookie,) = page.context.cookies()
+            assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
+            # a reload keeps the session (the cookie) and the CSRF token comes back with it
+            page.reload()
+            expect(page.locator("#who")).to_have_text("hana (JPN, editor)")
+            # the commitments: every one of the framework, one marker per dated one; a
+            # passed deadline without a recorded outcome is "no record", never "overdue"
+            expect(page.locator("#commitments-table tbody tr")).to_have_count(25)
+            assert page.locator("#timeline circle").count() == 5
+            expect(page.locator("#commitments-table")).to_contain_text("no record")
+            expect(page.locator("#commitments-table")).not_to_contain_text("overdue")
+            expect(page.locator(".prompt").first).to_contain_text("no outcome is recorded")
+            # record a follow-up on one of JPN's commitments (a write: needs the CSRF token)
+            page.select_option("#outcome-commitment", index=0)
+            page.fill("#outcome-form input[name=day]", "2026-11-30")
+            page.fill("#outcome-form input[name=text]", "Browser test follow-up")
+            page.fill("#outcome-form input[name=source_url]", "https://example.org/report")
+            page.click("#outcome-form button")
+            expect(page.locator("#outcome-result")).to_have_text("recorded")
+            expect(page.locator("#commitments-table")).to_contain_text("Browser test follow-up")
             # projects: filter by country
             page.click("nav button[data-tab=projects]")
             page.fill("#project-filters input[name=country_iso3]", "AUS")
             page.click("#project-filters button")
             expect(page.locator("#projects-count")).to_have_text("2 projects")
-            countries = page.locator("#projects-table tbody td:nth-child(3)").all_inner_texts()
+            countries = page.locator("#projects-table tbody td:nth-child(2)").all_inner_texts()
             assert countries == ["AUS", "AUS"]
             # create a confidential project and see it in the filtered table
             form = "#project-create"
@@ -76,6 +105,10 @@ def test_dashboard_sign_in_filter_create(tmp_path: Path) -> None:
             )
             expect(page.locator("#simulation-price .main-svg").first).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "dashboard-simulation.png"), full_page=True)
+            assert violations == []
+            page.click("#logout")
+            expect(page.locator("#who")).to_have_text("not signed in")
+            assert page.context.cookies() == []
             browser.close()
     finally:
         server.send_signal(signal.SIGTERM)

@@ -1,4 +1,5 @@
-"""Durability: SIGKILL the server during a stream of writes; no acknowledged write is lost."""
+"""Durability: SIGKILL the server during a stream of writes; no acknowledged write is lost,
+the database's own checks pass and the audit log's hash chain verifies."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine, text
 
-from critmin.service.seed import create_user
+from critmin.service.audit import verify_audit
+from critmin.service.operator import create_user
 from tests.service_support import free_port, start_server
 
 WRITERS = 4
@@ -117,6 +119,7 @@ def test_acknowledged_writes_survive_sigkill(engine: Engine, tmp_path: Path) -> 
 
     engine.dispose()
     assert _integrity_problems(engine) == []
+    assert verify_audit(engine).problems == []  # the hash chain survived the kill
     server = start_server(url, port, log)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:

@@ -106,10 +106,12 @@ COMMANDS: dict[str, Entry] = {
     "serve": Entry(
         "serve_cmd",
         "serve",
-        "Serve the registry API (/docs) and dashboard (/dashboard/), migrating the schema first.",
+        "Serve the registry API (/api, schema at /openapi.json) and dashboard (/dashboard/).",
     ),
     "db": Entry(
-        "db_cmd", "app", "The registry database: upgrade, seed, export, import, create-user."
+        "db_cmd",
+        "app",
+        "The registry database: upgrade, seed, export, import, users, tokens, audit.",
     ),
 }
 

@@ -1,9 +1,14 @@
-"""Database URLs, engines and sessions (SQLite by default, PostgreSQL for deployments)."""
+"""Database URLs, engines and sessions (SQLite by default, PostgreSQL for deployments).
+
+Engines hide SQL parameters in their errors and logs (``hide_parameters``), so a failing
+statement never writes record contents to a log.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,12 +24,23 @@ WRITE_OPTION = "critmin_write"
 
 
 def default_url() -> str:
-    """The embedded database: ``registry.sqlite`` in the user's data directory (created)."""
+    """The embedded database: ``registry.sqlite`` in the user's data directory (created,
+    readable by the user only)."""
     import platformdirs
 
     folder = Path(platformdirs.user_data_dir("critmin", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'registry.sqlite'}"
+
+
+def create_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (its mode is then left alone).
+
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's mode, so creating the
+    file first keeps all three private to the user whatever the umask.
+    """
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -50,13 +66,21 @@ def make_engine(url: str | None = None) -> Engine:
     url = url or default_url()
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=8
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            pool_size=8,
+            hide_parameters=True,
         )
+        database = engine.url.database
+        if database and database != ":memory:" and Path(database).parent.is_dir():
+            create_private(Path(database))
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+        return create_engine(
+            url, pool_size=8, max_overflow=8, pool_pre_ping=True, hide_parameters=True
+        )
     raise InputError(
         f"database URL {url.split(':', 1)[0]!r} is not supported: use sqlite:///PATH "
         "or postgresql+psycopg://USER:PASSWORD@HOST/DB"

@@ -1,28 +1,36 @@
 """Whole-database export and import (JSON), for backups and moving between databases.
 
 The dump holds every row of every table, ids included, and the schema revision; importing
-it into an empty database at the same revision restores it exactly. This is an operator's
-tool (the CLI): it bypasses party isolation, unlike the API's per-party CSV export.
+it into an empty database at the same revision restores it exactly (the audit chain
+included). This is an operator's tool (the CLI): it bypasses party isolation, unlike the
+API's per-party CSV export, so the file is created readable by its owner only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Engine, func, select, text
+from sqlalchemy import Date, DateTime, Engine, Uuid, func, select
 
 from critmin.errors import DataError
 from critmin.service.migrate import current_revision
-from critmin.service.models import Base
+from critmin.service.models import Base, json_value
 
 FORMAT = "critmin-registry-dump/1"
 
 
-def _encode(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.date) else value
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by the user only (mode 0600, also when the file
+    existed before): a dump holds every party's confidential records."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def export_database(engine: Engine, path: Path) -> dict[str, int]:
@@ -32,10 +40,10 @@ def export_database(engine: Engine, path: Path) -> dict[str, int]:
         for table in Base.metadata.sorted_tables:
             rows = connection.execute(select(table).order_by(*table.primary_key.columns))
             tables[table.name] = [
-                {key: _encode(value) for key, value in row._mapping.items()} for row in rows
+                {key: json_value(value) for key, value in row._mapping.items()} for row in rows
             ]
     dump = {"format": FORMAT, "revision": current_revision(engine), "tables": tables}
-    path.write_text(json.dumps(dump, indent=1, sort_keys=True), encoding="utf-8")
+    write_private(path, json.dumps(dump, indent=1, sort_keys=True))
     return {name: len(rows) for name, rows in tables.items()}
 
 
@@ -50,6 +58,8 @@ def _decode(table_name: str, row: dict[str, Any]) -> dict[str, Any]:
             value = dt.datetime.fromisoformat(value)
         elif value is not None and isinstance(kind, Date):
             value = dt.date.fromisoformat(value)
+        elif value is not None and isinstance(kind, Uuid):
+            value = uuid.UUID(value)
         out[key] = value
     return out
 
@@ -79,15 +89,4 @@ def import_database(engine: Engine, path: Path) -> dict[str, int]:
             if rows:
                 connection.execute(table.insert(), rows)
             counts[table.name] = len(rows)
-        if connection.dialect.name == "postgresql":
-            for table in Base.metadata.sorted_tables:
-                key = next(iter(table.primary_key.columns))
-                if isinstance(key.type, Date | DateTime) or key.type.python_type is not int:
-                    continue
-                connection.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table.name}', '{key.name}'), "
-                        f"COALESCE((SELECT MAX({key.name}) FROM {table.name}), 0) + 1, false)"
-                    )
-                )
     return counts

@@ -1,8 +1,10 @@
-"""Seed data: the parties, the framework's commitments from the source articles, and the
-curated projects located in a party's country; plus creating users with tokens.
+"""Seed data: the parties, every commitment of the framework text with its source and
+deadline, the public follow-up found for them, and the curated projects located in a
+party's country.
 
-The figures live in ``seed_data/*.csv`` (commitments cite the article and its seed file; the
-articles carry no URL) and in the curated project list of :mod:`critmin.data`.
+The records live in ``seed_data/*.csv`` (each commitment and event cites its source and
+URL) and in the curated project list of :mod:`critmin.data`. Seed records are shared and
+``entered_by: framework``; the audit log names ``critmin-seed`` as their author.
 """
 
 from __future__ import annotations
@@ -10,29 +12,46 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from critmin.errors import InputError
 from critmin.service.access import Actor
 from critmin.service.audit import record_write
-from critmin.service.auth import issue_token
 from critmin.service.db import write_transaction
-from critmin.service.models import Commitment, Party, Project, User, as_dict
+from critmin.service.models import (
+    COMMODITY_LEN,
+    FRAMEWORK,
+    Commitment,
+    CommitmentEvent,
+    Party,
+    Project,
+    as_dict,
+)
 
 SEED_DIR = Path(__file__).resolve().parent / "seed_data"
 SEEDER_NAME = "critmin-seed"
 
 
 def _seeder(party: str) -> Actor:
-    """The audit log's author of seed records: the seed step, acting for the owner party."""
-    return Actor(user_id=0, name=SEEDER_NAME, party=party, role="admin")
+    """The audit log's author of seed records: the seed step, for the framework."""
+    return Actor(user_id=None, name=SEEDER_NAME, party=party, role=FRAMEWORK)
 
 
 def _rows(name: str) -> list[dict[str, str]]:
     with (SEED_DIR / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def _date(text: str) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def _add(session: Session, record: Any, party: str) -> None:
+    session.add(record)
+    session.flush()
+    record_write(session, _seeder(party), record.__tablename__, record.id, None, as_dict(record))
 
 
 def _seed_parties(session: Session) -> int:
@@ -48,31 +67,76 @@ def _seed_parties(session: Session) -> int:
     return added
 
 
-def _seed_commitments(session: Session) -> int:
+def _find_commitment(session: Session, party: str, text: str) -> Commitment | None:
+    return session.scalars(
+        select(Commitment).where(Commitment.party_code == party, Commitment.text == text)
+    ).first()
+
+
+def _seed_commitments(session: Session) -> tuple[int, dict[tuple[str, str], Commitment]]:
+    """Add missing commitments; a seed record of an earlier critmin (``previous_text``)
+    is brought up to date instead, in place and audited. The commitments by (key, party)."""
     added = 0
+    by_key = {}
     for row in _rows("commitments"):
-        title = f"{row['source_title']} (seeds/{row['source_file']})"
+        party = row["party_code"]
+        values = {
+            "text": row["text"],
+            "deadline": _date(row["deadline"]),
+            "source_url": row["source_url"],
+            "source_title": row["source_title"],
+        }
+        record = _find_commitment(session, party, row["text"])
+        if record is None and row["previous_text"]:
+            record = _find_commitment(session, party, row["previous_text"])
+            if record is not None:
+                before = as_dict(record)
+                for name, value in values.items():
+                    setattr(record, name, value)
+                session.flush()
+                record_write(
+                    session, _seeder(party), "commitments", record.id, before, as_dict(record)
+                )
+        if record is None:
+            record = Commitment(
+                party_code=party,
+                owner_party=party,
+                visibility="shared",
+                entered_by=FRAMEWORK,
+                **values,
+            )
+            _add(session, record, party)
+            added += 1
+        by_key[(row["key"], party)] = record
+    return added, by_key
+
+
+def _seed_events(session: Session, commitments: dict[tuple[str, str], Commitment]) -> int:
+    added = 0
+    for row in _rows("commitment_events"):
+        party = row["party_code"]
+        commitment = commitments[(row["commitment_key"], party)]
+        occurred = dt.date.fromisoformat(row["occurred_on"])
         exists = session.scalar(
-            select(Commitment.id).where(
-                Commitment.party_code == row["party_code"], Commitment.text == row["text"]
+            select(CommitmentEvent.id).where(
+                CommitmentEvent.commitment_id == commitment.id,
+                CommitmentEvent.occurred_on == occurred,
+                CommitmentEvent.text == row["text"],
             )
         )
         if exists is not None:
             continue
-        record = Commitment(
-            party_code=row["party_code"],
+        event = CommitmentEvent(
+            commitment_id=commitment.id,
+            occurred_on=occurred,
             text=row["text"],
-            deadline=dt.date.fromisoformat(row["deadline"]) if row["deadline"] else None,
-            source_url="",
-            source_title=title,
-            owner_party=row["party_code"],
+            source_url=row["source_url"],
+            source_title=row["source_title"],
+            owner_party=party,
             visibility="shared",
+            entered_by=FRAMEWORK,
         )
-        session.add(record)
-        session.flush()
-        record_write(
-            session, _seeder(record.owner_party), "commitments", record.id, None, as_dict(record)
-        )
+        _add(session, event, party)
         added += 1
     return added
 
@@ -91,18 +155,21 @@ def _seed_projects(session: Session) -> int:
         if country not in parties or row.project in known:
             continue
         record = Project(
-            name=str(row.project)[:200],
+            name=str(row.project),
             country_iso3=country,
-            stage=str(row.stage)[:100],
-            commodity=str(row.commodity)[:50],
-            status=str(row.status)[:200] if isinstance(row.status, str) else "",
+            stage=str(row.stage),
+            commodity=(
+                str(row.commodity)
+                if isinstance(row.commodity, str)
+                else f"unknown (curated list: product {row.product})"[:COMMODITY_LEN]
+            ),
+            status=str(row.status) if isinstance(row.status, str) else "",
             curated_name=str(row.project),
             owner_party=country,
             visibility="shared",
+            entered_by=FRAMEWORK,
         )
-        session.add(record)
-        session.flush()
-        record_write(session, _seeder(country), "projects", record.id, None, as_dict(record))
+        _add(session, record, country)
         known.add(str(row.project))
         added += 1
     return added
@@ -112,24 +179,7 @@ def seed(engine: Engine) -> dict[str, int]:
     """Add whatever seed records are missing (idempotent); the counts added per table."""
     with write_transaction(engine) as session:
         counts = {"parties": _seed_parties(session)}
-        counts["commitments"] = _seed_commitments(session)
+        counts["commitments"], by_key = _seed_commitments(session)
+        counts["commitment events"] = _seed_events(session, by_key)
         counts["projects"] = _seed_projects(session)
     return counts
-
-
-def create_user(engine: Engine, name: str, party: str, role: str) -> str:
-    """Create a user of ``party`` with ``role`` and return a new API token for them."""
-    if role not in ("admin", "editor", "viewer"):
-        raise InputError(f"role {role!r} is not one of admin, editor, viewer")
-    with write_transaction(engine) as session:
-        if session.get(Party, party) is None:
-            raise InputError(f"party {party!r} does not exist: run `critmin db seed` first")
-        if session.scalar(select(User.id).where(User.name == name)) is not None:
-            raise InputError(f"user name {name!r} is taken")
-        user = User(name=name, party_code=party, role=role)
-        session.add(user)
-        session.flush()
-        actor = Actor(user_id=user.id, name="critmin-cli", party=party, role="admin")
-        after = {**as_dict(user), "visibility": "confidential", "owner_party": party}
-        record_write(session, actor, "users", user.id, None, after)
-        return issue_token(session, user.id)

@@ -1,44 +1,61 @@
-"""The party-owned entities: their filters, search columns and reference checks."""
+"""The party-owned entities: their filters, search columns and reference checks.
+
+The cross-party reference rule, one for every reference (``project_id`` of financing and
+milestones, ``commitment_id`` of follow-up events): a record may refer to a record its
+author can see that is shared or belongs to the record's own party; a shared record may
+refer only to a shared one; and a shared project or commitment stays shared and is never
+deleted (:func:`critmin.service.routes.crud.check_referable_change`). Every answer depends
+only on records the caller can see, so it neither reveals another party's confidential
+records nor lets them block the owner. A reference left unchanged by an update is not
+checked again.
+"""
 
 import datetime as dt
 import functools
+import uuid
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from critmin.service.access import Actor, is_visible
-from critmin.service.deps import field_error
+from critmin.service.deps import refused
 from critmin.service.models import (
     Base,
     Commitment,
+    CommitmentEvent,
     FinancingDecision,
     Milestone,
-    Party,
     Project,
     StockpileHolding,
     as_dict,
 )
 from critmin.service.routes.crud import EntitySpec
 from critmin.service.schemas import (
+    CommitmentEventIn,
+    CommitmentEventOut,
     CommitmentIn,
     CommitmentOut,
+    CommitmentStatus,
+    Commodity,
+    Filter,
     FinancingIn,
     FinancingOut,
     Instrument,
     Iso3,
+    Material,
     MilestoneIn,
     MilestoneOut,
     ProjectIn,
     ProjectOut,
     RecordId,
-    ShortText,
+    Stage,
     StockpileIn,
     StockpileOut,
     Visibility,
 )
-from critmin.service.status import CommitmentStatus, commitment_status, status_clause
+from critmin.service.status import commitment_status, status_clause
 
 
 class _Filters(BaseModel):
@@ -46,15 +63,15 @@ class _Filters(BaseModel):
 
     owner_party: Iso3 | None = None
     visibility: Visibility | None = None
-    q: ShortText | None = None
+    q: Filter | None = None
 
 
 class ProjectFilters(_Filters):
     """Project filters (exact match)."""
 
     country_iso3: Iso3 | None = None
-    stage: ShortText | None = None
-    commodity: ShortText | None = None
+    stage: Stage | None = None
+    commodity: Commodity | None = None
 
 
 class FinancingFilters(_Filters):
@@ -79,29 +96,50 @@ class CommitmentFilters(_Filters):
     status: CommitmentStatus | None = None
 
 
+class CommitmentEventFilters(_Filters):
+    """Follow-up event filters (exact match)."""
+
+    commitment_id: RecordId | None = None
+
+
 class StockpileFilters(_Filters):
     """Stockpile filters (exact match)."""
 
     party_code: Iso3 | None = None
-    material: ShortText | None = None
+    material: Material | None = None
 
 
-def _check_party(session: Session, code: str) -> None:
-    if session.get(Party, code) is None:
-        raise field_error("party_code", code, f"no party {code!r}: add it under /parties first")
+def _owner_of(actor: Actor, payload: BaseModel, record: Any) -> str:
+    if record is not None:
+        return str(record.owner_party)
+    return str(getattr(payload, "party_code", None) or actor.party)
 
 
-def _check_project(session: Session, actor: Actor, project_id: int | None, visibility: str) -> None:
-    """The referenced project exists for ``actor``; a shared record needs a shared project."""
-    if project_id is None:
+def _check_reference(
+    session: Session,
+    actor: Actor,
+    payload: BaseModel,
+    record: Any,
+    model: type[Base],
+    name: str,
+) -> None:
+    """Apply the module's reference rule to ``payload.<name>`` (an id of ``model``)."""
+    target_id: uuid.UUID | None = getattr(payload, name)
+    if target_id is None:
         return
-    project = session.get(Project, project_id)
-    if project is None or not is_visible(project.visibility, project.owner_party, actor.party):
-        raise field_error("project_id", project_id, f"no project {project_id}")
-    if visibility == "shared" and project.visibility != "shared":
-        raise field_error(
-            "visibility", visibility, f"project {project_id} is confidential: so must this be"
-        )
+    label = model.__tablename__.removesuffix("s")
+    target: Any = session.get(model, target_id)
+    unchanged = record is not None and getattr(record, name) == target_id
+    visible = target is not None and is_visible(target.visibility, target.owner_party, actor.party)
+    if unchanged and not visible:
+        return
+    if not visible:
+        raise refused(404, name, f"no {label} {target_id}")
+    owner = _owner_of(actor, payload, record)
+    if target.visibility != "shared" and target.owner_party != owner:
+        raise refused(409, name, f"{label} {target_id} is confidential to {target.owner_party}")
+    if payload.model_dump()["visibility"] == "shared" and target.visibility != "shared":
+        raise refused(409, "visibility", f"{label} {target_id} is confidential: so must this be")
 
 
 @functools.cache
@@ -112,56 +150,44 @@ def curated_project_names() -> frozenset[str]:
     return frozenset(str(name) for name in curated("projects")["project"])
 
 
-def _check_curated_link(session: Session, actor: Actor, payload: BaseModel) -> None:
+def _check_project(session: Session, actor: Actor, payload: BaseModel, record: Any) -> None:
     """``curated_name``, when given, names a project of the curated list."""
     assert isinstance(payload, ProjectIn)
     name = payload.curated_name
     if name is not None and name not in curated_project_names():
-        raise field_error(
-            "curated_name", name, "not the name of a project in the curated project list"
-        )
+        raise refused(404, "curated_name", f"no project {name!r} in the curated project list")
 
 
-def _check_project_change(session: Session, record: Any, payload: BaseModel) -> None:
-    """A project with shared financing or milestones cannot turn confidential (it would
-    leave shared records pointing at a record other parties cannot see)."""
-    assert isinstance(payload, ProjectIn)
-    if payload.visibility != "confidential":
-        return
-    for model in (FinancingDecision, Milestone):
-        shared = session.scalar(
-            select(model.id).where(model.project_id == record.id, model.visibility == "shared")
-        )
-        if shared is not None:
-            raise field_error(
-                "visibility",
-                payload.visibility,
-                f"project {record.id} has shared {model.__tablename__} (id {shared}): "
-                "make them confidential first",
-            )
+def _check_project_reference(
+    session: Session, actor: Actor, payload: BaseModel, record: Any
+) -> None:
+    _check_reference(session, actor, payload, record, Project, "project_id")
 
 
-def _check_financing(session: Session, actor: Actor, payload: BaseModel) -> None:
-    assert isinstance(payload, FinancingIn)
-    _check_party(session, payload.party_code)
-    _check_project(session, actor, payload.project_id, payload.visibility)
-
-
-def _check_milestone(session: Session, actor: Actor, payload: BaseModel) -> None:
-    assert isinstance(payload, MilestoneIn)
-    _check_project(session, actor, payload.project_id, payload.visibility)
-
-
-def _check_party_only(session: Session, actor: Actor, payload: BaseModel) -> None:
-    _check_party(session, str(payload.model_dump()["party_code"]))
+def _check_commitment_reference(
+    session: Session, actor: Actor, payload: BaseModel, record: Any
+) -> None:
+    _check_reference(session, actor, payload, record, Commitment, "commitment_id")
 
 
 def commitment_out(record: Base) -> dict[str, Any]:
     """A commitment with its status and days to deadline as of today (UTC)."""
     data = as_dict(record)
     assert isinstance(record, Commitment)
-    status, days = commitment_status(record.deadline, record.met_on, dt.datetime.now(dt.UTC).date())
+    status, days = commitment_status(
+        record.deadline, record.met_on, record.missed_on, dt.datetime.now(dt.UTC).date()
+    )
     return {**data, "status": status, "days_to_deadline": days}
+
+
+def _merge_outcome(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A commitment's outcome is one: recording ``met_on`` clears ``missed_on`` and the
+    other way round (unless the change sets both, which validation refuses)."""
+    merged = {**current, **changes}
+    for name, other in (("met_on", "missed_on"), ("missed_on", "met_on")):
+        if changes.get(name) is not None and other not in changes:
+            merged[other] = None
+    return merged
 
 
 def _commitment_filter(name: str, value: Any) -> ColumnElement[bool] | None:
@@ -178,8 +204,8 @@ SPECS = (
         read=ProjectOut,
         filters=ProjectFilters,
         search=("name", "stage", "commodity", "status"),
-        check=_check_curated_link,
-        check_change=_check_project_change,
+        check=_check_project,
+        referable=True,
     ),
     EntitySpec(
         path="financing",
@@ -188,7 +214,7 @@ SPECS = (
         read=FinancingOut,
         filters=FinancingFilters,
         search=("instrument", "currency"),
-        check=_check_financing,
+        check=_check_project_reference,
     ),
     EntitySpec(
         path="milestones",
@@ -197,7 +223,7 @@ SPECS = (
         read=MilestoneOut,
         filters=MilestoneFilters,
         search=("title",),
-        check=_check_milestone,
+        check=_check_project_reference,
     ),
     EntitySpec(
         path="commitments",
@@ -206,9 +232,19 @@ SPECS = (
         read=CommitmentOut,
         filters=CommitmentFilters,
         search=("text", "source_title"),
-        check=_check_party_only,
         special_filter=_commitment_filter,
         to_read=commitment_out,
+        referable=True,
+        merge=_merge_outcome,
+    ),
+    EntitySpec(
+        path="commitment-events",
+        model=CommitmentEvent,
+        create=CommitmentEventIn,
+        read=CommitmentEventOut,
+        filters=CommitmentEventFilters,
+        search=("text", "source_title"),
+        check=_check_commitment_reference,
     ),
     EntitySpec(
         path="stockpiles",
@@ -217,6 +253,5 @@ SPECS = (
         read=StockpileOut,
         filters=StockpileFilters,
         search=("material",),
-        check=_check_party_only,
     ),
 )

@@ -1,14 +1,23 @@
 // critmin registry dashboard: plain JavaScript, no external libraries (works offline).
+// Signing in exchanges the API token once for a session: an HttpOnly cookie this script
+// cannot read, and a CSRF token kept only in memory and sent with every write. Nothing is
+// stored in the browser's storage.
 "use strict";
 
-const STATUS_COLOURS = { met: "#2a9d8f", on_track: "#457b9d", late: "#e9c46a", overdue: "#e63946" };
-const TOKEN_KEY = "critmin-token";
-
-function token() { return window.localStorage.getItem(TOKEN_KEY); }
+const STATUS_COLOURS = {
+  met: "#2a9d8f", late: "#e9c46a", missed: "#e63946", open: "#457b9d", no_record: "#8d99ae",
+};
+const STATUS_WORDS = {
+  met: "met", late: "late", missed: "missed", open: "open", no_record: "no record",
+};
+let csrfToken = null;
+let me = null;
 
 async function api(path, options = {}) {
-  const headers = Object.assign({ Authorization: `Bearer ${token()}` }, options.headers || {});
-  const response = await fetch(`/api${path}`, Object.assign({}, options, { headers }));
+  const headers = Object.assign({}, options.headers || {});
+  if (csrfToken && options.method && options.method !== "GET") headers["X-CSRF-Token"] = csrfToken;
+  const response = await fetch(`/api${path}`,
+    Object.assign({}, options, { headers, credentials: "same-origin" }));
   const body = response.status === 204 ? null : await response.json();
   if (!response.ok) {
     const detail = body && body.detail;
@@ -18,6 +27,10 @@ async function api(path, options = {}) {
     throw new Error(`${response.status}: ${message}`);
   }
   return body;
+}
+
+function jsonBody(method, payload) {
+  return { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) };
 }
 
 function cell(row, value, className) {
@@ -42,8 +55,22 @@ function statusBadge(tr, status) {
   const td = cell(tr, "");
   const span = document.createElement("span");
   span.className = `status status-${status}`;
-  span.textContent = status.replace("_", " ");
+  span.textContent = STATUS_WORDS[status] || status;
   td.appendChild(span);
+  return td;
+}
+
+function sourceLink(parent, url, title) {
+  // only web links: never a javascript: or data: URL from a record
+  if (/^https?:\/\//.test(url)) {
+    const link = document.createElement("a");
+    link.href = url;
+    link.rel = "noopener noreferrer";
+    link.textContent = title || url;
+    parent.appendChild(link);
+  } else {
+    parent.appendChild(document.createTextNode(title || ""));
+  }
 }
 
 function drawTimeline(items) {
@@ -72,25 +99,92 @@ function drawTimeline(items) {
   dated.forEach((c, i) => {
     const y = 40 + i * rowHeight;
     const cx = x(Date.parse(c.deadline));
-    add("text", { x: 4, y: y + 4, "font-size": 11 }, c.party_code);
+    add("text", { x: 4, y: y + 4, "font-size": 11 }, c.owner_party);
     add("line", { x1: left, x2: width - 20, y1: y, y2: y, stroke: "#e3e7ec" });
     add("circle", { cx, cy: y, r: 7, fill: STATUS_COLOURS[c.status], class: `marker-${c.status}` });
     const days = c.days_to_deadline;
-    const label = `${c.text.slice(0, 60)}${c.text.length > 60 ? "…" : ""} — ${c.deadline} (${
-      days >= 0 ? `${days} days left` : `${-days} days past`})`;
+    const when = c.status === "no_record" ? `${-days} days past, no outcome recorded`
+      : days >= 0 ? `${days} days left` : `${-days} days past`;
+    const label = `${c.text.slice(0, 60)}${c.text.length > 60 ? "…" : ""} — ${c.deadline} (${when})`;
     add("text", { x: Math.min(cx + 10, width - 360), y: y - 8, "font-size": 10 }, label);
   });
   box.appendChild(svg);
 }
 
+function followUp(td, commitment, events) {
+  for (const event of events) {
+    const line = document.createElement("div");
+    line.className = "event";
+    line.appendChild(document.createTextNode(`${event.occurred_on}: ${event.text} `));
+    sourceLink(line, event.source_url, "source");
+    td.appendChild(line);
+  }
+  if (commitment.status === "no_record") {
+    const prompt = document.createElement("div");
+    prompt.className = "prompt";
+    const mine = me && me.party_code === commitment.owner_party && me.role !== "viewer";
+    prompt.textContent = `The deadline passed and no outcome is recorded: the registry does not know
+      whether it was met. ${mine ? "Record the outcome below." : `Ask ${commitment.owner_party} to record it.`}`;
+    td.appendChild(prompt);
+  }
+}
+
 async function loadCommitments() {
-  const page = await api("/commitments?limit=500");
+  const [page, events] = await Promise.all([
+    api("/commitments?limit=500"), api("/commitment-events?limit=500"),
+  ]);
   drawTimeline(page.items);
+  const byCommitment = new Map();
+  for (const event of events.items) {
+    if (!byCommitment.has(event.commitment_id)) byCommitment.set(event.commitment_id, []);
+    byCommitment.get(event.commitment_id).push(event);
+  }
   fillTable("commitments-table", page.items, (tr, c) => {
-    cell(tr, c.party_code); cell(tr, c.text); cell(tr, c.deadline || "none");
+    cell(tr, c.owner_party); cell(tr, c.text); cell(tr, c.deadline || "none");
     statusBadge(tr, c.status);
-    cell(tr, c.days_to_deadline, "num"); cell(tr, c.source_title); cell(tr, c.visibility);
+    cell(tr, c.days_to_deadline, "num");
+    followUp(cell(tr, ""), c, byCommitment.get(c.id) || []);
+    sourceLink(cell(tr, ""), c.source_url, c.source_title);
+    cell(tr, c.entered_by); cell(tr, c.visibility);
   });
+  const select = document.getElementById("outcome-commitment");
+  select.replaceChildren();
+  for (const c of page.items) {
+    if (!me || c.owner_party !== me.party_code) continue;
+    const option = document.createElement("option");
+    option.value = c.id;
+    option.textContent = `${STATUS_WORDS[c.status]}: ${c.text.slice(0, 80)}`;
+    select.appendChild(option);
+  }
+  document.getElementById("outcome-panel").hidden = !me || me.role === "viewer"
+    || select.options.length === 0;
+}
+
+async function recordOutcome(event) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const id = form.get("commitment_id"), kind = form.get("kind"), day = form.get("day");
+  const result = document.getElementById("outcome-result");
+  try {
+    if (kind === "met" || kind === "missed") {
+      await api(`/commitments/${id}`, jsonBody("PATCH", { [`${kind}_on`]: day }));
+    }
+    const note = String(form.get("text") || "").trim();
+    if (kind === "event" || note) {
+      await api("/commitment-events", jsonBody("POST", {
+        commitment_id: id, occurred_on: day, text: note || `recorded as ${kind}`,
+        source_url: String(form.get("source_url") || "").trim(),
+        source_title: String(form.get("source_url") || "").trim(),
+      }));
+    }
+    result.className = "";
+    result.textContent = "recorded";
+    event.target.reset();
+    await loadCommitments();
+  } catch (error) {
+    result.className = "error";
+    result.textContent = error.message;
+  }
 }
 
 async function loadProjects() {
@@ -99,8 +193,9 @@ async function loadProjects() {
   for (const [key, value] of form.entries()) if (value.trim()) params.set(key, value.trim());
   const page = await api(`/projects?${params}`);
   fillTable("projects-table", page.items, (tr, p) => {
-    cell(tr, p.id, "num"); cell(tr, p.name); cell(tr, p.country_iso3); cell(tr, p.stage);
-    cell(tr, p.commodity); cell(tr, p.status); cell(tr, p.owner_party); cell(tr, p.visibility);
+    cell(tr, p.name); cell(tr, p.country_iso3); cell(tr, p.stage);
+    cell(tr, p.commodity); cell(tr, p.status); cell(tr, p.owner_party); cell(tr, p.entered_by);
+    cell(tr, p.visibility);
   });
   document.getElementById("projects-count").textContent = `${page.total} projects`;
 }
@@ -121,8 +216,9 @@ async function loadFinancing() {
 async function loadStockpiles() {
   const page = await api("/stockpiles?limit=500");
   fillTable("stockpiles-table", page.items, (tr, s) => {
-    cell(tr, s.party_code); cell(tr, s.material); cell(tr, s.tonnes.toLocaleString("en-US"), "num");
-    cell(tr, s.as_of); cell(tr, s.visibility);
+    cell(tr, s.owner_party); cell(tr, s.material);
+    cell(tr, s.tonnes.toLocaleString("en-US"), "num"); cell(tr, s.as_of); cell(tr, s.entered_by);
+    cell(tr, s.visibility);
   });
 }
 
@@ -232,37 +328,52 @@ function showTab(name) {
   return LOADERS[name]();
 }
 
+function showSignedIn(user) {
+  me = user;
+  document.getElementById("who").textContent = `${me.name} (${me.party_code}, ${me.role})`;
+  document.getElementById("login-panel").hidden = true;
+  document.getElementById("app").hidden = false;
+}
+
+function showSignedOut(message) {
+  me = null;
+  csrfToken = null;
+  document.getElementById("who").textContent = "not signed in";
+  document.getElementById("login-panel").hidden = false;
+  document.getElementById("app").hidden = true;
+  document.getElementById("login-error").textContent = message || "";
+}
+
 async function start() {
+  // a page reloaded during a session: the cookie still holds it
   try {
-    const me = await api("/me");
-    document.getElementById("who").textContent = `${me.name} (${me.party_code}, ${me.role})`;
-    document.getElementById("login-panel").hidden = true;
-    document.getElementById("app").hidden = false;
+    const session = await api("/session");
+    csrfToken = session.csrf_token;
+    showSignedIn(session.user);
     await showTab("commitments");
   } catch (error) {
-    window.localStorage.removeItem(TOKEN_KEY);
-    document.getElementById("login-panel").hidden = false;
-    document.getElementById("app").hidden = true;
-    if (token() !== null) document.getElementById("login-error").textContent = error.message;
+    showSignedOut("");
   }
 }
 
 document.getElementById("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  window.localStorage.setItem(TOKEN_KEY, document.getElementById("token").value.trim());
+  const input = document.getElementById("token");
+  const token = input.value.trim();
+  input.value = "";  // the API token is used once and kept nowhere
   try {
-    await api("/me");
-    document.getElementById("login-error").textContent = "";
+    const session = await api("/session", jsonBody("POST", { token }));
+    csrfToken = session.csrf_token;
+    showSignedIn(session.user);
+    await showTab("commitments");
   } catch (error) {
-    document.getElementById("login-error").textContent = `sign-in failed: ${error.message}`;
+    showSignedOut(`sign-in failed: ${error.message}`);
   }
-  await start();
 });
 
-document.getElementById("logout").addEventListener("click", () => {
-  window.localStorage.removeItem(TOKEN_KEY);
-  document.getElementById("who").textContent = "not signed in";
-  start();
+document.getElementById("logout").addEventListener("click", async () => {
+  try { await api("/session", { method: "DELETE" }); } catch (error) { /* already ended */ }
+  showSignedOut("");
 });
 
 for (const button of document.querySelectorAll("nav button[data-tab]")) {
@@ -274,6 +385,8 @@ document.getElementById("project-filters").addEventListener("submit", (event) =>
   loadProjects();
 });
 
+document.getElementById("outcome-form").addEventListener("submit", recordOutcome);
+
 document.getElementById("project-create").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
@@ -281,12 +394,9 @@ document.getElementById("project-create").addEventListener("submit", async (even
   payload.country_iso3 = payload.country_iso3.toUpperCase();
   const result = document.getElementById("project-create-result");
   try {
-    const created = await api("/projects", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(payload),
-    });
+    const created = await api("/projects", jsonBody("POST", payload));
     result.className = "";
-    result.textContent = `added project ${created.id}: ${created.name}`;
+    result.textContent = `added project: ${created.name}`;
     form.reset();
     await loadProjects();
   } catch (error) {
@@ -295,4 +405,4 @@ document.getElementById("project-create").addEventListener("submit", async (even
   }
 });
 
-if (token()) start();
+start();
