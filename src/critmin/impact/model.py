@@ -252,7 +252,8 @@ def direct_effects(
 def _gaps(frame: pd.DataFrame, channel: str) -> pd.DataFrame:
     """Market effects without a bridge: reported with their size, never counted as zero."""
     columns = ["scenario", "commodity", "stage", "sector", "period"]
-    out = frame.reindex(columns=columns).fillna({"sector": ""})
+    out = frame.reindex(columns=columns)
+    out["sector"] = out["sector"].astype(object).fillna("")  # no sector: the stage's own use
     out["channel"] = channel
     out["unmet_fraction"] = frame.get("lost", pd.Series(0.0, index=frame.index)).to_numpy()
     out["price_cost_usd"] = frame.get("cost", frame.get("revenue", 0.0))
