@@ -507,3 +507,16 @@ def test_report_renders_in_chromium_at_every_width_and_on_a4(report: Path) -> No
     assert requests == []
     assert (ARTIFACTS / "report-390.png").stat().st_size > 50_000
     assert (ARTIFACTS / "report.pdf").stat().st_size > 50_000
+
+
+def test_licensing_terms_in_words_take_the_scenario_defaults() -> None:
+    """A licensing block without a term reads as the scenario format's default (50 % after 3
+    months), as the engine runs it, not as 0 % or None."""
+    from critmin.report.disruption import event_words
+
+    event = {"type": "export_control", "origin": "CHN", "stages": ["magnet"],
+             "destinations": ["USA"], "fraction": 1.0, "start": "2026-03", "duration": 12,
+             "licensing": {"after_months": 6}}  # fmt: skip
+    assert event_words(event).endswith("licensing 50% after 6 months")
+    event["licensing"] = {"pass_fraction": {"dist": "uniform", "low": 0.2, "high": 0.6}}
+    assert event_words(event).endswith("licensing 20% to 60% after 3 months")

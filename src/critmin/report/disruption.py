@@ -15,6 +15,7 @@ from critmin.errors import CritminError
 from critmin.report import engines, labels
 from critmin.report.alliance import NotForAlliance, scenario_for_alliance
 from critmin.report.config import ReportConfig
+from critmin.simulation.scenario import Licensing
 
 PATH_COLUMNS = ["scenario", "quantile", "month", "stage", "country", "shortfall_share",
                 "price_index"]  # fmt: skip
@@ -80,10 +81,12 @@ def event_words(event: dict[str, Any]) -> str:
             f" of its {stages} exports to {_where(event.get('destinations'))}{timing}"
         )
         licensing = event.get("licensing")
-        if isinstance(licensing, dict):
+        if isinstance(licensing, dict):  # the scenario's defaults where a term is not given
+            terms = {name: licensing.get(name, field.default)
+                     for name, field in Licensing.model_fields.items()}  # fmt: skip
             text += (
-                f", licensing {labels.percent(licensing.get('pass_fraction', 0))} after "
-                f"{licensing.get('after_months')} months"
+                f", licensing {_amount(terms['pass_fraction'], 'share')} after "
+                f"{_amount(terms['after_months'], 'months')}"
             )
     elif kind == "outage":
         text = (
