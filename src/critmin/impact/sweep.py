@@ -215,9 +215,9 @@ class SweepResult:
             weight = result.dataset["weight"].to_series().to_dict()
             gaps = result.unbridged
             columns = ("unmet_fraction", "price_cost_usd", "production_change_usd")
-            effect = [pd.to_numeric(gaps[c], errors="coerce").fillna(0.0).to_numpy(float)
-                      for c in columns]  # fmt: skip
-            hit = (effect[0] > 0) | (effect[1] != 0) | (effect[2] != 0)
+            effect = [gaps[c].to_numpy(dtype=float) for c in columns]
+            # an effect of unknown size (NaN) counts as a move: NaN != 0
+            hit = ~(effect[0] <= 0) | (effect[1] != 0) | (effect[2] != 0)
             moved = gaps[hit]
             weights = np.array([weight.get(str(s), 0.0) for s in moved["scenario"]], dtype=float)
             unbridged = float((effect[1][hit] * weights).sum())
