@@ -69,12 +69,14 @@ def _bars_height(rows: int, per_row: float = ROW_PX) -> int:
 
 
 def concentration_shares(table: pd.DataFrame, alliance: str) -> Figure:
-    """China's, the alliance's and everyone else's share of world output at each stage."""
+    """China's, the alliance's and everyone else's share of world output at each stage; a
+    share without data draws no bar (its output stays in the rest of the world)."""
     ticks = _case_ticks(table)
-    china = table["share_CHN"].astype(float).fillna(0.0)
-    allied = table[f"share_{alliance}"].astype(float).fillna(0.0)
+    china = table["share_CHN"].astype(float)
+    allied = table[f"share_{alliance}"].astype(float)
+    rest = (1.0 - china.fillna(0.0) - allied.fillna(0.0)).clip(lower=0.0)  # known shares only
     parts = (("China", "CHN", china), (alliance, "alliance", allied),
-             ("rest of world", "others", (1.0 - china - allied).clip(lower=0.0)))  # fmt: skip
+             ("rest of world (and any share without data)", "others", rest))  # fmt: skip
     data = [
         {
             "type": "bar",
