@@ -305,3 +305,26 @@ def test_score_from_the_cli():
     est = runner.invoke(app, ["backtest", "estimates", "--format", "json"])
     assert est.exit_code == 0, est.output
     assert any(r["method"] == "fit" for r in json.loads(est.output)["rows"])
+
+
+def test_the_2023_episode_foresees_the_announced_licences():
+    """The Ga/Ge licensing was announced on 3 Jul 2023: from July the run foresees it, so
+    buyers front-run the licence in July (exports above the Jan-Jun rate, where no cap binds:
+    a market target, not a cap replay), and China's August price still falls to the storage
+    floor for both metals (the germanium miss of docs/backtests.md)."""
+    from critmin.market.params import default_parameters
+    from critmin.simulation.elements.zones import storage_floor
+    from critmin.simulation.rules.compiler import compile_rules
+    from critmin.simulation.rules.schema import load_rules
+
+    spec = episodes()["gallium-germanium-2023"]
+    compiled = compile_rules([load_rules(r) for r in spec["rules"]], spec["start"], 24)
+    assert compiled.labels[compiled.known_from] == "2023-07"
+    frame = run_backtest("gallium-germanium-2023").set_index("target")
+    for target in ("ga_jul_2023", "ge_jul_2023"):
+        assert frame.loc[target, "cap"] == 1.0
+        assert frame.loc[target, "model"] > 1.2
+        assert not frame.loc[target, "cap_replay"]
+    floor = storage_floor(default_parameters())
+    for target in ("ga_china_price_aug_2023", "ge_china_price_aug_2023"):
+        assert frame.loc[target, "model"] < floor + 0.01

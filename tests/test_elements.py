@@ -329,3 +329,38 @@ def test_gallium_germanium_two_zone_markets(element: str):
     exact = simulate_single(element, allowed, engine="exact")
     np.testing.assert_allclose(res.price, exact.price, rtol=0, atol=AGREE)
     np.testing.assert_allclose(res.use, exact.use, rtol=AGREE)
+
+
+@pytest.mark.parametrize("element", ["Ga", "Ge"])
+def test_announced_control_is_foreseen_and_front_run(element: str):
+    """A ban announced in month 4 and in force from month 6: before the announcement the run
+    is the adaptive one bit for bit; between announcement and effect foreign holders buy
+    ahead of the foreseen jump (China's exports above base in the month before the ban);
+    the foreseen path is deterministic."""
+    from critmin.errors import InfeasibleError
+    from critmin.simulation.elements import single
+    from critmin.simulation.elements.single import foreseen, simulate_single
+
+    allowed = np.ones(12)
+    allowed[6:] = 0.0
+    adaptive = simulate_single(element, allowed)
+    known = simulate_single(element, allowed, known_from=4)
+    assert known.price[:4].tolist() == adaptive.price[:4].tolist()
+    assert known.exports[:4].tolist() == adaptive.exports[:4].tolist()
+    assert np.all(known.exports[4:6] >= known.base_exports * (1 - 1e-9))
+    assert known.exports[5] > 1.3 * known.base_exports  # the month before the ban
+    assert np.all(adaptive.exports[4:6] == pytest.approx(adaptive.base_exports, rel=1e-9))
+    assert np.abs(known.balance).max() < 1e-9 * known.output.max()
+    again = simulate_single(element, allowed, known_from=4)
+    assert again.price.tolist() == known.price.tolist()
+    path = np.array([[1.0, 2.0], [1.1, 1.0], [0.99, 3.0]])
+    np.testing.assert_allclose(foreseen(path, 0), [0.1, -0.5], rtol=1e-15)
+    assert foreseen(path, 2).tolist() == [0.0, 0.0]
+    # foresight that does not settle is an error naming the element, not a silent result
+    original = single.FORESIGHT_PASSES
+    single.FORESIGHT_PASSES = 1
+    try:
+        with pytest.raises(InfeasibleError, match=f"{element}: foreseen prices did not settle"):
+            simulate_single(element, allowed, known_from=4)
+    finally:
+        single.FORESIGHT_PASSES = original

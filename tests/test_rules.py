@@ -62,6 +62,10 @@ def test_every_shipped_rule_file_is_valid_and_cited():
         ),
         (lambda r: r["measures"][0].update(leakage=-0.1), "leakage = -0.1"),
         (lambda r: r["measures"][0]["products"].append("widgets"), "unknown product"),
+        (
+            lambda r: r["measures"][0].update(announced="2025-04-05"),
+            "announced = '2025-04-05': the announcement 2025-04-05 is after the start 2025-04-04",
+        ),
     ],
 )
 def test_malformed_rules_name_field_value_reason(edit, needle):
@@ -94,6 +98,23 @@ def test_malformed_rule_file_exits_2(tmp_path: Path):
         assert needle in result.stderr
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_announcement_month_is_known_from():
+    """The Ga/Ge licensing was announced on 3 Jul 2023: known from July (index 6 from
+    January), from the first month if announced before the horizon, not at all if after."""
+    rule = load_rules("china_2023_08_gallium_germanium")
+    assert rule.measures[0].announced is not None
+    assert rule.measures[0].announced.isoformat() == "2023-07-03"
+    assert compile_rules([rule], "2023-01", 24).known_from == 6
+    assert compile_rules([rule], "2023-09", 6).known_from == 0
+    later = compile_rules([rule], "2022-01", 12)
+    assert later.known_from is None
+    assert not any("announced" in n for n in later.notes)
+    notes = compile_rules([rule], "2023-01", 24).notes
+    assert any("announced 2023-07-03" in n and "adaptive" in n for n in notes)
+    # a rule file without announcement dates leaves expectations adaptive
+    assert compile_rules([load_rules(APRIL)], "2025-01", 12).known_from is None
 
 
 def test_compiler_dates_lag_suspension_and_leakage():

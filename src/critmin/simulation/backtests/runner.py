@@ -270,7 +270,8 @@ def replay(
             return _element_metric(res, target), _element_cap(res, compiled.allowed, target)
     else:
         single = {
-            el: simulate_single(el, path, year=year, parameters=parameters)
+            el: simulate_single(el, path, year=year, parameters=parameters,
+                                known_from=compiled.known_from)
             for el, path in compiled.commodity.items()
         }
         paths = single_paths(single, labels) if with_paths else None

@@ -21,7 +21,7 @@ import numpy as np
 import yaml
 
 from critmin.data import tables
-from critmin.errors import DataError
+from critmin.errors import DataError, InfeasibleError
 from critmin.market import newton
 from critmin.market.problem import Builder
 from critmin.market.terms import demand_pieces, supply_segments
@@ -40,6 +40,12 @@ from critmin.simulation.elements.zones import (
 from critmin.simulation.params import base_price
 
 SINGLE_FILE = Path(__file__).with_name("single.yaml")
+FORESIGHT_DAMPING = 0.5
+"""Weight of the expected path kept from the earlier passes (undamped passes oscillate)."""
+FORESIGHT_TOLERANCE = 1e-9
+"""Largest change of a month's price index between passes at which foresight has settled."""
+FORESIGHT_PASSES = 200
+"""Passes after which unsettled foresight is an error (about 60 settle the episodes)."""
 COMMODITY = {"Ga": "gallium", "Ge": "germanium"}
 STAGE = "refining"
 
@@ -79,16 +85,32 @@ def single_base(element: str, year: int) -> tuple[np.ndarray, float]:
     return output, float(years[year][element]["china_exports_t"])
 
 
+def foreseen(path: np.ndarray, t: int) -> np.ndarray:
+    """Expected appreciation [zone] in month ``t`` of a foreseen price path [month, zone]:
+    next month's relative price change (0 in the last month: flat beyond the horizon)."""
+    if t + 1 >= len(path):
+        return np.zeros(path.shape[1])
+    out: np.ndarray = path[t + 1] / path[t] - 1.0
+    return out
+
+
 def simulate_single(
     element: str,
     allowed: np.ndarray,
     year: int = 2022,
     parameters: Mapping[str, float] | None = None,
     engine: str = "compiled",
+    known_from: int | None = None,
 ) -> SingleResult:
     """Run the two-zone market of ``element`` (``Ga`` or ``Ge``) from its ``year`` base state
     under ``allowed`` shares of China's base exports, every month cleared by the ``compiled``
-    or ``exact`` back-end; ``parameters`` override the market core's defaults."""
+    or ``exact`` back-end; ``parameters`` override the market core's defaults.
+
+    With ``known_from`` (a month index: the policy's announcement), holders know the
+    announced ``allowed`` path from that month on and expect the price path it produces
+    (perfect foresight of next month's price in each zone, :func:`foreseen`, in place of
+    adaptive expectations): the run is repeated, each pass expecting the damped mean of the
+    earlier passes' paths, until the path moves by at most :data:`FORESIGHT_TOLERANCE`."""
     check_engine(engine)
     par = parameters_of(parameters)
     yearly, exports_t = single_base(element, year)
@@ -109,21 +131,40 @@ def simulate_single(
             use[k], par.final_elasticity, par.rationing_price_index, p0)))
     st, v0 = b.build()
     lay = GoodsLayout.of(goods)
-    state = ZoneState.initial(lay)
     n = len(allowed)
-    p, q = np.ones(st.n_nodes), np.zeros(st.n_terms)
-    work = newton.workspace(st.n_nodes, st.n_terms, st.group_ptr, st.global_nodes.size)
-    price, used, made = np.ones((n, 2)), np.zeros((n, 2)), np.zeros((n, 2))
-    flow, balance = np.zeros(n), np.zeros((n, 2))
-    for t in range(n):
-        v = v0.copy()
-        write_goods(lay, st, v, state, np.array([allowed[t]]), par)
-        p, q = clear(engine, st, v, p, q, work, t)
-        price[t] = p[lay.node[0]]
-        used[t] = q[demand]
-        made[t] = q[supply]
-        flow[t] = q[lay.arc[0]]
-        give, take = node_flows(st, q, np.arange(st.n_terms))
-        balance[t] = (give - take)[lay.node[0]]
-        advance(lay, p, q, state, par)
-    return SingleResult(price, used, made, flow, exports, balance)
+
+    def run(path: np.ndarray | None) -> SingleResult:
+        state = ZoneState.initial(lay)
+        p, q = np.ones(st.n_nodes), np.zeros(st.n_terms)
+        work = newton.workspace(st.n_nodes, st.n_terms, st.group_ptr, st.global_nodes.size)
+        price, used, made = np.ones((n, 2)), np.zeros((n, 2)), np.zeros((n, 2))
+        flow, balance = np.zeros(n), np.zeros((n, 2))
+        for t in range(n):
+            if path is not None and known_from is not None and t >= known_from:
+                state.expected[0] = foreseen(path, t)
+            v = v0.copy()
+            write_goods(lay, st, v, state, np.array([allowed[t]]), par)
+            p, q = clear(engine, st, v, p, q, work, t)
+            price[t] = p[lay.node[0]]
+            used[t] = q[demand]
+            made[t] = q[supply]
+            flow[t] = q[lay.arc[0]]
+            give, take = node_flows(st, q, np.arange(st.n_terms))
+            balance[t] = (give - take)[lay.node[0]]
+            advance(lay, p, q, state, par)
+        return SingleResult(price, used, made, flow, exports, balance)
+
+    result = run(None)
+    if known_from is None:
+        return result
+    path = result.price
+    for _ in range(FORESIGHT_PASSES):
+        result = run(path)
+        gap = float(np.max(np.abs(result.price - path)))
+        if gap <= FORESIGHT_TOLERANCE:
+            return result
+        path = FORESIGHT_DAMPING * path + (1.0 - FORESIGHT_DAMPING) * result.price
+    raise InfeasibleError(
+        f"{element}: foreseen prices did not settle in {FORESIGHT_PASSES} passes "
+        f"(largest change {gap:.2e})"
+    )

@@ -14,7 +14,11 @@ and under a licence 0 until the first approvals, then rising evenly to ``approva
 once the processing time (with its spread) has passed. With ``s`` the covered
 destinations' share of the exports, the allowed share is
 ``min(1, (1 - s + s x legal) x (1 + leakage))``; a month's value is the mean of its days.
-Measures on the same flow multiply.
+Measures on the same flow multiply. A measure's ``announced`` date makes the announced
+path known from that month on (:attr:`Compiled.known_from`): the gallium and germanium
+markets then hold model-consistent expectations (:func:`~critmin.simulation.elements.single.
+simulate_single`); the element chain and the commodity engine keep adaptive ones (a note says
+so).
 """
 
 from __future__ import annotations
@@ -130,6 +134,24 @@ class Compiled:
     allowed: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     commodity: dict[str, np.ndarray] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    known_from: int | None = None
+    """Month (index) of the earliest ``announced`` date, 0 if before the horizon; None
+    without one in the horizon: from it on, the announced path is known."""
+
+    def _announce(self, rule: str, measure: Measure) -> None:
+        if measure.announced is None:
+            return
+        label = measure.announced.strftime("%Y-%m")
+        if label > self.labels[-1]:
+            return
+        month = 0 if label < self.labels[0] else self.labels.index(label)
+        if self.known_from is None or month < self.known_from:
+            self.known_from = month
+        self.notes.append(
+            f"{rule}/{measure.id}: announced {measure.announced}: known in advance only to the "
+            "gallium and germanium markets; the element chain and the commodity engine keep "
+            "adaptive expectations"
+        )
 
     def _apply(self, store: dict[Any, np.ndarray], key: Any, path: np.ndarray) -> None:
         store[key] = store.get(key, np.ones(len(self.labels))) * path
@@ -152,6 +174,7 @@ def compile_rules(
     shares = shares or {}
     for rule in rules:
         for m in rule.measures:
+            out._announce(rule.name, m)
             done: set[tuple[str, str]] = set()
             for el in m.elements:
                 if el in COMMODITIES:

@@ -3,10 +3,11 @@
 A rule file holds one government's measures. Each measure names the controlled elements and
 products (including magnets that contain them), the kind (``licence``, ``quota``, ``ban``),
 the destinations (``all`` or ISO3 codes and groups), the licence terms (processing time in
-working days, approval rate), a de minimis content threshold for foreign-made goods, start,
-suspension windows and expiry dates, and leakage (exports above the legal flow through
-lax enforcement, smuggling and third countries, as a share of the legal flow). Errors name
-the file, the field, the value and the reason, on one line.
+working days, approval rate), a de minimis content threshold for foreign-made goods, the
+announcement date (if published before the start), start, suspension windows and expiry
+dates, and leakage (exports above the legal flow through lax enforcement, smuggling and
+third countries, as a share of the legal flow). Errors name the file, the field, the value
+and the reason, on one line.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class Measure(_Model):
     magnet_coverage: float | None = None
     de_minimis: float | None = None
     leakage: float = 0.0
+    announced: dt.date | None = None
     start: dt.date
     suspended: list[Window] = Field(default_factory=list)
     expiry: dt.date | None = None
@@ -146,6 +148,11 @@ class Measure(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Measure:
+        if self.announced is not None and self.announced > self.start:
+            raise ValueError(
+                f"announced = {self.announced.isoformat()!r}: the announcement {self.announced} "
+                f"is after the start {self.start}"
+            )
         if self.expiry is not None and self.expiry < self.start:
             raise ValueError(
                 f"expiry = {self.expiry.isoformat()!r}: expiry {self.expiry} is before start "
