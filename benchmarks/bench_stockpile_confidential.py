@@ -54,7 +54,7 @@ def run(path: Path) -> bool:
         f"{central_wall:.1f} s wall / {central_cpu:.1f} s CPU; confidential {result.cost_usd:,.0f} "
         f"USD in {conf_wall:.1f} s wall / {conf_cpu:.1f} s CPU (children included), "
         f"{result.iterations} proposals, certified gap {result.gap:.1e}, gap to centralised "
-        f"{gap:.1e}, value of cooperation {saving:,.0f} USD ({captured:.1%} captured); "
+        f"{gap:.1e}, value of cooperation {saving:,.0f} USD ({captured:.2%} captured); "
         f"confidential / centralised wall {conf_wall / central_wall:.1f}; load "
         f"{os.getloadavg()[0]:.1f}; target {'met' if met else 'MISSED'}",
         flush=True,

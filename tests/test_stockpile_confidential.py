@@ -96,14 +96,27 @@ def test_confidential_mode_certifies_the_centralised_cost(allies: list[str], sec
     assert sum(result.cost_by_ally_usd.values()) == pytest.approx(result.cost_usd, rel=1e-12)
 
 
-def test_small_engine_config_converges_within_its_tolerance(tmp_path: Path) -> None:
+def test_small_engine_config_converges_within_its_tolerance_deterministically(
+    tmp_path: Path,
+) -> None:
+    """Two materials (one cut per ally and material), market damages per scenario and month;
+    the same run twice gives the same result bit for bit."""
     cfg = small_engine_config(tmp_path)
     sc = scenarios_from_config(cfg)
     central = build_model(cfg, sc, transfers=True).solve().objective_usd
     result = decomposed_solve(cfg, sc, tolerance=1e-4)
     assert result.converged
+    assert result.gap <= 1e-4
+    assert result.lower_bound_usd <= central * (1 + 1e-9)
     assert central <= result.cost_usd * (1 + 1e-9)
     assert result.cost_usd - central <= 1e-4 * result.cost_usd
+    again = decomposed_solve(cfg, sc, tolerance=1e-4)
+    assert (again.cost_usd, again.lower_bound_usd, again.iterations) == (
+        result.cost_usd,
+        result.lower_bound_usd,
+        result.iterations,
+    )
+    np.testing.assert_array_equal(again.flows.values, result.flows.values)
 
 
 def test_coordinator_never_opens_an_allys_file_nor_receives_its_quantities(
@@ -138,18 +151,21 @@ def test_coordinator_never_opens_an_allys_file_nor_receives_its_quantities(
         plan = json.loads(path.read_text())
         assert plan["ally"] == a
         assert plan["cost_usd"] == pytest.approx(result.cost_by_ally_usd[a], rel=1e-12)
-    # what crossed: flows one way, a cost and marginal costs of the same flows the other way
+    # what crossed: flows one way; the other way a cost, the cost of each material (one
+    # here) and marginal costs of the same flows
     flow_shape = (sc.n_scenarios, sc.shortfall.sizes["month"], 1, 1)
     kinds = {r.kind for r in result.messages}
     assert kinds == {"ready", "propose", "value", "finish", "settled", "stop"}
     for r in result.messages:
+        arrays = dict(r.arrays)
         if r.direction.startswith("from"):
             assert set(r.scalars) <= {"cost_usd"}
-            assert {name for name, _ in r.arrays} <= {"marginal_exports", "marginal_imports"}
+            assert set(arrays) <= {"marginal_exports", "marginal_imports", "cost_by_material_usd"}
+            assert arrays.pop("cost_by_material_usd", (1,)) == (1,)
         else:
             assert r.scalars == ()
-            assert {name for name, _ in r.arrays} <= {"exports", "imports"}
-        assert {shape for _, shape in r.arrays} <= {flow_shape}
+            assert set(arrays) <= {"exports", "imports"}
+        assert set(arrays.values()) <= {flow_shape}
 
 
 def test_an_allys_private_file_carries_its_market_damages_and_nobody_elses(
@@ -307,10 +323,23 @@ def test_the_coordinators_model_drops_round_off_marginal_costs() -> None:
     keeps its real slope and the model its minimum."""
     from critmin.optimisation.stockpile.decomposed import _Master
 
-    master = _Master(3, 1, None)
+    master = _Master(3, 1, 4.0)
     master.add_cut(0, 10.0, np.array([-2.0, 5e-8, -3e-13]), np.array([1.0, 2.0, 0.0]))
-    assert master.highs.getNumNz() == 2  # z_0 and the ally's cost v_0
-    z, value = master.minimise(np.zeros(3), np.full(3, 4.0))
+    assert master.bound.getNumNz() == 2  # z_0 and the ally's cost v_0
+    z, value = master.lower_bound()
     # v >= 10 - 2 (z_0 - 1): smallest at z_0 = 4, v = 4
     assert z[0] == pytest.approx(4.0, abs=1e-12)
     assert value == pytest.approx(4.0, abs=1e-12)
+
+
+def test_the_level_projection_is_the_nearest_point_at_the_level() -> None:
+    """min 1/2 |z - c|^2 s.t. m(z) <= level, checked against its closed form: with one cut
+    v >= 10 - 2 z_0 - z_1 and the level 4, the nearest point to c = 0 on 2 z_0 + z_1 >= 6 is
+    6 (2, 1) / 5."""
+    from critmin.optimisation.stockpile.decomposed import _Master
+
+    master = _Master(3, 1, None)
+    master.add_cut(0, 10.0, np.array([-2.0, -1.0, 0.0]), np.zeros(3))
+    z = master.project(np.zeros(3), 4.0)
+    assert z is not None
+    np.testing.assert_allclose(z, [2.4, 1.2, 0.0], atol=1e-7)

@@ -168,15 +168,34 @@ class AllyProblem:
         self._import = np.searchsorted(labels, imported.labels.values.ravel()).astype(np.int32)
         self._flows = np.concatenate([self._export, self._import])
         self._cost = np.asarray(m.matrices.c, dtype=float).copy()
+        self._material = self._material_of_columns(m, labels)
         self._holding = np.searchsorted(labels, holding.labels.values.ravel())
         with quiet_stdout():
             self.solver = m.to_highspy()
         self.solver.setOptionValue("output_flag", False)
         self._x = np.zeros(len(self._cost))
 
-    def evaluate(self, exports: np.ndarray, imports: np.ndarray) -> tuple[float, np.ndarray]:
-        """Own cost (USD) with the flows fixed, and its marginal cost of each flow (USD/t;
-        exports then imports, each [scenario, month, partner, material])."""
+    @staticmethod
+    def _material_of_columns(m: linopy.Model, labels: np.ndarray) -> np.ndarray:
+        """The material index of each column of the solver's model (every variable has a
+        material dimension: holdings, releases, unmet need, flows)."""
+        material = np.full(len(labels), -1, dtype=np.int64)
+        for name in m.variables:
+            variable = m.variables[name]
+            index = xr.DataArray(
+                np.arange(variable.sizes["material"]), dims="material"
+            ).broadcast_like(variable.labels)
+            columns = variable.labels.values.ravel()
+            kept = columns >= 0
+            material[np.searchsorted(labels, columns[kept])] = index.values.ravel()[kept]
+        if (material < 0).any():
+            raise InfeasibleError("ally model: a column without a material")
+        return material
+
+    def evaluate(self, exports: np.ndarray, imports: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Own cost by material (USD; the LP is separable by material: no budget couples
+        them) with the flows fixed, and its marginal cost of each flow (USD/t; exports then
+        imports, each [scenario, month, partner, material])."""
         values = np.concatenate([exports.ravel(), imports.ravel()])
         if values.shape != self._flows.shape or (values < 0).any():
             raise InputError(f"ally {self.ally}: proposed flows of the wrong shape or < 0")
@@ -192,7 +211,10 @@ class AllyProblem:
         solution = self.solver.getSolution()
         self._x = np.asarray(solution.col_value, dtype=float)
         marginal = np.asarray(solution.col_dual, dtype=float)[self._flows]
-        return float(self._cost @ self._x), marginal
+        by_material = np.bincount(
+            self._material, weights=self._cost * self._x, minlength=len(self.inputs.materials)
+        )
+        return by_material, marginal
 
     def plan(self) -> dict[str, Any]:
         """The last evaluated plan, for this ally's own result file (t, USD)."""
@@ -213,7 +235,10 @@ def serve(private_path: Path, inbox: Any, outbox: Any) -> None:
         if message.kind == "stop":
             return
         try:
-            cost, marginal = problem.evaluate(message.arrays["exports"], message.arrays["imports"])
+            by_material, marginal = problem.evaluate(
+                message.arrays["exports"], message.arrays["imports"]
+            )
+            cost = float(by_material.sum())
         except (CritminError, KeyError) as exc:
             send(outbox, "error", text=f"{type(exc).__name__}: {exc}")
             return
@@ -228,6 +253,7 @@ def serve(private_path: Path, inbox: Any, outbox: Any) -> None:
             "value",
             {"cost_usd": cost},
             {
+                "cost_by_material_usd": by_material,
                 "marginal_exports": marginal[:half].reshape(problem.shape),
                 "marginal_imports": marginal[half:].reshape(problem.shape),
             },

@@ -1,13 +1,14 @@
 """Confidential mode: the joint arrangement solved with each ally's data in its own process.
 
-Resource-directive decomposition (cutting planes on the agreed flows in a trust region,
-Linderoth and Wright 2003): the coordinator proposes the flows between allies; each ally's
-process (``ally.py``, started as a separate OS process on its own file) answers with its own
-cost of the proposal and its marginal cost of each flow. The coordinator keeps a cutting-plane
-model of the sum of the allies' costs, minimises it within a box around the best proposal so
-far, and stops when the best proposal's cost (an upper bound: a consistent joint plan) is
-within ``tolerance`` of the model's global minimum (a lower bound on the centralised optimum).
-Why this method and its equations: ``docs/methods/stockpile.md``, section 4.
+Resource-directive decomposition with a level bundle method (Lemarechal, Nemirovskii and
+Nesterov 1995): the coordinator proposes the flows between allies; each ally's process
+(``ally.py``, started as a separate OS process on its own file) answers with its own cost of
+the proposal, by material, and its marginal cost of each flow. The coordinator keeps a
+cutting-plane model of each ally's cost of each material, proposes the point nearest the best
+proposal so far at which the model's total reaches a level between the model's minimum and
+the best cost, and stops when the best proposal's cost (an upper bound: a consistent joint
+plan) is within ``tolerance`` of the model's global minimum (a lower bound on the centralised
+optimum). Why this method and its equations: ``docs/methods/stockpile.md``, section 4.
 
 The coordinator reads a public file only (allies, dimensions, transfer capacity); it is handed
 the allies' file paths to pass on and never opens them (``tests/test_stockpile_confidential.py``
@@ -27,9 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import clarabel
 import highspy
 import numpy as np
 import xarray as xr
+from scipy import sparse
 
 from critmin.console import quiet_stdout
 from critmin.errors import InfeasibleError, InputError
@@ -44,11 +47,10 @@ from critmin.optimisation.stockpile.protocol import Message, Record, receive, re
 from critmin.optimisation.stockpile.scenarios import ScenarioSet
 
 PUBLIC_FILE = "public.json"
-INITIAL_RADIUS_T = 1.0  # trust region's first half-width (t/month); doubled while it binds
-MIN_RADIUS_T = 1e-9
 PLACEHOLDER_SCENARIOS = ExplicitScenarios(cases=[ExplicitScenario(probability=1.0, shortfall_t={})])
-SERIOUS_STEP = 0.1  # a proposal is accepted if it realises this share of the predicted fall
-EXPAND_AT = 0.99  # the box binds when a flow moves this share of the radius
+LEVEL = 0.3  # the level lies this share of the gap below the best cost
+QP_TOLERANCE = 1e-12  # Clarabel's duality gap tolerance in the level projection
+FLOW_FLOOR_T = 1e-5  # a projected flow below this (t/month) is set to 0
 MARGINAL_NOISE_USD_PER_T = 1e-7  # HiGHS's default dual feasibility tolerance
 
 
@@ -208,48 +210,101 @@ class _Party:
 
 
 class _Master:
-    """The cutting-plane model: min sum_a v_a s.t. v_a >= V_a(z_j) + g_aj (z - z_j) for every
-    proposal j, v_a >= 0 (costs are never negative), 0 <= z <= capacity."""
+    """The coordinator's cutting-plane model of the allies' costs, one piece ``i`` per ally and
+    material (an ally's LP is separable by material): ``m(z) = sum_i v_i``, ``v_i >= V_i(z_j)
+    + g_ij (z - z_j)`` for every proposal ``j``, ``v_i >= 0`` (costs are never negative),
+    ``0 <= z <= capacity``.
 
-    def __init__(self, size: int, allies: int, capacity: float | None) -> None:
-        self.size, self.allies = size, allies
+    The lower bound ``min m(z)`` is an LP (HiGHS, warm-started as cuts arrive); the level
+    projection ``min 1/2 |z - zhat|^2`` subject to ``m(z) <= level`` a QP (Clarabel)."""
+
+    def __init__(self, size: int, pieces: int, capacity: float | None) -> None:
+        self.size, self.pieces, self.capacity = size, pieces, capacity
         self.upper = np.full(size, highspy.kHighsInf if capacity is None else capacity)
         with quiet_stdout():
-            self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
-        self.highs.setOptionValue("output_flag", False)
-        self.highs.addVars(size, np.zeros(size), self.upper)
-        self.highs.addVars(allies, np.zeros(allies), np.full(allies, highspy.kHighsInf))
-        self.highs.changeColsCost(
-            allies, np.arange(size, size + allies, dtype=np.int32), np.ones(allies)
+            self.bound = highspy.Highs()  # type: ignore[no-untyped-call]
+        self.bound.setOptionValue("output_flag", False)
+        self.bound.addVars(size, np.zeros(size), self.upper)
+        self.bound.addVars(pieces, np.zeros(pieces), np.full(pieces, highspy.kHighsInf))
+        self.bound.changeColsCost(
+            pieces, np.arange(size, size + pieces, dtype=np.int32), np.ones(pieces)
         )
+        self.cut_rows: list[sparse.csr_array] = []  # g z - v_i <= g z_j - V_i(z_j), scaled
+        self.cut_rhs: list[float] = []
 
-    def add_cut(self, party: int, value: float, slope: np.ndarray, at: np.ndarray) -> None:
+    def add_cut(self, piece: int, value: float, slope: np.ndarray, at: np.ndarray) -> None:
         # reduced costs below the allies' dual feasibility tolerance are round-off (seen down
         # to 1e-14 USD/t); kept, they make the master ill-conditioned (HiGHS: status Unknown)
         slope = np.where(np.abs(slope) < MARGINAL_NOISE_USD_PER_T, 0.0, slope)
         nonzero = np.flatnonzero(slope)
-        index = np.concatenate([nonzero, [self.size + party]]).astype(np.int32)
-        coefficients = np.concatenate([-slope[nonzero], [1.0]])
-        self.highs.addRow(
-            value - float(slope @ at), highspy.kHighsInf, len(index), index, coefficients
+        index = np.concatenate([nonzero, [self.size + piece]]).astype(np.int32)
+        # each row divided by its largest coefficient: the same cut, better conditioned
+        scale = max(float(np.abs(slope).max(initial=0.0)), 1.0)
+        coefficients = np.concatenate([-slope[nonzero], [1.0]]) / scale
+        rhs = (value - float(slope @ at)) / scale
+        self.bound.addRow(rhs, highspy.kHighsInf, len(index), index, coefficients)
+        self.cut_rows.append(
+            sparse.csr_array(
+                (-coefficients * scale, (np.zeros(len(index), dtype=np.int32), index)),
+                shape=(1, self.size + self.pieces),
+            )
         )
+        self.cut_rhs.append(-rhs * scale)
 
-    def minimise(self, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, float]:
-        """The model's minimiser and minimum with ``lower <= z <= upper``."""
-        columns = np.arange(self.size, dtype=np.int32)
-        self.highs.changeColsBounds(self.size, columns, lower, upper)
-        self.highs.run()
-        status = self.highs.modelStatusToString(self.highs.getModelStatus())
+    def lower_bound(self) -> tuple[np.ndarray, float]:
+        """The model's global minimiser and minimum (a lower bound on the joint cost)."""
+        self.bound.run()
+        status = self.bound.modelStatusToString(self.bound.getModelStatus())
         if status != "Optimal":  # once more from scratch: a warm start can stall numerically
-            self.highs.clearSolver()
-            self.highs.run()
-            status = self.highs.modelStatusToString(self.highs.getModelStatus())
+            self.bound.clearSolver()
+            self.bound.run()
+            status = self.bound.modelStatusToString(self.bound.getModelStatus())
         if status != "Optimal":
             raise InfeasibleError(f"confidential mode: coordinator's model {status!r}")
-        x = np.asarray(self.highs.getSolution().col_value, dtype=float)
-        return np.clip(x[: self.size], lower, upper), float(
-            self.highs.getInfo().objective_function_value
+        x = np.asarray(self.bound.getSolution().col_value, dtype=float)
+        return np.clip(x[: self.size], 0.0, self.upper), float(
+            self.bound.getInfo().objective_function_value
         )
+
+    def project(self, centre: np.ndarray, level: float) -> np.ndarray | None:
+        """The point nearest ``centre`` (Euclidean) at which the model is at most ``level``;
+        None if the QP solver does not finish (the caller then takes the model's minimiser)."""
+        n, p = self.size, self.pieces
+        columns = n + p
+        hessian = sparse.diags_array(
+            np.concatenate([np.ones(n), np.zeros(p)]), format="csc"
+        ).astype(float)
+        linear = np.concatenate([-centre, np.zeros(p)])
+        level_row = sparse.csr_array(
+            (np.ones(p), (np.zeros(p, dtype=np.int32), np.arange(n, columns))), shape=(1, columns)
+        )
+        # costs in units of the level (v = level u) and each cut divided by its largest
+        # coefficient: the interior-point solver sees numbers near 1
+        unit = max(abs(level), 1.0)
+        cuts = sparse.vstack(self.cut_rows, format="csr") @ sparse.diags_array(
+            np.concatenate([np.ones(n), np.full(p, unit)])
+        )
+        norm = np.maximum(abs(cuts).max(axis=1).toarray().ravel(), 1e-12)
+        cuts = sparse.diags_array(1.0 / norm) @ cuts
+        blocks = [cuts, level_row, -sparse.eye_array(columns, format="csr")]
+        rhs = [*(np.asarray(self.cut_rhs) / norm), level / unit, *np.zeros(columns)]
+        if self.capacity is not None:
+            blocks.append(sparse.eye_array(n, columns, format="csr"))
+            rhs.extend(np.full(n, self.capacity))
+        constraints = sparse.vstack(blocks, format="csc")
+        settings = clarabel.DefaultSettings()
+        settings.verbose = False
+        settings.tol_gap_abs = settings.tol_gap_rel = QP_TOLERANCE
+        solver = clarabel.DefaultSolver(
+            sparse.triu(hessian, format="csc"), linear, constraints, np.asarray(rhs, float),
+            [clarabel.NonnegativeConeT(len(rhs))], settings,
+        )  # fmt: skip
+        solution = solver.solve()
+        if str(solution.status) not in ("Solved", "AlmostSolved"):
+            return None
+        z = np.clip(np.asarray(solution.x, dtype=float)[:n], 0.0, self.upper)
+        # an interior point stops near, not on, the bound z >= 0
+        return np.where(z < FLOW_FLOOR_T, 0.0, z)
 
 
 def coordinate(
@@ -276,8 +331,10 @@ def coordinate(
     try:
         for party in parties.values():
             party.receive("ready")
-        master = _Master(size, len(allies), public["transfer_capacity_t_per_month"])
+        materials = len(public["materials"])
+        master = _Master(size, len(allies) * materials, public["transfer_capacity_t_per_month"])
         layout = _Layout(allies, pairs, block)
+        material_of = np.broadcast_to(np.arange(materials), (len(pairs), *block)).ravel()
 
         def evaluate(z: np.ndarray, kind: str = "propose") -> dict[str, Message]:
             for a, party in parties.items():
@@ -294,35 +351,35 @@ def coordinate(
                 slope = layout.join(
                     a, answers[a].arrays["marginal_exports"], answers[a].arrays["marginal_imports"]
                 )
-                master.add_cut(i, answers[a].scalars["cost_usd"], slope, z)
+                by_material = answers[a].arrays["cost_by_material_usd"]
+                if by_material.shape != (materials,):
+                    raise InfeasibleError(
+                        f"confidential mode, ally {a}: material costs of shape "
+                        f"{by_material.shape}, expected ({materials},)"
+                    )
+                for j in range(materials):
+                    piece = np.where(material_of == j, slope, 0.0)
+                    master.add_cut(i * materials + j, float(by_material[j]), piece, z)
 
         best = np.zeros(size)
         answers = evaluate(best)
         alone = {a: m.scalars["cost_usd"] for a, m in answers.items()}
         add_cuts(best, answers)
         upper_bound = cost(answers)
-        radius, lower_bound, iteration, converged = INITIAL_RADIUS_T, 0.0, 0, False
+        lower_bound, iteration, converged = 0.0, 0, False
         for iteration in range(1, max_iterations + 1):
-            anywhere, lower_bound = master.minimise(np.zeros(size), master.upper)
-            if upper_bound - lower_bound <= tolerance * max(abs(upper_bound), 1.0):
+            anywhere, lower_bound = master.lower_bound()
+            gap = upper_bound - lower_bound
+            if gap <= tolerance * max(abs(upper_bound), 1.0):
                 converged = True
                 break
-            box_low = np.maximum(best - radius, 0.0)
-            box_high = np.minimum(best + radius, master.upper)
-            trial, predicted = master.minimise(box_low, box_high)
-            if upper_bound - predicted <= 0.5 * tolerance * max(abs(upper_bound), 1.0):
-                # the box holds no more promise: try where the model says the minimum lies
-                trial, predicted = anywhere, lower_bound
-                radius *= 2.0
+            projected = master.project(best, upper_bound - LEVEL * gap)
+            trial = anywhere if projected is None else projected  # Kelley's step if need be
             answers = evaluate(trial)
             add_cuts(trial, answers)
             value = cost(answers)
-            if upper_bound - value >= SERIOUS_STEP * (upper_bound - predicted):
-                if np.abs(trial - best).max(initial=0.0) >= EXPAND_AT * radius:
-                    radius *= 2.0
+            if value < upper_bound:
                 best, upper_bound = trial, value
-            elif value > upper_bound:
-                radius = max(radius / 2.0, MIN_RADIUS_T)
             if progress is not None:
                 progress(iteration, upper_bound, lower_bound)
         settled = evaluate(best, "finish")
