@@ -102,6 +102,9 @@ class EngineScenarios(_Strict):
     samples: int = Field(default=200, ge=1, le=5_000)
     seed: int = Field(default=0, ge=0)
     k: int = Field(default=20, ge=1)
+    price_response: bool = True
+    """A release lowers the price at the ally's use node (convex loss curves,
+    ``docs/methods/stockpile.md`` section 2.2); false: the average damage per tonne."""
 
 
 class ExplicitScenario(_Strict):

@@ -49,6 +49,10 @@ class Inputs:
     cvar_alpha: float
     risk_weight: float
     months: int
+    # the price response (engine scenarios): convex loss of the shortfall left, or None
+    curve_width: xr.DataArray | None = None  # [scenario, month, ally, material, piece] t/month
+    curve_slope: xr.DataArray | None = None  # same dims, USD/t, non-decreasing over pieces
+    curve_sector_share: xr.DataArray | None = None  # [..., piece, sector]
 
     @property
     def horizon_years(self) -> float:
@@ -106,6 +110,9 @@ def resolve_inputs(config: StockpileConfig, scenarios: ScenarioSet) -> Inputs:
         cvar_alpha=config.risk.cvar_alpha,
         risk_weight=config.risk.risk_weight,
         months=int(scenarios.shortfall.sizes["month"]),
+        curve_width=scenarios.curve_width,
+        curve_slope=scenarios.curve_slope,
+        curve_sector_share=scenarios.curve_sector_share,
     )
 
 
@@ -270,8 +277,7 @@ def build_model(
         holding_cost = (inputs.annual_cost_usd_per_t * inputs.horizon_years * holding * p).sum()
     else:
         holding_cost = (inputs.annual_cost_usd_per_t * inputs.horizon_years * holding).sum()
-    damage = inputs.damage_usd_per_t * unmet
-    loss = damage.sum(["month", "ally", "material", "sector"])  # [scenario] USD
+    loss = add_damage(m, inputs, unmet).sum(["month", "ally", "material"])  # [scenario] USD
     if transfer_cost is not None:
         loss = loss + transfer_cost.sum(["month", "ally", "material"])
     objective = holding_cost + (p * loss).sum()
@@ -308,6 +314,26 @@ def add_stock_and_unmet(
     m.add_constraints(release - inputs.release_rate * holding <= 0, name="release_rate")
     m.add_constraints(release.sum("month") - holding <= 0, name="stock_balance")
     return holding, release, unmet
+
+
+def add_damage(m: linopy.Model, inputs: Inputs, unmet: linopy.Variable) -> linopy.LinearExpression:
+    """The buyers' loss [scenario, month, ally, material] (USD) of the unmet need by sector.
+
+    Without a price response, each sector's tonnes at its damage per tonne. With one
+    (``inputs.curve_*``, engine scenarios: ``docs/methods/stockpile.md`` section 2.2), the
+    shortfall left is split into the pieces of its convex loss curve (``shortfall_piece``,
+    at most each piece's width; the cheapest pieces fill first), each sector's unmet need is
+    its part of the pieces (``unmet_by_piece``: a release lowers the price for every sector
+    at once) and the loss is the pieces at their slopes."""
+    if inputs.curve_width is None or inputs.curve_slope is None:
+        damage: linopy.LinearExpression = (inputs.damage_usd_per_t * unmet).sum("sector")
+        return damage
+    assert inputs.curve_sector_share is not None
+    piece = m.add_variables(lower=0, upper=inputs.curve_width, name="shortfall_piece")
+    by_sector = (inputs.curve_sector_share * piece).sum("piece")
+    m.add_constraints(unmet - by_sector == 0, name="unmet_by_piece")
+    curve: linopy.LinearExpression = (inputs.curve_slope * piece).sum("piece")
+    return curve
 
 
 def _add_holdings(m: linopy.Model, inputs: Inputs, coords: list[pd.Index]) -> linopy.Variable:
