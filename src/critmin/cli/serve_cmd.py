@@ -81,4 +81,3 @@ def serve(
         forwarded_allow_ips=forwarded_allow_ips,
         server_header=False,
     )
-

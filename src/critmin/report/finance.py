@@ -22,6 +22,8 @@ DUMPING_REGIMES = ("none", "moderate", "severe")
 def _setting(field: str) -> str:
     """The report config's key of a price-floor term (for error messages)."""
     return f"price_floor.{field}"
+
+
 RELATIVE_PATHS = ("extra_projects",)
 
 
@@ -180,8 +182,11 @@ def pricefloor_tables(
                   "(docs/methods/pricefloor.md), not estimates")]  # fmt: skip
     if settings.case != "none":
         grades = set(engines.reference_case(settings.case)["grade"].astype(str)) - {"primary"}
-        volumes_from = ("yours" if settings.volume_tpa is not None
-                        else "derived from the producer's reported output and capacity")
+        volumes_from = (
+            "yours"
+            if settings.volume_tpa is not None
+            else "derived from the producer's reported output and capacity"
+        )
         flags.append(
             Flag("derived" if "derived" in grades else "secondary",
                  f"the terms of case {settings.case} come from {', '.join(sorted(grades))} "

@@ -22,7 +22,7 @@ from critmin.optimisation.stockpile.config import (
     ExplicitScenarios,
     StockpileConfig,
 )
-from critmin.optimisation.stockpile.release import PIECES, curves_from_breakpoints, loss_curves
+from critmin.optimisation.stockpile.release import curves_from_breakpoints, loss_curves
 from critmin.simulation.model import scenario_model
 from critmin.simulation.paths import sample_paths
 from critmin.simulation.scenario import Scenario, load_scenario
@@ -315,12 +315,15 @@ def _curve_arrays(
 ) -> dict[str, xr.DataArray]:
     """The allies' convex loss curves of the shortfall left (``release``), as labelled arrays
     for :class:`ScenarioSet` (the ``curve_*`` fields)."""
-    short, value = loss_curves(chain, price, multiplier)  # [N, T, S, R, K, J]
+    wanted = np.zeros(price.shape[-2:], dtype=bool)
+    wanted[pick] = True  # the allies' nodes only (the accounts skip NaN prices)
+    at_allies = np.where(wanted, price, np.nan)
+    short, value, bulge = loss_curves(chain, at_allies, multiplier)  # [N, T, S, R, (K,) J]
 
     def by_ally(a: np.ndarray) -> np.ndarray:
         return np.moveaxis(a[:, :, pick[0], pick[1]], 3, 2)  # [N, T, ally, material, ...]
 
-    curves = curves_from_breakpoints(by_ally(short), by_ally(value))
+    curves = curves_from_breakpoints(by_ally(short), by_ally(value), by_ally(bulge))
     n, months = price.shape[:2]
     cell = {
         "scenario": np.arange(n),
@@ -328,7 +331,7 @@ def _curve_arrays(
         "ally": list(allies),
         "material": list(materials),
     }
-    pieces = {**cell, "piece": np.arange(1, PIECES + 1)}
+    pieces = {**cell, "piece": np.arange(1, curves.width.shape[-1] + 1)}
     sectors = {**pieces, "sector": list(chain.base.sectors)}
     return {
         "curve_width": xr.DataArray(curves.width, dims=tuple(pieces), coords=pieces),
