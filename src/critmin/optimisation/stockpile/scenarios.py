@@ -53,7 +53,9 @@ class ScenarioSet:
     a release, ``curve_width`` and ``curve_slope`` [scenario, month, ally, material, piece]
     (t/month, USD/t), ``curve_sector_share`` [..., piece, sector] (each sector's part of a
     piece) and ``curve_gap_usd`` [scenario, month, ally, material] (the convex envelope's
-    largest gap below the market's loss at a breakpoint, USD/month).
+    largest gap below the market's loss at a breakpoint, USD/month). ``sample`` [scenario]:
+    the engine sample each scenario is (to run a plan through the market), None for explicit
+    cases and the mean-value problem.
     """
 
     shortfall: xr.DataArray
@@ -71,6 +73,7 @@ class ScenarioSet:
     curve_slope: xr.DataArray | None = None
     curve_sector_share: xr.DataArray | None = None
     curve_gap_usd: xr.DataArray | None = None
+    sample: xr.DataArray | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -92,6 +95,7 @@ class ScenarioSet:
             curve_slope=_maybe(pick, self.curve_slope),
             curve_sector_share=_maybe(pick, self.curve_sector_share),
             curve_gap_usd=_maybe(pick, self.curve_gap_usd),
+            sample=_maybe(pick, self.sample),
             probability=xr.DataArray(
                 np.asarray(probability, float), dims="scenario", coords={"scenario": labels}
             ),
@@ -301,6 +305,9 @@ def engine_scenarios(
             attrs={"units": "USD/t"},
         ),
         elasticity=float(model.params.final_elasticity),
+        sample=xr.DataArray(
+            np.arange(samples), dims="scenario", coords={"scenario": np.arange(samples)}
+        ),
         **curves,
     )
 
@@ -422,6 +429,7 @@ def mean_scenario(scenarios: ScenarioSet) -> ScenarioSet:
         curve_slope=None,
         curve_sector_share=None,
         curve_gap_usd=None,
+        sample=None,
     )
 
 
