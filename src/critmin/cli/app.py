@@ -65,7 +65,9 @@ COMMANDS: dict[str, Entry] = {
         "simulate_command",
         "Simulate SCENARIO: shortfall, prices and value at risk per country and stage.",
     ),
-    "rules": Entry("rules_cmd", "app", "Export-control rule files: check, compile to shocks, run."),
+    "rules": Entry(
+        "rules_cmd", "app", "Export-control rule files: check, compile to shocks, run."
+    ),
     "backtest": Entry(
         "backtest_cmd",
         "backtest_command",

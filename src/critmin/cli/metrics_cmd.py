@@ -245,3 +245,4 @@ def supply_risk_command(
     table = supply_risk(stage_output(ids, years), stage_trade(ids, years), regions)
     title = f"Supply risk: {', '.join(labels)}" + ("" if sweep_all else f" {year}")
     render(table, fmt, title, _meta(None if sweep_all else year), SUPPLY_RISK_TABLE)
+

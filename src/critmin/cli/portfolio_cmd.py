@@ -64,10 +64,8 @@ def portfolio_command(
     ] = None,
     engine: Annotated[
         bool,
-        typer.Option(
-            "--engine/--no-engine",
-            help="Re-simulate the portfolio and the no-support baseline (market model).",
-        ),
+        typer.Option("--engine/--no-engine",
+                     help="Re-simulate the portfolio and the no-support baseline (market model)."),
     ] = True,
     samples: Annotated[
         int | None, typer.Option("--samples", help="Sampled scenarios of the engine check.")

@@ -33,9 +33,6 @@ def report(
     console = Console()
     console.print(f"[bold]{config.alliance} {config.year}: key findings[/bold]")
     for finding in key_findings(results):
-        console.print(
-            f"  • {finding.text} [dim](confidence: {finding.confidence})[/dim]",
-            highlight=False,
-            markup=True,
-        )
+        console.print(f"  • {finding.text} [dim](confidence: {finding.confidence})[/dim]",
+                      highlight=False, markup=True)
     console.print(f"report: {out}\nresults: {results_folder(out)}/", highlight=False)

@@ -81,3 +81,4 @@ def serve(
         forwarded_allow_ips=forwarded_allow_ips,
         server_header=False,
     )
+

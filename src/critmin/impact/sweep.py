@@ -224,10 +224,8 @@ class SweepResult:
             bridged = bool(np.any(result.dataset["gdp_change_usd"].to_numpy() != 0))
             stages = ", ".join(sorted(set(moved["stage"].astype(str))))
             if moved.empty and not bridged:
-                basis = (
-                    "no market effect: the runs move nothing this country buys (where its "
-                    "use of the chain is not cited, the calibration may give it none)"
-                )
+                basis = ("no market effect: the runs move nothing this country buys (where its "
+                         "use of the chain is not cited, the calibration may give it none)")
             elif moved.empty:
                 basis = "valued: every market effect has an industry bridge"
             elif bridged:

@@ -103,31 +103,23 @@ def spot_market(market: LngMarket, origin: Array, producers: Array) -> SpotMarke
         node = np.array(
             [b.node(f"lng|{c}", r, p0, volume[r]) for r, c in enumerate(market.regions)]
         )
-    terms = {
-        k: np.full(n, NONE, dtype=np.int64)
-        for k in ("supply", "inflow", "inflow_origin", "want", "restock")
-    }
+    terms = {k: np.full(n, NONE, dtype=np.int64) for k in
+             ("supply", "inflow", "inflow_origin", "want", "restock")}
     arc = np.full((2, n), NONE, dtype=np.int64)
     i0 = p["storage_days"] / DAYS_PER_MONTH * m
     for r, c in enumerate(market.regions):
         if producers[r]:
             u = (1.0 - phi) * x[r]
-            terms["supply"][r] = b.term(
-                f"supply|{c}",
-                {int(hub[int(origin[r])]): 1.0},
-                [
-                    (u, p["curtailment_elasticity"] * u / p0, 0.0, u),
-                    (0.0, p["supply_elasticity"] * x[r] / p0, 0.0, x[r] / p["utilisation"] - x[r]),
-                ],
-                p0,
-            )
+            terms["supply"][r] = b.term(f"supply|{c}", {int(hub[int(origin[r])]): 1.0}, [
+                (u, p["curtailment_elasticity"] * u / p0, 0.0, u),
+                (0.0, p["supply_elasticity"] * x[r] / p0, 0.0, x[r] / p["utilisation"] - x[r]),
+            ], p0)
         at = int(node[r])
         from_origin = phi * flows[origin, r].sum()
         free = phi * m[r] - from_origin
         terms["inflow"][r] = b.term(f"inflow|{c}", {at: 1.0}, [(free, 0.0, free, free)])
-        terms["want"][r] = b.term(
-            f"want|{c}", {at: -1.0}, [(m[r] * (1.0 - eta), -eta * m[r] / p0, 0.0, np.inf)]
-        )
+        terms["want"][r] = b.term(f"want|{c}", {at: -1.0},
+                                  [(m[r] * (1.0 - eta), -eta * m[r] / p0, 0.0, np.inf)])
         _, restock = stock_segments(i0[r], p0, p["restock_slope"], p["holding_cost"])
         terms["restock"][r] = b.term(f"restock|{c}", {at: -1.0}, [restock])
         if controlled:
@@ -136,16 +128,10 @@ def spot_market(market: LngMarket, origin: Array, producers: Array) -> SpotMarke
             )
             slope = ARC_ELASTICITY * volume[r] / p0
             spot_origin = s0[origin, r].sum()
-            arc[0, r] = b.term(
-                f"spot|{c}",
-                {int(hub[0]): -1.0, at: 1.0},
-                [(s0[:, r].sum() - spot_origin, slope, -free, np.inf)],
-            )
-            arc[1, r] = b.term(
-                f"spot_origin|{c}",
-                {int(hub[1]): -1.0, at: 1.0},
-                [(spot_origin, slope, -from_origin, np.inf)],
-            )
+            arc[0, r] = b.term(f"spot|{c}", {int(hub[0]): -1.0, at: 1.0},
+                               [(s0[:, r].sum() - spot_origin, slope, -free, np.inf)])
+            arc[1, r] = b.term(f"spot_origin|{c}", {int(hub[1]): -1.0, at: 1.0},
+                               [(spot_origin, slope, -from_origin, np.inf)])
     structure, values = b.build()
     return SpotMarket(structure, values, node, hub, arc=arc, origin=origin.copy(), **terms)
 
@@ -221,7 +207,6 @@ def _contracts(
     lng: LngScenario, market: LngMarket, capacity: dict[str, Array], t: int
 ) -> list[tuple[int, int, float, float | None]]:
     """(seller, buyer, t this month, lag months) of the scenario's added contracts."""
-
     def month(value: Month) -> float:
         return float(draw(lng.horizon.index(value), None, 1)[0])
 
@@ -267,13 +252,7 @@ def prepare(lng: LngScenario) -> tuple[LngMarket, Shocks]:
 
 
 def _clear(
-    engine: str,
-    sm: SpotMarket,
-    v: Values,
-    p: Array,
-    q: Array,
-    work: tuple,
-    t: int,  # type: ignore[type-arg]
+    engine: str, sm: SpotMarket, v: Values, p: Array, q: Array, work: tuple, t: int  # type: ignore[type-arg]
 ) -> tuple[Array, Array]:
     if engine == "exact":
         return solve_exact(sm.structure, v)
@@ -321,17 +300,8 @@ def run(lng: LngScenario, engine: str = "compiled") -> Run:
     pending[:lead] = s0
     i0 = p["storage_days"] / DAYS_PER_MONTH * m_base
     stock = i0.copy()
-    names = (
-        "demand",
-        "consumption",
-        "stock",
-        "price",
-        "contract",
-        "spot",
-        "resale",
-        "bill",
-        "release",
-    )
+    names = ("demand", "consumption", "stock", "price", "contract", "spot", "resale", "bill",
+             "release")
     out = {k: np.zeros((n_t, n_r)) for k in names}
     arrivals = np.zeros((n_t, n_r, n_r))
     prices = np.zeros((n_t, st.n_nodes))
@@ -373,18 +343,8 @@ def run(lng: LngScenario, engine: str = "compiled") -> Run:
         a = seg[sm.want]
         v.alpha[a], v.beta[a] = d * (1.0 - eta), -eta * d / p0
         for r, g in enumerate(seg[sm.restock]):
-            write_stock(
-                v.alpha,
-                v.hi,
-                -1,
-                g,
-                i0[r],
-                stock[r],
-                1.0 + p["holding_cost"],
-                i0[r],
-                p["restock_slope"],
-                rebuild,
-            )
+            write_stock(v.alpha, v.hi, -1, g, i0[r], stock[r], 1.0 + p["holding_cost"], i0[r],
+                        p["restock_slope"], rebuild)
         if sm.controlled:
             a = seg[sm.inflow_origin]
             v.alpha[a] = v.lo[a] = v.hi[a] = c_origin
@@ -396,22 +356,9 @@ def run(lng: LngScenario, engine: str = "compiled") -> Run:
         price, q = _clear(engine, sm, v, price, q, work, t)
         prices[t], activity[t] = price, q
         ex = np.zeros(st.n_nodes)
-        newton.excess(
-            price,
-            np.zeros(st.n_terms),
-            np.zeros(st.n_terms),
-            ex,
-            st.term_ptr,
-            st.term_node,
-            st.term_coef,
-            seg,
-            st.price0,
-            v.alpha,
-            v.beta,
-            v.lo,
-            v.hi,
-            v.cost,
-        )
+        newton.excess(price, np.zeros(st.n_terms), np.zeros(st.n_terms), ex, st.term_ptr,
+                      st.term_node, st.term_coef, seg, st.price0, v.alpha, v.beta, v.lo, v.hi,
+                      v.cost)
         balance = max(balance, float(np.abs(ex).max()))
         # -- who ships to whom
         pi = price[sm.node]
@@ -421,9 +368,8 @@ def run(lng: LngScenario, engine: str = "compiled") -> Run:
             net = q[sm.arc]  # [hub, R]
             buy, resale_by = np.maximum(net, 0.0), np.maximum(-net, 0.0)
             held = np.stack([c_free, c_origin])
-            share = np.minimum(
-                np.divide(resale_by, held, out=np.zeros_like(held), where=held > 0), 1.0
-            )
+            share = np.minimum(np.divide(resale_by, held, out=np.zeros_like(held),
+                                         where=held > 0), 1.0)
             resold = contract * np.where(origin[:, None], share[1][None, :], share[0][None, :])
             pool = sold + resold.sum(1)
             spot = allocate(s0 * ~origin[:, None], pool * ~origin, buy[0]) + allocate(
@@ -433,12 +379,9 @@ def run(lng: LngScenario, engine: str = "compiled") -> Run:
         else:
             net = q[sm.want] + q[sm.restock] - q[sm.inflow]
             resale = np.maximum(-net, 0.0)
-            resold = (
-                contract
-                * np.minimum(np.divide(resale, c_in, out=np.zeros(n_r), where=c_in > 0), 1.0)[
-                    None, :
-                ]
-            )
+            resold = contract * np.minimum(
+                np.divide(resale, c_in, out=np.zeros(n_r), where=c_in > 0), 1.0
+            )[None, :]
             pool = sold + resold.sum(1)
             spot = allocate(s0, pool, np.maximum(net, 0.0))
         delivered = contract - resold

@@ -118,7 +118,9 @@ def _split_flows(flows: Array, origin: Array, leak: float) -> tuple[Array, ...]:
         free_supply = np.where(origin, 0.0, own + import_f + leak * import_c)
         exports = trade.sum(1)
         excess = np.maximum(exports - free_supply, 0.0)
-        new = np.where(origin, 1.0, np.divide(excess, exports, out=np.zeros(n), where=exports > 0))
+        new = np.where(
+            origin, 1.0, np.divide(excess, exports, out=np.zeros(n), where=exports > 0)
+        )
         if np.allclose(new, share_c, rtol=0, atol=1e-15):
             break
         share_c = new
@@ -156,17 +158,8 @@ def build_chain(
     terms = {
         name: np.full((n_s, n_r), NONE, dtype=np.int64)
         for name in (
-            "production",
-            "recycling",
-            "final_use",
-            "release",
-            "restock",
-            "import_c",
-            "import_f",
-            "export_c",
-            "export_f",
-            "free_to_use",
-            "even_release",
+            "production", "recycling", "final_use", "release", "restock", "import_c",
+            "import_f", "export_c", "export_f", "free_to_use", "even_release",
         )
     }
     supply = base.production + base.recycling
@@ -217,15 +210,8 @@ def build_chain(
     ration_terms: dict[int, bool] = {}
     segment_count = 0
 
-    def add(
-        name: str,
-        s: int,
-        r: int,
-        label: str,
-        coefs: dict[int, float],
-        segments: list[tuple[float, float, float, float]],
-        c: float = 0.0,
-    ) -> int:
+    def add(name: str, s: int, r: int, label: str, coefs: dict[int, float],
+            segments: list[tuple[float, float, float, float]], c: float = 0.0) -> int:
         nonlocal segment_count
         t = b.term(label, coefs, segments, c)
         if name:
@@ -249,27 +235,13 @@ def build_chain(
                     if use[s - 1, r] == NONE:
                         raise AssertionError(f"{where}: processing without an input node")
                     coefs[int(use[s - 1, r])] = -1.0 / base.yields[s]
-                add(
-                    "production",
-                    s,
-                    r,
-                    f"production|{where}",
-                    coefs,
-                    supply_segments(z0, k0, p0[s], eps_c, eps),
-                    cost[s],
-                )
+                add("production", s, r, f"production|{where}", coefs,
+                    supply_segments(z0, k0, p0[s], eps_c, eps), cost[s])
             rec = base.recycling[s, r]
             if rec > 0:
                 e_r = params.recycling_elasticity
-                add(
-                    "recycling",
-                    s,
-                    r,
-                    f"recycling|{where}",
-                    {out: 1.0},
-                    [(rec, e_r * rec / p0[s], 0.0, np.inf)],
-                    p0[s],
-                )
+                add("recycling", s, r, f"recycling|{where}", {out: 1.0},
+                    [(rec, e_r * rec / p0[s], 0.0, np.inf)], p0[s])
             if base.final_demand[s, r] > 0:
                 segments: list[tuple[float, float, float, float]] = []
                 first = segment_count
@@ -305,83 +277,33 @@ def build_chain(
                 fr = int(free[s, r])
                 h_f = int(free_hub[s])
                 to = {u: 1.0} if origin[s, r] else {u: 1.0 - leak, fr: leak}
-                add(
-                    "import_c",
-                    s,
-                    r,
-                    f"import|{where}",
-                    {h_c: -1.0, **to},
-                    [(imp_c, sigma, 0.0, np.inf)],
-                )
-                add(
-                    "import_f",
-                    s,
-                    r,
-                    f"import_free|{where}",
-                    {h_f: -1.0, fr: 1.0},
-                    [(imp_f, sigma, 0.0, np.inf)],
-                )
-                add(
-                    "export_c",
-                    s,
-                    r,
-                    f"export|{where}",
-                    {u: -1.0, h_c: 1.0},
-                    [(exp_c, sigma, 0.0, np.inf)],
-                )
-                add(
-                    "export_f",
-                    s,
-                    r,
-                    f"export_free|{where}",
-                    {fr: -1.0, h_f: 1.0},
-                    [(exp_f, sigma, 0.0, np.inf)],
-                )
+                add("import_c", s, r, f"import|{where}", {h_c: -1.0, **to},
+                    [(imp_c, sigma, 0.0, np.inf)])
+                add("import_f", s, r, f"import_free|{where}", {h_f: -1.0, fr: 1.0},
+                    [(imp_f, sigma, 0.0, np.inf)])
+                add("export_c", s, r, f"export|{where}", {u: -1.0, h_c: 1.0},
+                    [(exp_c, sigma, 0.0, np.inf)])
+                add("export_f", s, r, f"export_free|{where}", {fr: -1.0, h_f: 1.0},
+                    [(exp_f, sigma, 0.0, np.inf)])
                 produced_free = 0.0 if origin[s, r] else supply[s, r]
                 to_use = produced_free + imp_f + (0.0 if origin[s, r] else leak * imp_c) - exp_f
                 if to_use < -1e-9 * volume[s, r]:
                     raise AssertionError(f"{where}: free material short by {-to_use} t at base")
                 big = FREE_TO_USE_ELASTICITY * volume[s, r] / p0[s]
-                add(
-                    "free_to_use",
-                    s,
-                    r,
-                    f"free_to_use|{where}",
-                    {fr: -1.0, u: 1.0},
-                    [(max(to_use, 0.0), big, 0.0, np.inf)],
-                )
+                add("free_to_use", s, r, f"free_to_use|{where}", {fr: -1.0, u: 1.0},
+                    [(max(to_use, 0.0), big, 0.0, np.inf)])
             else:
-                add(
-                    "import_c",
-                    s,
-                    r,
-                    f"import|{where}",
-                    {h_c: -1.0, u: 1.0},
-                    [(imp_c + imp_f, sigma, 0.0, np.inf)],
-                )
-                add(
-                    "export_c",
-                    s,
-                    r,
-                    f"export|{where}",
-                    {u: -1.0, h_c: 1.0},
-                    [(exp_c + exp_f, sigma, 0.0, np.inf)],
-                )
+                add("import_c", s, r, f"import|{where}", {h_c: -1.0, u: 1.0},
+                    [(imp_c + imp_f, sigma, 0.0, np.inf)])
+                add("export_c", s, r, f"export|{where}", {u: -1.0, h_c: 1.0},
+                    [(exp_c + exp_f, sigma, 0.0, np.inf)])
             if even_release is not None and even_release[s, r]:
                 add("even_release", s, r, f"stockpile|{where}", {u: 1.0}, [(0.0, 0.0, 0.0, 0.0)])
     price_terms = []
     for e, (s, r) in enumerate(price_release or []):
         where = f"{base.stages[s]}|{base.regions[r]}"
-        price_terms.append(
-            add(
-                "",
-                s,
-                r,
-                f"stockpile_on_price[{e}]|{where}",
-                {int(use[s, r]): 1.0},
-                [(0.0, 0.0, 0.0, 0.0)],
-            )
-        )
+        price_terms.append(add("", s, r, f"stockpile_on_price[{e}]|{where}",
+                               {int(use[s, r]): 1.0}, [(0.0, 0.0, 0.0, 0.0)]))
     structure, values = b.build()
     n_seg = structure.n_segments
     sector_of = np.full(n_seg, NONE, dtype=np.int64)
@@ -393,27 +315,15 @@ def build_chain(
     for k in ration_terms:
         ration[k] = True
     layout = Layout(
-        use_node=use,
-        free_node=free,
-        hub=hub,
-        free_hub=free_hub,
-        production=terms["production"],
-        recycling=terms["recycling"],
-        final_use=terms["final_use"],
-        release=terms["release"],
-        restock=terms["restock"],
-        import_c=terms["import_c"],
-        import_f=terms["import_f"],
-        export_c=terms["export_c"],
-        export_f=terms["export_f"],
-        free_to_use=terms["free_to_use"],
+        use_node=use, free_node=free, hub=hub, free_hub=free_hub,
+        production=terms["production"], recycling=terms["recycling"],
+        final_use=terms["final_use"], release=terms["release"], restock=terms["restock"],
+        import_c=terms["import_c"], import_f=terms["import_f"], export_c=terms["export_c"],
+        export_f=terms["export_f"], free_to_use=terms["free_to_use"],
         even_release=terms["even_release"],
         price_release=np.array(price_terms, dtype=np.int64),
-        seg_sector=sector_of,
-        seg_ration=ration,
-        seg_ceiling=ceiling_of,
-        controlled=controlled,
-        origin=origin.astype(np.bool_),
+        seg_sector=sector_of, seg_ration=ration, seg_ceiling=ceiling_of,
+        controlled=controlled, origin=origin.astype(np.bool_),
     )
     import_c_base = np.stack([split[s][0] for s in range(n_s)])
     return Chain(base, params, structure, values, layout, import_c_base, cost)

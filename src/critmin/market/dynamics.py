@@ -77,24 +77,16 @@ def parameter_vector(chain: Chain) -> Array:
     out = np.zeros(N_PARAMS)
     out[P_EPS], out[P_EPS_C] = p.supply_elasticity, p.curtailment_elasticity
     out[P_K_INV], out[P_HOLD], out[P_REBUILD] = (
-        p.inventory_release_slope,
-        p.holding_cost,
-        p.rebuild_months,
+        p.inventory_release_slope, p.holding_cost, p.rebuild_months,
     )
     out[P_LAMBDA], out[P_PHI], out[P_K_SP] = (
-        p.expectation_weight,
-        p.precautionary_elasticity,
-        p.stockpile_release_slope,
+        p.expectation_weight, p.precautionary_elasticity, p.stockpile_release_slope,
     )
     out[P_RESTART_T], out[P_RESTART_S], out[P_RESTART_L] = (
-        p.restart_threshold,
-        p.restart_share,
-        p.restart_lead_months,
+        p.restart_threshold, p.restart_share, p.restart_lead_months,
     )
     out[P_EXPAND_T], out[P_EXPAND_S], out[P_EXPAND_L] = (
-        p.expansion_threshold,
-        p.expansion_share,
-        p.expansion_lead_months,
+        p.expansion_threshold, p.expansion_share, p.expansion_lead_months,
     )
     return out
 
@@ -169,16 +161,11 @@ def assemble(
                     hi[g] = hi0[g] * m
             i0 = inventory[s, r]
             write_stock(
-                alpha,
-                hi,
+                alpha, hi,
                 seg_ptr[release[s, r]] if release[s, r] != NONE else -1,
                 seg_ptr[restock[s, r]] if restock[s, r] != NONE else -1,
-                i0,
-                stock[s, r],
-                1.0 + h + expected[s, r],
-                i0 * (1.0 + par[P_PHI] * max(expected[s, r], 0.0)),
-                k_inv,
-                par[P_REBUILD],
+                i0, stock[s, r], 1.0 + h + expected[s, r],
+                i0 * (1.0 + par[P_PHI] * max(expected[s, r], 0.0)), k_inv, par[P_REBUILD],
             )
             term = import_c[s, r]
             if passed[t, s, r] < 1.0 and term != NONE:

@@ -91,9 +91,8 @@ def solve_exact(structure: Structure, values: Values) -> tuple[Array, Array]:
     h.setOptionValue("time_limit", TIME_LIMIT_S)
     # HiGHS's active-set solver can cycle on degenerate months long after reaching the
     # optimum; a deterministic iteration budget stops it, and polishing finishes the job
-    h.setOptionValue(
-        "qp_iteration_limit", QP_ITERATIONS_PER_ROW_AND_COLUMN * (n_nodes + st.n_segments)
-    )
+    h.setOptionValue("qp_iteration_limit", QP_ITERATIONS_PER_ROW_AND_COLUMN * (n_nodes +
+                                                                              st.n_segments))
     h.setOptionValue("primal_feasibility_tolerance", TOLERANCE)
     h.setOptionValue("dual_feasibility_tolerance", TOLERANCE)
     h.setOptionValue("qp_regularization_value", 0.0)
@@ -171,8 +170,7 @@ def polish(structure: Structure, values: Values, x: Array) -> tuple[Array, Array
         new_hi = ~pinned & ~new_lo & ((raw > v.hi + tau) | (at_hi & (raw >= v.hi - tau)))
         if np.array_equal(new_lo, at_lo) and np.array_equal(new_hi, at_hi):
             activity = np.bincount(
-                seg_term,
-                weights=np.where(pinned, fixed_value, np.clip(raw, v.lo, v.hi)),
+                seg_term, weights=np.where(pinned, fixed_value, np.clip(raw, v.lo, v.hi)),
                 minlength=st.n_terms,
             )
             return prices, activity

@@ -26,6 +26,7 @@ SHORT_TOLERANCE = 0.01
 """A month counts as short for a region when its shortfall exceeds 1 % of its reference use."""
 
 
+
 @numba.njit(cache=True, error_model="numpy")
 def combine(ptr: Array, rows: Array, values: Array, j: int, product: bool, dense: Array) -> None:
     """Scenario ``j``'s terms of one kind into ``dense`` [month, cell]: the product (or sum)
@@ -71,20 +72,8 @@ def account_month(
     (and paths, when sized): final use by what buyers wanted, got, gave up and lacked,
     prices, and the months a region is short."""
     seg_sector, seg_ration, seg_ceiling = seg_info
-    (
-        s_reference,
-        s_consumption,
-        s_shortfall,
-        s_given_up,
-        s_unmet,
-        s_peak,
-        s_mean,
-        s_value,
-        s_first,
-        s_last,
-        _,
-        _,
-    ) = summary
+    (s_reference, s_consumption, s_shortfall, s_given_up, s_unmet, s_peak, s_mean, s_value,
+     s_first, s_last, _, _) = summary
     (p_reference, p_consumption, p_unmet, p_given_up, p_price) = paths
     record = p_price.shape[0] > 0
     n_s, n_r = use_node.shape
@@ -105,21 +94,8 @@ def account_month(
                 continue
             for k in range(n_k):
                 ref_k[k] = sector_reference[s, r, k] * demand[t, k, r]
-            final_use_accounts(
-                term,
-                price,
-                stage_price[s],
-                seg_ptr,
-                alpha,
-                beta,
-                lo,
-                hi,
-                seg_sector,
-                seg_ration,
-                seg_ceiling,
-                ref_k,
-                acc,
-            )
+            final_use_accounts(term, price, stage_price[s], seg_ptr, alpha, beta, lo, hi,
+                               seg_sector, seg_ration, seg_ceiling, ref_k, acc)
             ref = 0.0
             got = 0.0
             given = 0.0
@@ -149,6 +125,7 @@ def account_month(
             s_last[j, r] = t + 1
 
 
+
 @numba.njit(cache=True, error_model="numpy")
 def run_chunk(
     st: tuple,  # type: ignore[type-arg]
@@ -167,39 +144,14 @@ def run_chunk(
     paths: tuple,  # type: ignore[type-arg]
 ) -> None:
     """Run every scenario of the chunk; write the summary rows (and paths if sized)."""
-    (
-        term_ptr,
-        term_node,
-        term_coef,
-        seg_ptr,
-        term_group,
-        price0,
-        volume,
-        group_ptr,
-        group_nodes,
-        global_nodes,
-        local,
-        node_group,
-    ) = st
+    (term_ptr, term_node, term_coef, seg_ptr, term_group, price0, volume, group_ptr,
+     group_nodes, global_nodes, local, node_group) = st
     alpha0, beta0, lo0, hi0, cost0 = base_values
     final_use = terms[1]
     seg_sector = seg_info[0]
     z0, k0, inventory, _, stage_price = chain_arrays
-    (
-        values,
-        keep_ptr,
-        keep_rows,
-        passed_ptr,
-        passed_rows,
-        demand_ptr,
-        demand_rows,
-        added_ptr,
-        added_rows,
-        even_ptr,
-        even_rows,
-        held_all,
-        trigger,
-    ) = shocks
+    (values, keep_ptr, keep_rows, passed_ptr, passed_rows, demand_ptr, demand_rows,
+     added_ptr, added_rows, even_ptr, even_rows, held_all, trigger) = shocks
     s_balance, s_steps = summary[10], summary[11]
     n_s, n_r = z0.shape
     n_k = sector_reference.shape[2]
@@ -273,14 +225,9 @@ def run_chunk(
             clean = True
             for s in range(n_s):
                 for r in range(n_r):
-                    if (
-                        keep[t, s, r] != 1.0
-                        or added[t, s, r] != 0.0
-                        or passed[t, s, r] != 1.0
-                        or even[t, s, r] != 0.0
-                        or extra[s, r] != 0.0
-                        or expected[s, r] != 0.0
-                    ):
+                    if (keep[t, s, r] != 1.0 or added[t, s, r] != 0.0 or passed[t, s, r] != 1.0
+                            or even[t, s, r] != 0.0 or extra[s, r] != 0.0
+                            or expected[s, r] != 0.0):
                         clean = False
                     i0 = inventory[s, r]
                     if abs(stock[s, r] - i0) > 1e-12 * (1.0 + i0):
@@ -303,89 +250,20 @@ def run_chunk(
                 hi[:] = hi0
                 cost[:] = cost0
             else:
-                assemble(
-                    t,
-                    base_values,
-                    seg_ptr,
-                    terms,
-                    price_terms,
-                    price_p0,
-                    seg_sector,
-                    chain_arrays,
-                    par,
-                    (keep, added, passed, even, demand, held, trigger),
-                    stock,
-                    used,
-                    expected,
-                    extra,
-                    (alpha, beta, lo, hi, cost),
-                )
-                steps = solve(
-                    p,
-                    q,
-                    term_ptr,
-                    term_node,
-                    term_coef,
-                    seg_ptr,
-                    term_group,
-                    price0,
-                    volume,
-                    group_ptr,
-                    group_nodes,
-                    global_nodes,
-                    local,
-                    node_group,
-                    alpha,
-                    beta,
-                    lo,
-                    hi,
-                    cost,
-                    TOLERANCE,
-                    work,
-                )
+                assemble(t, base_values, seg_ptr, terms, price_terms, price_p0, seg_sector,
+                         chain_arrays, par, (keep, added, passed, even, demand, held, trigger),
+                         stock, used, expected, extra, (alpha, beta, lo, hi, cost))
+                steps = solve(p, q, term_ptr, term_node, term_coef, seg_ptr, term_group,
+                              price0, volume, group_ptr, group_nodes, global_nodes, local,
+                              node_group, alpha, beta, lo, hi, cost, TOLERANCE, work)
                 if steps < 0:
                     steps_max = -1
                 elif steps_max >= 0:
                     steps_max = max(steps_max, steps)
                 s_balance[j] = max(s_balance[j], info[0])
-            account_month(
-                j,
-                t,
-                months,
-                p,
-                seg_ptr,
-                alpha,
-                beta,
-                lo,
-                hi,
-                final_use,
-                use_node,
-                sector_reference,
-                demand,
-                stage_price,
-                seg_info,
-                acc,
-                ref_k,
-                short_month,
-                summary,
-                paths,
-            )
-            advance(
-                t,
-                q,
-                p,
-                terms,
-                price_terms,
-                use_node,
-                capacity,
-                par,
-                stock,
-                used,
-                price_1,
-                price_2,
-                mean3,
-                restart_at,
-                expand_at,
-                expected,
-            )
+            account_month(j, t, months, p, seg_ptr, alpha, beta, lo, hi, final_use, use_node,
+                          sector_reference, demand, stage_price, seg_info, acc, ref_k,
+                          short_month, summary, paths)
+            advance(t, q, p, terms, price_terms, use_node, capacity, par, stock, used, price_1,
+                    price_2, mean3, restart_at, expand_at, expected)
         s_steps[j] = steps_max

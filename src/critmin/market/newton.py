@@ -54,23 +54,8 @@ def excess(
 ) -> None:
     """Excess supply of every node (t/month) into ``out``; activities into ``q`` and
     active slopes into ``w``."""
-    evaluate(
-        p,
-        q,
-        w,
-        out,
-        out,
-        term_ptr,
-        term_node,
-        term_coef,
-        seg_ptr,
-        price0,
-        alpha,
-        beta,
-        lo,
-        hi,
-        cost,
-    )
+    evaluate(p, q, w, out, out, term_ptr, term_node, term_coef, seg_ptr, price0, alpha, beta,
+             lo, hi, cost)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -125,7 +110,9 @@ def evaluate(
 
 
 @numba.njit(cache=True)
-def workspace(n_nodes: int, n_terms: int, group_ptr: Array, n_glob: int) -> tuple:  # type: ignore[type-arg]
+def workspace(
+    n_nodes: int, n_terms: int, group_ptr: Array, n_glob: int
+) -> tuple:  # type: ignore[type-arg]
     """Scratch for :func:`solve`: a tuple of arrays sized for the structure."""
     n_groups = group_ptr.size - 1
     kmax = 1
@@ -344,47 +331,14 @@ def solve(
     """Clear the month in place: ``p`` (start, then solution; price indices) and ``q`` (term
     activities, t), with scratch ``work`` (:func:`workspace`). Returns the number of Newton
     steps, or -1 if it did not converge; ``work[-1][0]`` holds the final imbalance share."""
-    (
-        hgg,
-        hgm,
-        hmm,
-        xs,
-        ys,
-        bm,
-        w,
-        ex,
-        scale,
-        rhs,
-        gross,
-        step,
-        trial,
-        w_trial,
-        q_trial,
-        ex_trial,
-        gross_trial,
-        info,
-    ) = work
+    (hgg, hgm, hmm, xs, ys, bm, w, ex, scale, rhs, gross, step, trial, w_trial, q_trial,
+     ex_trial, gross_trial, info) = work
     n_nodes = p.size
     n_terms = term_ptr.size - 1
     for n in range(n_nodes):
         scale[n] = 1.0 / np.sqrt(volume[n] * price0[n])
-    evaluate(
-        p,
-        q,
-        w,
-        ex,
-        gross,
-        term_ptr,
-        term_node,
-        term_coef,
-        seg_ptr,
-        price0,
-        alpha,
-        beta,
-        lo,
-        hi,
-        cost,
-    )
+    evaluate(p, q, w, ex, gross, term_ptr, term_node, term_coef, seg_ptr, price0, alpha, beta,
+             lo, hi, cost)
     for it in range(MAX_ITERATIONS + 1):
         info[0] = _balanced(ex, gross, volume, tol)
         if info[0] <= tol:
@@ -395,26 +349,8 @@ def solve(
         for n in range(n_nodes):
             rhs[n] = -scale[n] * price0[n] * ex[n]
         _newton_direction(
-            step,
-            rhs,
-            w,
-            scale,
-            term_ptr,
-            term_node,
-            term_coef,
-            term_group,
-            price0,
-            group_ptr,
-            group_nodes,
-            global_nodes,
-            local,
-            node_group,
-            hgg,
-            hgm,
-            hmm,
-            xs,
-            ys,
-            bm,
+            step, rhs, w, scale, term_ptr, term_node, term_coef, term_group, price0,
+            group_ptr, group_nodes, global_nodes, local, node_group, hgg, hgm, hmm, xs, ys, bm,
         )
         d0 = 0.0
         for n in range(n_nodes):
@@ -429,26 +365,9 @@ def solve(
             if not d0 < 0.0:
                 break
         t_len = 1.0
-        d1 = _directional(
-            p,
-            step,
-            t_len,
-            trial,
-            q_trial,
-            w_trial,
-            ex_trial,
-            gross_trial,
-            term_ptr,
-            term_node,
-            term_coef,
-            seg_ptr,
-            price0,
-            alpha,
-            beta,
-            lo,
-            hi,
-            cost,
-        )
+        d1 = _directional(p, step, t_len, trial, q_trial, w_trial, ex_trial, gross_trial,
+                          term_ptr, term_node, term_coef, seg_ptr, price0, alpha, beta, lo, hi,
+                          cost)
         if d1 > 0.0:
             # the minimum along the step lies in (0, 1): the directional derivative is
             # monotone and piecewise linear; Illinois-type regula falsi until it has fallen
@@ -459,26 +378,9 @@ def solve(
                 t_len = a_t - a_d * (b_t - a_t) / (b_d - a_d)
                 if not (a_t < t_len < b_t):
                     t_len = 0.5 * (a_t + b_t)
-                dt = _directional(
-                    p,
-                    step,
-                    t_len,
-                    trial,
-                    q_trial,
-                    w_trial,
-                    ex_trial,
-                    gross_trial,
-                    term_ptr,
-                    term_node,
-                    term_coef,
-                    seg_ptr,
-                    price0,
-                    alpha,
-                    beta,
-                    lo,
-                    hi,
-                    cost,
-                )
+                dt = _directional(p, step, t_len, trial, q_trial, w_trial, ex_trial,
+                                  gross_trial, term_ptr, term_node, term_coef, seg_ptr, price0,
+                                  alpha, beta, lo, hi, cost)
                 if abs(dt) <= WOLFE * abs(d0):
                     break
                 if dt < 0.0:
@@ -525,23 +427,8 @@ def _directional(
     """Derivative of the dual along ``step`` at ``p + t_len * step`` (USD/month)."""
     for n in range(p.size):
         trial[n] = p[n] + t_len * step[n]
-    evaluate(
-        trial,
-        q,
-        w,
-        ex,
-        gross,
-        term_ptr,
-        term_node,
-        term_coef,
-        seg_ptr,
-        price0,
-        alpha,
-        beta,
-        lo,
-        hi,
-        cost,
-    )
+    evaluate(trial, q, w, ex, gross, term_ptr, term_node, term_coef, seg_ptr, price0, alpha,
+             beta, lo, hi, cost)
     s = 0.0
     for n in range(p.size):
         s += price0[n] * ex[n] * step[n]
@@ -554,28 +441,8 @@ def clear(structure: object, values: object, p: Array, q: Array, work: tuple | N
     st, v = structure, values
     if work is None:
         work = workspace(st.n_nodes, st.n_terms, st.group_ptr, st.global_nodes.size)  # type: ignore[attr-defined]
-    return int(
-        solve(
-            p,
-            q,
-            st.term_ptr,
-            st.term_node,
-            st.term_coef,
-            st.seg_ptr,
-            st.term_group,  # type: ignore[attr-defined]
-            st.price0,
-            st.volume,
-            st.group_ptr,
-            st.group_nodes,
-            st.global_nodes,
-            st.local,  # type: ignore[attr-defined]
-            st.group,
-            v.alpha,
-            v.beta,
-            v.lo,
-            v.hi,
-            v.cost,
-            TOLERANCE,
-            work,  # type: ignore[attr-defined]
-        )
-    )
+    return int(solve(
+        p, q, st.term_ptr, st.term_node, st.term_coef, st.seg_ptr, st.term_group,  # type: ignore[attr-defined]
+        st.price0, st.volume, st.group_ptr, st.group_nodes, st.global_nodes, st.local,  # type: ignore[attr-defined]
+        st.group, v.alpha, v.beta, v.lo, v.hi, v.cost, TOLERANCE, work,  # type: ignore[attr-defined]
+    ))

@@ -199,10 +199,7 @@ class Builder:
             local=local,
         )
         values = Values(
-            np.array(alpha),
-            np.array(beta),
-            np.array(lo),
-            np.array(hi),
+            np.array(alpha), np.array(beta), np.array(lo), np.array(hi),
             np.array([t[2] for t in self._terms]),
         )
         return structure, values

@@ -49,11 +49,7 @@ class MarketResult:
             return self.data
         d = self.data
         per_sector = [
-            "reference_demand",
-            "consumption",
-            "shortfall",
-            "demand_given_up",
-            "unmet_need",
+            "reference_demand", "consumption", "shortfall", "demand_given_up", "unmet_need"
         ]
         summed = d[per_sector].sum(("month", "sector"))
         out = xr.Dataset(
@@ -132,27 +128,13 @@ class MarketResult:
         if self.kind != "central":
             raise ValueError("an ensemble has no month-by-month series; run a central case")
         d = self.data
-        by_sector = (
-            d[["reference_demand", "consumption", "shortfall", "demand_given_up", "unmet_need"]]
-            .to_dataframe()
-            .reset_index()
-        )
-        per_region = (
-            d[
-                [
-                    "production",
-                    "imports",
-                    "exports",
-                    "price",
-                    "price_index",
-                    "stock",
-                    "stock_change",
-                    "stockpile_release",
-                ]
-            ]
-            .to_dataframe()
-            .reset_index()
-        )
+        by_sector = d[
+            ["reference_demand", "consumption", "shortfall", "demand_given_up", "unmet_need"]
+        ].to_dataframe().reset_index()
+        per_region = d[
+            ["production", "imports", "exports", "price", "price_index", "stock",
+             "stock_change", "stockpile_release"]
+        ].to_dataframe().reset_index()
         frame = by_sector.drop(columns=["unit"], errors="ignore").merge(
             per_region.drop(columns=["unit"], errors="ignore"), on=["month", "stage", "country"]
         )

@@ -39,15 +39,8 @@ class Trace:
 
 def chain_terms(chain: Chain) -> tuple[Array, Array, Array, Array, Array, Array, Array]:
     lay = chain.layout
-    return (
-        lay.production,
-        lay.final_use,
-        lay.release,
-        lay.restock,
-        lay.import_c,
-        lay.even_release,
-        lay.recycling,
-    )
+    return (lay.production, lay.final_use, lay.release, lay.restock, lay.import_c,
+            lay.even_release, lay.recycling)
 
 
 def run_scenario(chain: Chain, drivers: Drivers, backend: Backend = "compiled") -> Trace:
@@ -63,22 +56,10 @@ def run_scenario(chain: Chain, drivers: Drivers, backend: Backend = "compiled") 
     price_p0 = np.array(
         [st.price0[st.term_node[st.term_ptr[t]]] for t in lay.price_release], dtype=float
     )
-    drive = (
-        drivers.keep,
-        drivers.added,
-        drivers.passed,
-        drivers.even,
-        drivers.demand,
-        drivers.held,
-        drivers.trigger,
-    )
-    chain_arrays = (
-        base.production,
-        base.capacity,
-        base.inventory,
-        chain.import_c_base,
-        base.base_price,
-    )
+    drive = (drivers.keep, drivers.added, drivers.passed, drivers.even, drivers.demand,
+             drivers.held, drivers.trigger)
+    chain_arrays = (base.production, base.capacity, base.inventory, chain.import_c_base,
+                    base.base_price)
     v0 = chain.values
     months = drivers.months
     prices = np.ones((months, st.n_nodes))
@@ -92,23 +73,10 @@ def run_scenario(chain: Chain, drivers: Drivers, backend: Backend = "compiled") 
     for t in range(months):
         v = v0.copy()
         extra_capacity(t, capacity, state.restart_at, state.expand_at, par, extra)
-        assemble(
-            t,
-            (v0.alpha, v0.beta, v0.lo, v0.hi, v0.cost),
-            st.seg_ptr,
-            terms,
-            lay.price_release,
-            price_p0,
-            lay.seg_sector,
-            chain_arrays,
-            par,
-            drive,
-            state.stock,
-            state.used,
-            expected,
-            extra,
-            (v.alpha, v.beta, v.lo, v.hi, v.cost),
-        )
+        assemble(t, (v0.alpha, v0.beta, v0.lo, v0.hi, v0.cost), st.seg_ptr, terms,
+                 lay.price_release, price_p0, lay.seg_sector, chain_arrays, par, drive,
+                 state.stock, state.used, expected, extra,
+                 (v.alpha, v.beta, v.lo, v.hi, v.cost))
         if backend == "exact":
             p, q = solve_exact(st, v)
             steps[t] = 0
@@ -116,24 +84,9 @@ def run_scenario(chain: Chain, drivers: Drivers, backend: Backend = "compiled") 
             steps[t] = newton.clear(st, v, p, q, work)
             if steps[t] < 0:
                 raise InfeasibleError(f"compiled back-end: month {t + 1} did not converge")
-        advance(
-            t,
-            q,
-            p,
-            terms,
-            lay.price_release,
-            lay.use_node,
-            capacity,
-            par,
-            state.stock,
-            state.used,
-            state.price_1,
-            state.price_2,
-            state.mean3,
-            state.restart_at,
-            state.expand_at,
-            expected,
-        )
+        advance(t, q, p, terms, lay.price_release, lay.use_node, capacity, par, state.stock,
+                state.used, state.price_1, state.price_2, state.mean3, state.restart_at,
+                state.expand_at, expected)
         prices[t] = p
         activity[t] = q
         stock[t] = state.stock

@@ -45,6 +45,7 @@ class Financing(BlankIsNone):
     note: str | None = None
 
 
+
 def _read(name: str) -> pd.DataFrame:
     path = files("critmin.projects") / "data" / name
     with path.open("r", encoding="utf-8") as handle:

@@ -88,7 +88,9 @@ def scenario_for_alliance(
     return spec
 
 
-def stockpile_for_alliance(raw: Mapping[str, Any], members: Sequence[str]) -> dict[str, Any]:
+def stockpile_for_alliance(
+    raw: Mapping[str, Any], members: Sequence[str]
+) -> dict[str, Any]:
     """The stockpile config mapping ``raw`` with the members as allies (an ally's own
     settings are kept where it stays; a new ally starts with none)."""
     spec = copy.deepcopy(dict(raw))

@@ -22,8 +22,6 @@ DUMPING_REGIMES = ("none", "moderate", "severe")
 def _setting(field: str) -> str:
     """The report config's key of a price-floor term (for error messages)."""
     return f"price_floor.{field}"
-
-
 RELATIVE_PATHS = ("extra_projects",)
 
 
@@ -182,11 +180,8 @@ def pricefloor_tables(
                   "(docs/methods/pricefloor.md), not estimates")]  # fmt: skip
     if settings.case != "none":
         grades = set(engines.reference_case(settings.case)["grade"].astype(str)) - {"primary"}
-        volumes_from = (
-            "yours"
-            if settings.volume_tpa is not None
-            else "derived from the producer's reported output and capacity"
-        )
+        volumes_from = ("yours" if settings.volume_tpa is not None
+                        else "derived from the producer's reported output and capacity")
         flags.append(
             Flag("derived" if "derived" in grades else "secondary",
                  f"the terms of case {settings.case} come from {', '.join(sorted(grades))} "

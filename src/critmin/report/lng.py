@@ -75,7 +75,9 @@ def compute_energy(config: ReportConfig, members: tuple[str, ...]) -> EnergySect
         title = labels.short_title(description, name)
         summary = comparison.summary()
         keep = ["variant", *[c for c in SUMMARY_COLUMNS if c in summary.columns]]
-        summaries.append(summary[keep].assign(scenario=name, title=title, file=Path(file).name))
+        summaries.append(
+            summary[keep].assign(scenario=name, title=title, file=Path(file).name)
+        )
         months = comparison.monthly()[
             ["variant", "month", "gap_share", "storage_days", "extra_cost_usd"]
         ]

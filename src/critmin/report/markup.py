@@ -77,7 +77,9 @@ def _gaps(value: Any) -> Any:
 
 def figure(div_id: str, spec: dict[str, Any], label: str) -> str:
     """A chart: its container, a print image filled in by the page's script, and its data."""
-    payload = json.dumps(_gaps(spec), separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    payload = json.dumps(_gaps(spec), separators=(",", ":"), allow_nan=False).replace(
+        "</", "<\\/"
+    )
     height = int(spec["layout"]["height"])
     return (
         f"<figure class='chart' aria-label='{esc(label)}'>"

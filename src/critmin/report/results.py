@@ -132,7 +132,9 @@ class ReportResults:
 
     def sections(self) -> dict[str, str]:
         """Section -> "" when computed, else the reason it was not (for the manifest)."""
-        reasons = {f"disruption: {run.name}": run.reason or "" for run in self.scenarios}
+        reasons = {
+            f"disruption: {run.name}": run.reason or "" for run in self.scenarios
+        }
         for name, part in (("stockpile", self.stockpile), ("portfolio", self.portfolio),
                            ("energy: LNG scenarios", self.energy)):  # fmt: skip
             reasons[name] = (part.reason or "") if part is not None else "not run"

@@ -55,10 +55,8 @@ def _stage(row: dict[str, Any]) -> str:
 def _origin(origin: str, file: str, alliance: str) -> str:
     if origin == "yours":
         return f"Your file {file}, run as written."
-    return (
-        f"Shipped example {file}, run for the members of {alliance} and the report's base "
+    return f"Shipped example {file}, run for the members of {alliance} and the report's base " \
         "year (the inputs/ folder of the results holds the file as run)."
-    )
 
 
 def concentration(results: ReportResults) -> list[str]:
@@ -90,11 +88,8 @@ def concentration(results: ReportResults) -> list[str]:
             "source does not attribute to a country counts as rest of world."
         ),
         "<h3>Who produces each stage</h3>",
-        figure(
-            "chart-shares",
-            charts.concentration_shares(conc, config.alliance),
-            "Shares of world output by stage",
-        ),
+        figure("chart-shares", charts.concentration_shares(conc, config.alliance),
+               "Shares of world output by stage"),
         "<h3>How concentrated each stage is (HHI)</h3>",
         paragraph(
             "Herfindahl-Hirschman index of country shares (0-10,000). Shaded: the US DOJ/FTC "
@@ -127,11 +122,8 @@ def geopolrisk(results: ReportResults) -> list[str]:
             "between members carries no risk. The chart shows the pooled score; the table each "
             f"member in {config.year}."
         ),
-        figure(
-            "chart-geopolrisk",
-            charts.geopolrisk_scores(gpr, config.alliance, config.year),
-            "GeoPolRisk score by commodity",
-        ),
+        figure("chart-geopolrisk", charts.geopolrisk_scores(gpr, config.alliance, config.year),
+               "GeoPolRisk score by commodity"),
         table(latest, columns),
     ]
 
@@ -522,8 +514,7 @@ def run(results: ReportResults, critmin_version: str) -> list[str]:
 def findings_list(findings: list[Any]) -> str:
     items = "".join(
         f"<li>{esc(f.text)} <span class='confidence confidence-{f.confidence}'>confidence: "
-        f"{f.confidence}</span>"
-        + (f" <span class='why'>{esc(f.why)}</span>" if f.why else "")
+        f"{f.confidence}</span>" + (f" <span class='why'>{esc(f.why)}</span>" if f.why else "")
         + "</li>"
         for f in findings
     )
@@ -545,3 +536,4 @@ def header(results: ReportResults) -> list[str]:
         + "".join(f"<li><a href='#{k}'>{esc(v)}</a></li>" for k, v in SECTIONS.items())
         + "</ol></nav>",
     ]
+

@@ -60,11 +60,9 @@ def _gaps(results: ReportResults) -> list[Finding]:
     config = results.config
     gaps = results.tables["gaps"]
     found = []
-    for row in (
-        gaps[gaps["bottleneck"].fillna(False).astype(bool)]
-        .sort_values("gap_pct", ascending=False)
-        .itertuples()
-    ):
+    for row in gaps[gaps["bottleneck"].fillna(False).astype(bool)].sort_values(
+        "gap_pct", ascending=False
+    ).itertuples():
         left = _f(row.gap_with_projects)
         if not _f(row.projects_capacity) > 0:
             pipeline = f"no pipeline project of the members or partners comes online by " \

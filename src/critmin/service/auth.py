@@ -110,7 +110,9 @@ def actor_for_token(connection: Session | Connection, token: str, kind: str) -> 
 
 def _revoke(session: Session, condition: ColumnElement[bool]) -> int:
     result = session.execute(
-        update(ApiToken).where(condition, ApiToken.revoked_at.is_(None)).values(revoked_at=_now())
+        update(ApiToken)
+        .where(condition, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=_now())
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 

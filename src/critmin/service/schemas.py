@@ -48,7 +48,9 @@ Filter = Annotated[
 def _not_a_number(value: object) -> object:
     """A date comes as an ISO string (or a date): 0, 1700000000 or "1700000000" is refused,
     not read as Unix time."""
-    if isinstance(value, int | float) or (isinstance(value, str) and not ISO_DATE.fullmatch(value)):
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and not ISO_DATE.fullmatch(value)
+    ):
         raise ValueError("a date is an ISO 8601 string, YYYY-MM-DD")
     return value
 

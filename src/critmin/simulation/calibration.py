@@ -136,10 +136,8 @@ def _with_cited(
     total = float(cited[known].sum())
     scale = min(1.0, final_world / total) if total > 0 else 1.0
     if scale < 1.0:
-        notes.append(
-            f"{stage}: cited final use ({total:,.0f} t/yr) scaled by {scale:.4f} to the "
-            f"chain's world final use ({final_world:,.0f} t/yr)"
-        )
+        notes.append(f"{stage}: cited final use ({total:,.0f} t/yr) scaled by {scale:.4f} to the "
+                     f"chain's world final use ({final_world:,.0f} t/yr)")
     cited_r = (np.where(known, cited, 0.0) * scale) @ agg
     rest = max(final_world - cited_r.sum(), 0.0)
     free_w = np.where(known, 0.0, weights) @ agg
@@ -154,11 +152,7 @@ def _with_cited(
 
 
 def _capacity(
-    ds: xr.Dataset,
-    stages: list[str],
-    agg: Array,
-    q: Array,
-    utilisation: float,
+    ds: xr.Dataset, stages: list[str], agg: Array, q: Array, utilisation: float,
     notes: list[str],
 ) -> Array:
     """Capacity by stage and region (t/yr): cited capacity where the network has it (never
@@ -169,10 +163,8 @@ def _capacity(
     assumed = q / utilisation
     out = np.where(has, np.maximum(cited, q), assumed)
     if has.any():
-        notes.append(
-            f"capacity from cited figures in {int(has.sum())} stage-region cells, "
-            f"else output / {utilisation}"
-        )
+        notes.append(f"capacity from cited figures in {int(has.sum())} stage-region cells, "
+                     f"else output / {utilisation}")
     result: Array = out
     return result
 
@@ -322,9 +314,8 @@ def calibrate(
             share[s] = q[s] / q[s].sum() if q[s].sum() > 0 else 1.0 / n_reg
             notes.append(f"{stages[s]}: no trade data; final use where produced")
     for s in range(len(stages)):
-        share[s] = _with_cited(
-            share[s], weights[s], cited[s], agg, final_world[s], stages[s], notes
-        )
+        share[s] = _with_cited(share[s], weights[s], cited[s], agg, final_world[s], stages[s],
+                               notes)
     for stage, given in (final_use_shares or {}).items():
         if stage not in stages:
             raise ScenarioError(

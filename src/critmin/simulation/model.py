@@ -62,13 +62,8 @@ def _market(
     network = load_network(commodity, year=year, alliance=alliance)
     final_use_shares = {stage: dict(given) for stage, given in shares}
     return calibrate(
-        network,
-        regions,
-        utilisation,
-        inventory_months,
-        keep=keep,
-        final_use_shares=final_use_shares,
-        segment=_segment(network, commodity, event_stages),
+        network, regions, utilisation, inventory_months, keep=keep,
+        final_use_shares=final_use_shares, segment=_segment(network, commodity, event_stages),
     )
 
 
@@ -92,18 +87,11 @@ def _segment(network: SupplyNetwork, commodity: str, event_stages: tuple[str, ..
 
 def _base(market: Market) -> Base:
     return Base(
-        stages=market.stages,
-        regions=market.regions,
-        sectors=market.sectors,
-        production=market.production,
-        capacity=market.capacity,
-        final_demand=market.final_demand,
-        sector_split=market.sector_split,
-        yields=market.yields,
-        recycling=market.recycling,
-        flows=market.flows,
-        inventory=market.inventory,
-        base_price=market.base_price,
+        stages=market.stages, regions=market.regions, sectors=market.sectors,
+        production=market.production, capacity=market.capacity,
+        final_demand=market.final_demand, sector_split=market.sector_split,
+        yields=market.yields, recycling=market.recycling, flows=market.flows,
+        inventory=market.inventory, base_price=market.base_price,
     )
 
 
@@ -139,15 +127,8 @@ def calibrated_market(scenario: Scenario) -> Market:
     )
     try:
         return _market(
-            scenario.commodity,
-            scenario.year,
-            scenario.alliance,
-            keep,
-            params.regions,
-            params.utilisation,
-            params.inventory_months,
-            shares,
-            _event_stages(scenario),
+            scenario.commodity, scenario.year, scenario.alliance, keep, params.regions,
+            params.utilisation, params.inventory_months, shares, _event_stages(scenario),
         )
     except ScenarioError:
         raise
@@ -176,9 +157,7 @@ def _model(text: str) -> ScenarioModel:
     extra = even.copy()
     extra[shocks.price_stage, shocks.price_region] = True
     chain = build_chain(
-        _base(market),
-        params,
-        shocks.origin,
+        _base(market), params, shocks.origin,
         protected=frozenset(scenario.protected_sectors),
         value_of_use=dict(scenario.value_added_usd_per_t),
         even_release=even,
@@ -190,22 +169,9 @@ def _model(text: str) -> ScenarioModel:
     )
     st, v = chain.structure, chain.values
     q = np.zeros(st.n_terms)
-    excess(
-        np.ones(st.n_nodes),
-        q,
-        np.zeros(st.n_terms),
-        np.zeros(st.n_nodes),
-        st.term_ptr,
-        st.term_node,
-        st.term_coef,
-        st.seg_ptr,
-        st.price0,
-        v.alpha,
-        v.beta,
-        v.lo,
-        v.hi,
-        v.cost,
-    )
+    excess(np.ones(st.n_nodes), q, np.zeros(st.n_terms), np.zeros(st.n_nodes), st.term_ptr,
+           st.term_node, st.term_coef, st.seg_ptr, st.price0, v.alpha, v.beta, v.lo, v.hi,
+           v.cost)
     reference = market.final_demand[:, :, None] * market.sector_split
     return ScenarioModel(scenario, market, params, chain, q, reference)
 

@@ -163,7 +163,8 @@ def run_ensemble(
     if scheduler is not None:
         summary = _run_dask(scheduler, text, engine, seed, chunks, chunk_size, samples, progress)
     else:
-        summary = _run_local(text, engine, seed, chunks, chunk_size, (n_s, n_r), workers, progress)
+        summary = _run_local(text, engine, seed, chunks, chunk_size, (n_s, n_r), workers,
+                             progress)
     where = f"dask {scheduler}" if scheduler is not None else f"{workers} local process(es)"
     market = model.market
     data = summary.dataset(market.stages, market.regions, market.units)

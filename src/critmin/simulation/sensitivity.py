@@ -28,7 +28,8 @@ def sensitivity(
     raw = scenario.model_dump()
 
     def run(overrides: dict[str, float]) -> dict[str, float]:
-        result = simulate(parse_scenario({**raw, "parameters": {**raw["parameters"], **overrides}}))
+        result = simulate(parse_scenario({**raw, "parameters": {**raw["parameters"],
+                                                                **overrides}}))
         t = result.totals().isel(scenario=0).sel(country=list(countries), stage=stage)
         return {
             "shortfall_t": float(t["shortfall"].sum()),
@@ -40,7 +41,6 @@ def sensitivity(
     for name in chosen:
         for setting in ("low", "high"):
             value = float(str(table.loc[name, setting]))
-            rows.append(
-                {"parameter": name, "setting": setting, "value": value, **run({name: value})}
-            )
+            rows.append({"parameter": name, "setting": setting, "value": value,
+                         **run({name: value})})
     return pd.DataFrame(rows)

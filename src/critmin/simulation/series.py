@@ -53,19 +53,9 @@ def central_dataset(
                 term = lay.final_use[s, r]
                 if term == NONE:
                     continue
-                final_use_accounts(
-                    term,
-                    price_index[t, s, r],
-                    market.base_price[s],
-                    st.seg_ptr,
-                    v.alpha,
-                    v.beta,
-                    v.lo,
-                    v.hi,
-                    *seg,
-                    reference[t, s, r],
-                    accounts[t, s, r],
-                )
+                final_use_accounts(term, price_index[t, s, r], market.base_price[s], st.seg_ptr,
+                                   v.alpha, v.beta, v.lo, v.hi, *seg, reference[t, s, r],
+                                   accounts[t, s, r])
     production = _term_sum(q, lay.production)
     processing = np.zeros_like(production)
     processing[:, :-1] = production[:, 1:] / market.yields[1:, None]
@@ -95,43 +85,22 @@ def central_dataset(
     consumption = accounts[..., 1]
     return xr.Dataset(
         {
-            "reference_demand": (
-                dims4,
-                reference,
-                {"units": "t/month", "note": "final use wanted at the base price"},
-            ),
-            "desired_demand": (
-                dims4,
-                accounts[..., 0],
-                {"units": "t/month", "note": "final use wanted at the prevailing price"},
-            ),
+            "reference_demand": (dims4, reference, {
+                "units": "t/month", "note": "final use wanted at the base price"}),
+            "desired_demand": (dims4, accounts[..., 0], {
+                "units": "t/month", "note": "final use wanted at the prevailing price"}),
             "consumption": (dims4, consumption, per_month),
-            "shortfall": (
-                dims4,
-                np.maximum(reference - consumption, 0.0),
-                {"units": "t/month", "note": "reference - consumption = given up + unmet"},
-            ),
-            "demand_given_up": (
-                dims4,
-                accounts[..., 2],
-                {"units": "t/month", "note": "not bought because of the higher price"},
-            ),
-            "unmet_need": (
-                dims4,
-                accounts[..., 3],
-                {"units": "t/month", "note": "wanted at the prevailing price, rationed"},
-            ),
-            "value_lost": (
-                dims4,
-                accounts[..., 4],
-                {"units": "USD", "note": "buyers' surplus lost plus rationed use at its value"},
-            ),
+            "shortfall": (dims4, np.maximum(reference - consumption, 0.0), {
+                "units": "t/month", "note": "reference - consumption = given up + unmet"}),
+            "demand_given_up": (dims4, accounts[..., 2], {
+                "units": "t/month", "note": "not bought because of the higher price"}),
+            "unmet_need": (dims4, accounts[..., 3], {
+                "units": "t/month", "note": "wanted at the prevailing price, rationed"}),
+            "value_lost": (dims4, accounts[..., 4], {
+                "units": "USD", "note": "buyers' surplus lost plus rationed use at its value"}),
             "production": (dims3, production, per_month),
-            "processing_input": (
-                dims3,
-                processing,
-                {"units": "t/month", "note": "bought by the next stage's plants"},
-            ),
+            "processing_input": (dims3, processing, {
+                "units": "t/month", "note": "bought by the next stage's plants"}),
             "recycling": (dims3, _term_sum(q, lay.recycling), per_month),
             "imports": (dims3, imports, per_month),
             "exports": (dims3, exports, per_month),
@@ -141,23 +110,12 @@ def central_dataset(
             "stock": (dims3, trace.stock, {"units": "t", "note": "working stock at month end"}),
             "stock_change": (dims3, stock_change, per_month),
             "stockpile_release": (dims3, stockpile, per_month),
-            "market_maker": (
-                dims3,
-                maker,
-                {
-                    "units": "t/month",
-                    "note": "sold (+) or bought (-) by the regularising "
-                    "market maker of the region's nodes; about 1e-6 of its volume per unit of index",
-                },
-            ),
-            "world_market_maker": (
-                ("month", "stage"),
-                hub_maker,
-                {
-                    "units": "t/month",
-                    "note": "sold (+) or bought (-) by the trade hubs' market makers",
-                },
-            ),
+            "market_maker": (dims3, maker, {
+                "units": "t/month", "note": "sold (+) or bought (-) by the regularising "
+                "market maker of the region's nodes; about 1e-6 of its volume per unit of index"}),
+            "world_market_maker": (("month", "stage"), hub_maker, {
+                "units": "t/month", "note": "sold (+) or bought (-) by the trade hubs' market "
+                "makers"}),
             "base_price": (("stage",), market.base_price, {"units": "USD/t"}),
         },
         coords={
@@ -180,26 +138,12 @@ def kernel_inputs(model: ScenarioModel, shocks: Shocks) -> tuple[Any, ...]:
 
     def csr(kind: int) -> tuple[Array, Array]:
         table = shocks.terms[kind]
-        return (
-            np.ascontiguousarray(table.ptr, dtype=np.int64),
-            np.ascontiguousarray(table.rows, dtype=np.int64),
-        )
+        return (np.ascontiguousarray(table.ptr, dtype=np.int64),
+                np.ascontiguousarray(table.rows, dtype=np.int64))
 
     return (
-        (
-            st.term_ptr,
-            st.term_node,
-            st.term_coef,
-            st.seg_ptr,
-            st.term_group,
-            st.price0,
-            st.volume,
-            st.group_ptr,
-            st.group_nodes,
-            st.global_nodes,
-            st.local,
-            st.group,
-        ),
+        (st.term_ptr, st.term_node, st.term_coef, st.seg_ptr, st.term_group, st.price0,
+         st.volume, st.group_ptr, st.group_nodes, st.global_nodes, st.local, st.group),
         (v.alpha, v.beta, v.lo, v.hi, v.cost),
         chain_terms(chain),
         lay.price_release,
@@ -210,25 +154,15 @@ def kernel_inputs(model: ScenarioModel, shocks: Shocks) -> tuple[Any, ...]:
         lay.use_node,
         parameter_vector(chain),
         model.q_base,
-        (
-            np.ascontiguousarray(shocks.values, dtype=np.float64),
-            *csr(KEEP),
-            *csr(PASSED),
-            *csr(DEMAND),
-            *csr(ADDED),
-            *csr(RELEASE),
-            np.ascontiguousarray(shocks.price_stock, dtype=np.float64),
-            np.ascontiguousarray(shocks.price_trigger, dtype=np.float64),
-        ),
+        (np.ascontiguousarray(shocks.values, dtype=np.float64), *csr(KEEP), *csr(PASSED),
+         *csr(DEMAND), *csr(ADDED), *csr(RELEASE),
+         np.ascontiguousarray(shocks.price_stock, dtype=np.float64),
+         np.ascontiguousarray(shocks.price_trigger, dtype=np.float64)),
     )
 
 
 def summarize_trace(
-    model: ScenarioModel,
-    trace: Trace,
-    drivers: Drivers,
-    j: int,
-    out: Summary,
+    model: ScenarioModel, trace: Trace, drivers: Drivers, j: int, out: Summary,
     paths: tuple[Array, ...],
 ) -> None:
     """Row ``j`` of ``out`` (and ``paths``) from a run cleared month by month elsewhere (the
@@ -243,43 +177,11 @@ def summarize_trace(
     months = trace.prices.shape[0]
     for t in range(months):
         v = trace.values[t]
-        account_month(
-            j,
-            t,
-            months,
-            trace.prices[t],
-            st.seg_ptr,
-            v.alpha,
-            v.beta,
-            v.lo,
-            v.hi,
-            lay.final_use,
-            lay.use_node,
-            model.sector_reference,
-            drivers.demand,
-            chain.base.base_price,
-            (lay.seg_sector, lay.seg_ration, lay.seg_ceiling),
-            acc,
-            ref_k,
-            short,
-            fields,
-            paths,
-        )
-        excess(
-            trace.prices[t],
-            q,
-            w,
-            ex,
-            st.term_ptr,
-            st.term_node,
-            st.term_coef,
-            st.seg_ptr,
-            st.price0,
-            v.alpha,
-            v.beta,
-            v.lo,
-            v.hi,
-            v.cost,
-        )
+        account_month(j, t, months, trace.prices[t], st.seg_ptr, v.alpha, v.beta, v.lo, v.hi,
+                      lay.final_use, lay.use_node, model.sector_reference, drivers.demand,
+                      chain.base.base_price, (lay.seg_sector, lay.seg_ration, lay.seg_ceiling),
+                      acc, ref_k, short, fields, paths)
+        excess(trace.prices[t], q, w, ex, st.term_ptr, st.term_node, st.term_coef, st.seg_ptr,
+               st.price0, v.alpha, v.beta, v.lo, v.hi, v.cost)
         out.balance_error[j] = max(out.balance_error[j], float(np.abs(ex / st.volume).max()))
     out.steps[j] = 0

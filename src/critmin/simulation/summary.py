@@ -84,18 +84,10 @@ class Summary:
     def fields(self) -> tuple[Array, ...]:
         """The arrays in the order the compiled kernel writes them."""
         return (
-            self.reference,
-            self.consumption,
-            self.shortfall,
-            self.demand_given_up,
+            self.reference, self.consumption, self.shortfall, self.demand_given_up,
             self.unmet_need,
-            self.peak_price,
-            self.mean_price,
-            self.value_lost,
-            self.first_short,
-            self.last_short,
-            self.balance_error,
-            self.steps,
+            self.peak_price, self.mean_price, self.value_lost, self.first_short,
+            self.last_short, self.balance_error, self.steps,
         )
 
     def dataset(self, stages: list[str], regions: list[str], units: list[str]) -> xr.Dataset:
@@ -114,9 +106,7 @@ class Summary:
                 "mean_price_index": (dims, self.mean_price, {"units": "1 (base = 1)"}),
                 "value_lost": (("scenario", "country"), self.value_lost, {"units": "USD"}),
                 "months_to_recovery": (
-                    ("scenario", "country"),
-                    span.astype(float),
-                    {"units": "months"},
+                    ("scenario", "country"), span.astype(float), {"units": "months"}
                 ),
                 "balance_error": (("scenario",), self.balance_error, {"units": "1"}),
                 "newton_steps": (("scenario",), self.steps),

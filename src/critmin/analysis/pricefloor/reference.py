@@ -114,7 +114,8 @@ def case_terms(
         return commodity, terms
     if case not in reference_cases():
         raise InputError(
-            f"{label('case')} {case!r}: valid values are {', '.join(reference_cases())}, {NO_CASE}"
+            f"{label('case')} {case!r}: valid values are "
+            f"{', '.join(reference_cases())}, {NO_CASE}"
         )
     cited = term(case, "commodity")
     if commodity is not None and commodity != cited:

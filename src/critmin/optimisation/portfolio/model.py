@@ -215,7 +215,9 @@ class PortfolioModel:
             (data.gap_node[:, None] == np.arange(len(nodes))[None, :]) * data.rate[:, None],
             coords=[gaps, nodes],
         )
-        self.model.add_constraints((closed * to_node).sum("gap") + fed - x <= 0, name="split")
+        self.model.add_constraints(
+            (closed * to_node).sum("gap") + fed - x <= 0, name="split"
+        )
         if data.product.any():
             sel = gaps[data.product]
             rate = xr.DataArray(data.rate[data.product], coords=[sel])

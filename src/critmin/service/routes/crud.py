@@ -207,7 +207,9 @@ def entity_router(spec: EntitySpec) -> Router:
         values = payload.model_dump()
         if spec.has_party:
             values["party_code"] = owner
-        record = model(**values, id=uuid7(), owner_party=owner, entered_by=actor.entered_by(owner))
+        record = model(
+            **values, id=uuid7(), owner_party=owner, entered_by=actor.entered_by(owner)
+        )
         session.add(record)
         record_write(session, actor, spec.label, record.id, None, as_dict(record))
         return record

@@ -55,13 +55,7 @@ MAGNET = "magnet"
 """Key of the magnet stage in control arrays: (``MAGNET``, ``MAGNET``)."""
 STAGES = ("oxide", "metal")
 FLOWS = (
-    "output",
-    "release",
-    "direct",
-    "processing",
-    "restock",
-    "unsold",
-    "market_maker",
+    "output", "release", "direct", "processing", "restock", "unsold", "market_maker",
     "net_export",
 )
 NONE = -1
@@ -139,35 +133,19 @@ def build_market(
     for e in els:
         out = per_month({z: base.oxide_output[z][e] for z in ZONES})
         use = per_month({z: base.direct_use[z][e] + base.oxide_purchases[z][e] for z in ZONES})
-        ox_nodes.append(
-            goods.add(
-                f"oxide|{e}",
-                base.oxide_usd_per_t[e],
-                np.maximum(out, use),
-                months * use,
-                base.oxide_flow(e) / 12.0,
-                par,
-            )
-        )
+        ox_nodes.append(goods.add(f"oxide|{e}", base.oxide_usd_per_t[e], np.maximum(out, use),
+                                  months * use, base.oxide_flow(e) / 12.0, par))
     for e in mags:
         out = per_month({z: base.metal_output[z][e] for z in ZONES})
         use = per_month({z: base.metal_need[z][e] for z in ZONES})
-        metal_nodes.append(
-            goods.add(
-                f"metal|{e}",
-                base.metal_usd_per_t[e],
-                np.maximum(out, use),
-                months * use,
-                base.metal_flow(e) / 12.0,
-                par,
-            )
-        )
+        metal_nodes.append(goods.add(f"metal|{e}", base.metal_usd_per_t[e],
+                                     np.maximum(out, use), months * use,
+                                     base.metal_flow(e) / 12.0, par))
     made = per_month(base.magnet_output)
     used = per_month(base.magnet_use)
     p_mag = base.magnet_usd_per_t
-    mag_nodes = goods.add(
-        "magnet", p_mag, np.maximum(made, used), months * used, base.magnet_flow() / 12.0, par
-    )
+    mag_nodes = goods.add("magnet", p_mag, np.maximum(made, used), months * used,
+                          base.magnet_flow() / 12.0, par)
     eps, eps_c, util = par.supply_elasticity, par.curtailment_elasticity, par.utilisation
     production: list[int] = []
 
@@ -183,9 +161,8 @@ def build_market(
                     value += d.basket[e] * share * base.oxide_usd_per_t[e]
         z0 = d.t_reo / 12.0
         e_m = base.mine_price_elasticity
-        mines.append(
-            b.term(f"mine|{d.id}", coefs, supply_segments(z0, z0 / util, value, e_m, e_m), value)
-        )
+        mines.append(b.term(f"mine|{d.id}", coefs,
+                            supply_segments(z0, z0 / util, value, e_m, e_m), value))
         z0s.append(z0)
         values.append(value)
     production += mines
@@ -196,14 +173,10 @@ def build_market(
             z0 = base.metal_output[z][e] / 12.0
             if z0 <= 0:
                 continue
-            production.append(
-                b.term(
-                    f"metal_making|{e}|{z}",
-                    {metal_nodes[k][zi]: 1.0, ox_nodes[els.index(e)][zi]: -1.0 / y[e]},
-                    supply_segments(z0, z0 / util, p_met, eps_c, eps),
-                    p_met - p_ox / y[e],
-                )
-            )
+            production.append(b.term(
+                f"metal_making|{e}|{z}",
+                {metal_nodes[k][zi]: 1.0, ox_nodes[els.index(e)][zi]: -1.0 / y[e]},
+                supply_segments(z0, z0 / util, p_met, eps_c, eps), p_met - p_ox / y[e]))
     # magnet recipes; the heavy grade's Dy and Tb above the thrift floor are goods of their
     # own ("content"), made from the metal or replaced by diffusion (thrifting)
     h, floor = base.heavy_grade_share, base.thrift_floor
@@ -219,39 +192,28 @@ def build_market(
         cost = p_mag - base.content["NdPr"] * p_metal["NdPr"]
         for k, (e, c) in enumerate(per_heavy.items()):
             metal = metal_nodes[mags.index(e)][zi]
-            content = b.node(
-                f"content|{e}|{z}", GLOBAL, p_content[e], max(heavy0, 1e-6 * h * made.sum())
-            )
+            content = b.node(f"content|{e}|{z}", GLOBAL, p_content[e],
+                             max(heavy0, 1e-6 * h * made.sum()))
             coefs[metal] = -floor * c
             coefs[content] = -1.0
             cost -= floor * c * p_metal[e] + p_content[e]
-            production.append(
-                b.term(
-                    f"content_from_metal|{e}|{z}",
-                    {content: 1.0, metal: -(1.0 - floor) * c},
-                    [(heavy0, ARC_ELASTICITY * max(heavy0, 1e-9) / p_content[e], 0.0, np.inf)],
-                )
-            )
+            production.append(b.term(
+                f"content_from_metal|{e}|{z}", {content: 1.0, metal: -(1.0 - floor) * c},
+                [(heavy0, ARC_ELASTICITY * max(heavy0, 1e-9) / p_content[e], 0.0, np.inf)]))
             # diffusion replaces -thrift_elasticity / (1 - floor) x (p - 1) of the base
             # heavy grade's content: the content per magnet falls by thrift_elasticity x
             # (p - 1), to the floor at most
             rate = -base.thrift_elasticity / (1.0 - floor) * heavy0 / p_content[e]
-            thrift[k, zi] = b.term(
-                f"thrifting|{e}|{z}", {content: 1.0}, [(0.0, rate, 0.0, heavy0)], p_content[e]
-            )
-        recipe[0, zi] = b.term(
-            f"magnet_heavy|{z}",
-            coefs,
-            supply_segments(heavy0, heavy0 / util, p_mag, eps_c, eps),
-            cost,
-        )
+            thrift[k, zi] = b.term(f"thrifting|{e}|{z}", {content: 1.0},
+                                   [(0.0, rate, 0.0, heavy0)], p_content[e])
+        recipe[0, zi] = b.term(f"magnet_heavy|{z}", coefs,
+                               supply_segments(heavy0, heavy0 / util, p_mag, eps_c, eps), cost)
         free0 = (1.0 - h) * made[zi]
         recipe[1, zi] = b.term(
             f"magnet_dy_free|{z}",
             {mag_nodes[zi]: 1.0, metal_nodes[nd][zi]: -base.content["NdPr"]},
             supply_segments(free0, free0 / util, p_mag, eps_c, eps),
-            p_mag - base.content["NdPr"] * p_metal["NdPr"],
-        )
+            p_mag - base.content["NdPr"] * p_metal["NdPr"])
         production += [int(recipe[0, zi]), int(recipe[1, zi]), *thrift[:, zi].tolist()]
     # demand
     ceiling = {
@@ -263,13 +225,10 @@ def build_market(
         for zi, z in enumerate(ZONES):
             q = base.direct_use[z][e] / 12.0
             if q > 0:
-                direct[k, zi] = b.term(
-                    f"direct_use|{e}|{z}",
-                    {ox_nodes[k][zi]: -1.0},
-                    demand_pieces(
-                        q, par.demand_elasticity, par.rationing_price_index, base.oxide_usd_per_t[e]
-                    ),
-                )
+                direct[k, zi] = b.term(f"direct_use|{e}|{z}", {ox_nodes[k][zi]: -1.0},
+                                       demand_pieces(q, par.demand_elasticity,
+                                                     par.rationing_price_index,
+                                                     base.oxide_usd_per_t[e]))
     magnet_use = np.full(2, NONE, dtype=np.int64)
     reference = np.zeros((len(base.sectors), 2))
     runs: list[tuple[int, int, int, bool]] = []  # (term, segment in term, sector, rationing)
@@ -292,23 +251,11 @@ def build_market(
         g = st.seg_ptr[term] + j
         seg_sector[g], seg_ration[g], seg_ceiling[g] = k, last, ceiling[names[k]]
     return ElementMarket(
-        base=base,
-        params=par,
-        structure=st,
-        values=v,
-        goods=GoodsLayout.of(goods),
-        mine=np.array(mines),
-        mine_output=np.array(z0s),
-        mine_value=np.array(values),
-        production=np.array(production),
-        direct=direct,
-        magnet_use=magnet_use,
-        recipe=recipe,
-        thrift=thrift,
-        seg_sector=seg_sector,
-        seg_ration=seg_ration,
-        seg_ceiling=seg_ceiling,
-        sector_reference=reference,
+        base=base, params=par, structure=st, values=v, goods=GoodsLayout.of(goods),
+        mine=np.array(mines), mine_output=np.array(z0s), mine_value=np.array(values),
+        production=np.array(production), direct=direct, magnet_use=magnet_use,
+        recipe=recipe, thrift=thrift, seg_sector=seg_sector, seg_ration=seg_ration,
+        seg_ceiling=seg_ceiling, sector_reference=reference,
     )
 
 
@@ -384,10 +331,7 @@ class ElementResult:
                     base_usd = b.oxide_usd_per_t[el] if stage == "oxide" else b.metal_usd_per_t[el]
                     for z, zone in enumerate(ZONES):
                         row: dict[str, object] = {
-                            "month": label,
-                            "element": el,
-                            "stage": stage,
-                            "zone": zone,
+                            "month": label, "element": el, "stage": stage, "zone": zone,
                         }
                         row.update({f: float(self.stage[f][t, e, s, z]) for f in FLOWS})
                         index = float(self.price[t, e, s, z])
@@ -397,10 +341,7 @@ class ElementResult:
                         rows.append(row)
             for z, zone in enumerate(ZONES):
                 mrow: dict[str, object] = {
-                    "month": label,
-                    "element": MAGNET,
-                    "stage": MAGNET,
-                    "zone": zone,
+                    "month": label, "element": MAGNET, "stage": MAGNET, "zone": zone,
                 }
                 mrow.update({f: float(self.magnet[f][t, z]) for f in FLOWS})
                 index = float(self.magnet_price[t, z])
@@ -458,9 +399,8 @@ def simulate_elements(
     n = shocks.months
     allowed, keep, demand = _monthly_inputs(market, shocks)
     seg = st.seg_ptr
-    on_demand = np.concatenate(
-        [st.seg_ptr[t] + np.arange(seg[t + 1] - seg[t]) for t in market.magnet_use]
-    )
+    on_demand = np.concatenate([st.seg_ptr[t] + np.arange(seg[t + 1] - seg[t])
+                                for t in market.magnet_use])
     demand_terms = np.concatenate([market.direct[market.direct != NONE], market.magnet_use])
     e_m = b.mine_price_elasticity
     state = ZoneState.initial(lay)
@@ -479,17 +419,8 @@ def simulate_elements(
         v = v0.copy()
         for d, term in enumerate(market.mine):
             z0 = market.mine_output[d] * keep[t, d]
-            write_supply(
-                v.alpha,
-                v.beta,
-                v.hi,
-                seg[term],
-                z0,
-                z0 / par.utilisation,
-                market.mine_value[d],
-                e_m,
-                e_m,
-            )
+            write_supply(v.alpha, v.beta, v.hi, seg[term], z0, z0 / par.utilisation,
+                         market.mine_value[d], e_m, e_m)
         factor = demand[t, market.seg_sector[on_demand]]
         v.alpha[on_demand] *= factor
         v.beta[on_demand] *= factor
@@ -510,21 +441,9 @@ def simulate_elements(
         good_price[t] = p[lay.node]
         for zi, term in enumerate(market.magnet_use):
             node = lay.node[-1, zi]
-            final_use_accounts(
-                term,
-                p[node],
-                st.price0[node],
-                seg,
-                v.alpha,
-                v.beta,
-                v.lo,
-                v.hi,
-                market.seg_sector,
-                market.seg_ration,
-                market.seg_ceiling,
-                market.sector_reference[:, zi] * demand[t],
-                acc,
-            )
+            final_use_accounts(term, p[node], st.price0[node], seg, v.alpha, v.beta, v.lo,
+                               v.hi, market.seg_sector, market.seg_ration, market.seg_ceiling,
+                               market.sector_reference[:, zi] * demand[t], acc)
             sector_use[t, :, zi] = acc[:, 1]
             sector_demand[t, :, zi] = market.sector_reference[:, zi] * demand[t]
         advance(lay, p, q, state, par)

@@ -98,32 +98,15 @@ def simulate_single(
     p0, _ = base_price(COMMODITY[element], STAGE)
     b = Builder()
     goods = Goods(b)
-    nodes = goods.add(
-        element, p0, np.maximum(output, use), use * par.inventory_months, exports, par
-    )
+    nodes = goods.add(element, p0, np.maximum(output, use), use * par.inventory_months,
+                      exports, par)
     supply, demand = [], []
     for k, z in enumerate(ZONES):
-        supply.append(
-            b.term(
-                f"refining|{z}",
-                {nodes[k]: 1.0},
-                supply_segments(
-                    output[k],
-                    output[k] / par.utilisation,
-                    p0,
-                    par.curtailment_elasticity,
-                    par.supply_elasticity,
-                ),
-                p0,
-            )
-        )
-        demand.append(
-            b.term(
-                f"use|{z}",
-                {nodes[k]: -1.0},
-                demand_pieces(use[k], par.final_elasticity, par.rationing_price_index, p0),
-            )
-        )
+        supply.append(b.term(f"refining|{z}", {nodes[k]: 1.0}, supply_segments(
+            output[k], output[k] / par.utilisation, p0, par.curtailment_elasticity,
+            par.supply_elasticity), p0))
+        demand.append(b.term(f"use|{z}", {nodes[k]: -1.0}, demand_pieces(
+            use[k], par.final_elasticity, par.rationing_price_index, p0)))
     st, v0 = b.build()
     lay = GoodsLayout.of(goods)
     state = ZoneState.initial(lay)

@@ -75,22 +75,12 @@ class Goods:
             rel.append(b.term(f"release|{name}|{z}", {nodes[k]: 1.0}, [release]))
             res.append(b.term(f"restock|{name}|{z}", {nodes[k]: -1.0}, [restock]))
             steep = ARC_ELASTICITY * max(float(volume[k]), floor) / price0
-            uns.append(
-                b.term(
-                    f"unsold|{name}|{z}",
-                    {nodes[k]: -1.0},
-                    [(steep * price0 * storage_floor(par), steep, 0.0, np.inf)],
-                )
-            )
+            uns.append(b.term(f"unsold|{name}|{z}", {nodes[k]: -1.0},
+                              [(steep * price0 * storage_floor(par), steep, 0.0, np.inf)]))
         # steep relative to the smaller zone (or the base flow): one price unless capped
         scale = max(min(float(volume[0]), float(volume[1])), abs(flow), floor)
-        self.arc.append(
-            b.term(
-                f"trade|{name}",
-                {nodes[0]: -1.0, nodes[1]: 1.0},
-                [(flow, ARC_ELASTICITY * scale / price0, -np.inf, np.inf)],
-            )
-        )
+        self.arc.append(b.term(f"trade|{name}", {nodes[0]: -1.0, nodes[1]: 1.0},
+                               [(flow, ARC_ELASTICITY * scale / price0, -np.inf, np.inf)]))
         self.names.append(name)
         self.node.append(nodes)  # type: ignore[arg-type]
         self.release.append((rel[0], rel[1]))
@@ -118,16 +108,9 @@ class GoodsLayout:
 
     @classmethod
     def of(cls, goods: Goods) -> GoodsLayout:
-        return cls(
-            tuple(goods.names),
-            np.array(goods.node),
-            np.array(goods.release),
-            np.array(goods.restock),
-            np.array(goods.unsold),
-            np.array(goods.arc),
-            np.array(goods.flow),
-            np.array(goods.stock),
-        )
+        return cls(tuple(goods.names), np.array(goods.node), np.array(goods.release),
+                   np.array(goods.restock), np.array(goods.unsold), np.array(goods.arc),
+                   np.array(goods.flow), np.array(goods.stock))
 
 
 @dataclass
@@ -151,11 +134,7 @@ def storage_floor(par: Parameters) -> float:
 
 
 def write_goods(
-    layout: GoodsLayout,
-    st: Structure,
-    v: Values,
-    state: ZoneState,
-    allowed: Array,
+    layout: GoodsLayout, st: Structure, v: Values, state: ZoneState, allowed: Array,
     par: Parameters,
 ) -> None:
     """The month's stock segments and export caps: ``allowed`` [good] is the share of the
@@ -165,18 +144,10 @@ def write_goods(
     for g in range(len(layout.names)):
         for z in range(2):
             e = state.expected[g, z]
-            write_stock(
-                v.alpha,
-                v.hi,
-                seg[layout.release[g, z]],
-                seg[layout.restock[g, z]],
-                layout.stock[g, z],
-                state.stock[g, z],
-                1.0 + par.holding_cost + e,
-                layout.stock[g, z] * (1.0 + phi * max(e, 0.0)),
-                par.inventory_release_slope,
-                par.rebuild_months,
-            )
+            write_stock(v.alpha, v.hi, seg[layout.release[g, z]], seg[layout.restock[g, z]],
+                        layout.stock[g, z], state.stock[g, z], 1.0 + par.holding_cost + e,
+                        layout.stock[g, z] * (1.0 + phi * max(e, 0.0)),
+                        par.inventory_release_slope, par.rebuild_months)
         if allowed[g] < 1.0:
             v.hi[seg[layout.arc[g]]] = allowed[g] * max(layout.flow[g], 0.0)
 
@@ -191,13 +162,7 @@ def advance(layout: GoodsLayout, p: Array, q: Array, state: ZoneState, par: Para
 
 
 def clear(
-    engine: str,
-    st: Structure,
-    v: Values,
-    p: Array,
-    q: Array,
-    work: tuple,
-    t: int,  # type: ignore[type-arg]
+    engine: str, st: Structure, v: Values, p: Array, q: Array, work: tuple, t: int  # type: ignore[type-arg]
 ) -> tuple[Array, Array]:
     """Clear one month with the compiled (``p`` is the start, updated in place) or the
     exact back-end."""
