@@ -13,9 +13,11 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from critmin.errors import InputError
 from critmin.market.damage import sector_accounts
 from critmin.market.terms import LOWEST_PIECE, PIECE_RATIO
-from critmin.optimisation.stockpile import build_model
+from critmin.optimisation.stockpile import build_model, parse_config
+from critmin.optimisation.stockpile.acquisition import SHARES
 from critmin.optimisation.stockpile.config import load_config
 from critmin.optimisation.stockpile.market_check import through_market
 from critmin.optimisation.stockpile.model import resolve_inputs
@@ -234,3 +236,66 @@ def test_a_plan_without_releases_changes_nothing_in_the_market() -> None:
     check = through_market(cfg, sc, none.solve())
     assert check.released_t == 0
     assert check.value_lost_with_usd == check.value_lost_without_usd
+
+
+def _buying_over(cfg: Any, months: float | None) -> Any:
+    return cfg.model_copy(
+        update={"costs": cfg.costs.model_copy(update={"acquisition_months": months})}
+    )
+
+
+def test_the_acquisition_premium_is_the_closed_form_at_its_breakpoints() -> None:
+    """Buying ``n`` t over ``A`` months at base price ``P0`` when the world makes ``Q0``
+    t/month with supply elasticity ``eps`` costs ``P0 n [(1 + n / (A Q0))^(1/eps) - 1]`` above
+    the base price: the LP's premium for holdings fixed at the breakpoints is that (1e-9),
+    between them the chord lies above the curve, and its first lot is almost free (the
+    premium's slope at 0 is 0)."""
+    cfg = _buying_over(load_config(GALLIUM), 12.0)
+    sc = scenarios_from_config(cfg)
+    assert sc.world_output_t_per_month is not None
+    assert sc.supply_elasticity is not None
+    q0 = float(sc.world_output_t_per_month.sel(material="gallium"))
+    eps = sc.supply_elasticity
+    inputs = resolve_inputs(cfg, sc)
+    p0 = float(inputs.price_usd_per_t.sel(material="gallium"))
+    yearly = float(inputs.annual_cost_usd_per_t.sel(material="gallium")) * inputs.horizon_years
+    assert q0 > 50.0  # world output of refined gallium, t/month
+    between = float(np.sqrt(SHARES[20] * SHARES[21]))
+    for share in (SHARES[10], SHARES[25], SHARES[30], between):
+        n = share * 12.0 * q0
+        fixed = xr.DataArray([[n], [0.0]], coords=inputs.floor_t.coords, dims=("ally", "material"))
+        solution = build_model(cfg, sc, transfers=False, fixed_holdings=fixed).solve()
+        paid = float(solution.holding_cost_usd.sel(ally="USA")) - yearly * n
+        exact = p0 * n * ((1.0 + share) ** (1.0 / eps) - 1.0)
+        if share in SHARES:
+            assert paid == pytest.approx(exact, rel=1e-9)
+        else:
+            assert exact < paid < 1.051 * exact  # the stated bound for eps = 0.1
+        assert float(solution.holding_cost_usd.sel(ally="JPN")) == 0.0
+    slope = resolve_inputs(cfg, sc).premium_slope
+    assert slope is not None
+    assert float(slope.isel(lot=0).sel(material="gallium")) < 0.01 * p0 * 1.0 / eps
+    assert (slope.diff("lot") > 0).all()
+
+
+def test_buying_that_raises_the_price_lowers_the_holdings_on_gallium() -> None:
+    """Measured on the shipped gallium config with purchases over 12 months: the allies hold
+    less in total and the plan costs more; without a market (explicit cases) it is refused,
+    naming the field."""
+    base = load_config(GALLIUM)
+    sc = scenarios_from_config(base)
+    free = build_model(base, sc).solve()
+    dear = build_model(_buying_over(base, 12.0), sc).solve()
+    assert float(dear.holdings.sum()) < float(free.holdings.sum()) - 1.0
+    assert dear.objective_usd > free.objective_usd
+    explicit = parse_config(
+        {
+            "name": "no-market",
+            "allies": {"JPN": {}},
+            "materials": {"ox": {"price_usd_per_t": 1000.0}},
+            "costs": {"acquisition_months": 12},
+            "scenarios": {"source": "explicit", "cases": [{"probability": 1.0, "shortfall_t": {}}]},
+        }
+    )
+    with pytest.raises(InputError, match=r"costs\.acquisition_months = 12"):
+        build_model(explicit, scenarios_from_config(explicit))

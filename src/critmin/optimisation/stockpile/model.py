@@ -21,6 +21,7 @@ import xarray as xr
 
 from critmin.console import quiet_stdout
 from critmin.errors import InfeasibleError, InputError
+from critmin.optimisation.stockpile.acquisition import premium_curve
 from critmin.optimisation.stockpile.config import StockpileConfig
 from critmin.optimisation.stockpile.results import StockpileSolution
 from critmin.optimisation.stockpile.scenarios import ScenarioSet
@@ -53,6 +54,9 @@ class Inputs:
     curve_width: xr.DataArray | None = None  # [scenario, month, ally, material, piece] t/month
     curve_slope: xr.DataArray | None = None  # same dims, USD/t, non-decreasing over pieces
     curve_sector_share: xr.DataArray | None = None  # [..., piece, sector]
+    # buying raises the price (costs.acquisition_months): premium pieces [material, lot]
+    premium_width: xr.DataArray | None = None  # t, the last inf
+    premium_slope: xr.DataArray | None = None  # USD/t above the base price
 
     @property
     def horizon_years(self) -> float:
@@ -113,7 +117,29 @@ def resolve_inputs(config: StockpileConfig, scenarios: ScenarioSet) -> Inputs:
         curve_width=scenarios.curve_width,
         curve_slope=scenarios.curve_slope,
         curve_sector_share=scenarios.curve_sector_share,
+        **_premium(config, scenarios, price),
     )
+
+
+def _premium(
+    config: StockpileConfig, scenarios: ScenarioSet, price: xr.DataArray
+) -> dict[str, xr.DataArray]:
+    """The premium pieces of ``acquisition`` when ``costs.acquisition_months`` is set."""
+    months = config.costs.acquisition_months
+    if months is None:
+        return {}
+    world, eps = scenarios.world_output_t_per_month, scenarios.supply_elasticity
+    if world is None or eps is None or eps <= 0:
+        raise InputError(
+            f"costs.acquisition_months = {months:g}: needs scenarios from the market model "
+            "(the world output of each stage and a positive supply elasticity)"
+        )
+    curve = premium_curve(price.values, world.sel(material=price["material"]).values * months, eps)
+    coords = {"material": price["material"].values, "lot": np.arange(1, curve.width.shape[1] + 1)}
+    return {
+        "premium_width": xr.DataArray(curve.width, dims=("material", "lot"), coords=coords),
+        "premium_slope": xr.DataArray(curve.slope, dims=("material", "lot"), coords=coords),
+    }
 
 
 @dataclass
@@ -273,10 +299,10 @@ def build_model(
         transfer_cost = inputs.transfer_cost_usd_per_t * inflow
     m.add_constraints(unmet.sum("sector") + used >= scenarios.shortfall, name="unmet_need")
 
-    if perfect_information:
-        holding_cost = (inputs.annual_cost_usd_per_t * inputs.horizon_years * holding * p).sum()
-    else:
-        holding_cost = (inputs.annual_cost_usd_per_t * inputs.horizon_years * holding).sum()
+    holding_cost = inputs.annual_cost_usd_per_t * inputs.horizon_years * holding
+    if inputs.premium_slope is not None:
+        holding_cost = holding_cost + premium_paid(m, inputs)
+    holding_cost = (holding_cost * p).sum() if perfect_information else holding_cost.sum()
     loss = add_damage(m, inputs, unmet).sum(["month", "ally", "material"])  # [scenario] USD
     if transfer_cost is not None:
         loss = loss + transfer_cost.sum(["month", "ally", "material"])
@@ -336,13 +362,32 @@ def add_damage(m: linopy.Model, inputs: Inputs, unmet: linopy.Variable) -> linop
     return curve
 
 
+def premium_paid(m: linopy.Model, inputs: Inputs) -> linopy.LinearExpression:
+    """[ally, material] (and [scenario] with perfect information): the premium over the
+    base price of the tonnes bought, in lots at their slopes (USD, once; ``acquisition``)."""
+    assert inputs.premium_slope is not None
+    paid: linopy.LinearExpression = (inputs.premium_slope * m.variables["purchase_lot"]).sum("lot")
+    return paid
+
+
 def _add_holdings(m: linopy.Model, inputs: Inputs, coords: list[pd.Index]) -> linopy.Variable:
     """Holdings (t) with existing stocks as floors, optional caps and acquisition budgets."""
     upper = inputs.cap_t.where(np.isfinite(inputs.cap_t), np.inf)
     holding = m.add_variables(lower=inputs.floor_t, upper=upper, coords=coords, name="holding")
+    if inputs.premium_width is not None:
+        lot = inputs.premium_width["lot"].to_index()
+        lots = m.add_variables(
+            lower=0,
+            upper=inputs.premium_width.broadcast_like(holding.lower),
+            coords=[*coords, lot],
+            name="purchase_lot",
+        )
+        m.add_constraints(lots.sum("lot") - holding == -inputs.floor_t, name="purchase_lots")
     budget = inputs.budget_usd
     if np.isfinite(budget).any():
         spend = (inputs.price_usd_per_t * (holding - inputs.floor_t)).sum("material")
+        if inputs.premium_slope is not None:
+            spend = spend + premium_paid(m, inputs).sum("material")
         limited = xr.DataArray(np.isfinite(budget.values), coords=budget.coords)
         m.add_constraints(
             spend <= budget.where(limited, 0.0), name="acquisition_budget", mask=limited

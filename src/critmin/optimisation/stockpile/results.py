@@ -69,6 +69,8 @@ class StockpileSolution:
             inflow = transfer.sum(["month", "ally"]).rename(partner="ally")
             loss = loss + (inputs.transfer_cost_usd_per_t * inflow).sum("material")
         yearly = inputs.annual_cost_usd_per_t * inputs.horizon_years * holdings
+        if inputs.premium_slope is not None:  # buying raised the price: the premium paid
+            yearly = yearly + (inputs.premium_slope * solution["purchase_lot"]).sum("lot")
         if built.perfect_information:
             yearly = (yearly * p).sum("scenario")
         return cls(

@@ -55,7 +55,9 @@ class ScenarioSet:
     piece) and ``curve_gap_usd`` [scenario, month, ally, material] (the convex envelope's
     largest gap below the market's loss at a breakpoint, USD/month). ``sample`` [scenario]:
     the engine sample each scenario is (to run a plan through the market), None for explicit
-    cases and the mean-value problem.
+    cases and the mean-value problem. ``world_output_t_per_month`` [material] and
+    ``supply_elasticity``: the market's base world output of each material's stage and its
+    supply elasticity (what a purchase moves, ``acquisition``); None for explicit cases.
     """
 
     shortfall: xr.DataArray
@@ -74,6 +76,8 @@ class ScenarioSet:
     curve_sector_share: xr.DataArray | None = None
     curve_gap_usd: xr.DataArray | None = None
     sample: xr.DataArray | None = None
+    world_output_t_per_month: xr.DataArray | None = None
+    supply_elasticity: float | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -305,6 +309,12 @@ def engine_scenarios(
             attrs={"units": "USD/t"},
         ),
         elasticity=float(model.params.final_elasticity),
+        world_output_t_per_month=xr.DataArray(
+            model.chain.base.production[stage_ix].sum(-1),
+            dims="material",
+            coords={"material": materials},
+        ),
+        supply_elasticity=float(model.params.supply_elasticity),
         sample=xr.DataArray(
             np.arange(samples), dims="scenario", coords={"scenario": np.arange(samples)}
         ),
