@@ -246,6 +246,13 @@ def stockpile_command(
             help="Joint arrangement with each ally's data in its own process (section 4).",
         ),
     ] = False,
+    through_market: Annotated[
+        bool,
+        typer.Option(
+            "--through-market",
+            help="Run the joint plan's releases through the market (engine scenarios).",
+        ),
+    ] = False,
 ) -> None:
     """Size the allies' stockpile of CONFIG and compare alone, joint and the rule of thumb."""
     spec = load_config(config)
@@ -271,7 +278,7 @@ def stockpile_command(
             raise InputError("--k-sweep: not available with --confidential")
         _confidential(spec, k, fmt, out)
         return
-    run = run_stockpile(spec, k=k, k_sweep=ks)
+    run = run_stockpile(spec, k=k, k_sweep=ks, through_market=through_market)
     scenarios, report = run.scenarios, run.report
     document = {
         "name": spec.name,
@@ -283,6 +290,8 @@ def stockpile_command(
     }
     if run.k_sensitivity is not None:
         document["k_sensitivity"] = run.k_sensitivity.to_dict(orient="records")
+    if run.market_check is not None:
+        document["through_market"] = run.market_check.to_dict()
     if out is not None:
         _write(document, out)
     if fmt is Format.json:

@@ -23,6 +23,8 @@ from critmin.optimisation.stockpile.config import (
     StockpileConfig,
     load_config,
 )
+from critmin.optimisation.stockpile.market_check import MarketCheck
+from critmin.optimisation.stockpile.market_check import through_market as through_market_check
 from critmin.optimisation.stockpile.scenarios import (
     ScenarioSet,
     full_scenarios,
@@ -33,12 +35,14 @@ from critmin.optimisation.stockpile.scenarios import (
 @dataclass
 class StockpileRun:
     """A solved comparison: the config, the scenarios used, every arrangement and, when
-    asked, the effect of K (``k_sensitivity``: one row per K, see ``sensitivity_to_k``)."""
+    asked, the effect of K (``k_sensitivity``: one row per K, see ``sensitivity_to_k``) and
+    the joint plan run through the market (``market_check``)."""
 
     config: StockpileConfig
     scenarios: ScenarioSet
     report: ArrangementReport
     k_sensitivity: pd.DataFrame | None = None
+    market_check: MarketCheck | None = None
 
 
 def run_stockpile(
@@ -46,11 +50,14 @@ def run_stockpile(
     k: int | None = None,
     k_sweep: Sequence[int] | None = None,
     rule: bool = True,
+    through_market: bool = False,
 ) -> StockpileRun:
     """Compare alone, joint and the rule of thumb for ``config`` (a file or a parsed config).
 
     ``k`` overrides the config's number of representative scenarios; ``k_sweep`` adds the
-    joint and alone optima for each K in it, all reduced from the same engine ensemble."""
+    joint and alone optima for each K in it, all reduced from the same engine ensemble;
+    ``through_market`` runs the joint plan's releases through the market
+    (:func:`~critmin.optimisation.stockpile.market_check.through_market`; engine scenarios)."""
     spec = config if isinstance(config, StockpileConfig) else load_config(config)
     if k is not None and k < 1:
         raise InputError(f"k = {k}: at least one scenario must be kept")
@@ -69,4 +76,5 @@ def run_stockpile(
                 "k_sweep: explicit scenarios are not reduced; K applies to engine ones"
             )
         sweep = sensitivity_to_k(spec, list(k_sweep), full=full)
-    return StockpileRun(spec, scenarios, report, sweep)
+    check = through_market_check(spec, scenarios, report.joint) if through_market else None
+    return StockpileRun(spec, scenarios, report, sweep, check)

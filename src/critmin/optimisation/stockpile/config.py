@@ -85,6 +85,9 @@ class CostConfig(_Strict):
     release_rate: float = Field(default=RELEASE_RATE, gt=0, le=1)
     transfer_cost_usd_per_t: float = Field(default=TRANSFER_COST_USD_PER_T, ge=0)
     transfer_capacity_t_per_month: float | None = Field(default=None, ge=0)
+    acquisition_months: float | None = Field(default=None, gt=0)
+    """Months over which new stock is bought: buying raises the world price of the stage
+    (engine scenarios; ``docs/methods/stockpile.md`` section 2.4); none: the base price."""
 
 
 class RiskConfig(_Strict):
@@ -102,6 +105,9 @@ class EngineScenarios(_Strict):
     samples: int = Field(default=200, ge=1, le=5_000)
     seed: int = Field(default=0, ge=0)
     k: int = Field(default=20, ge=1)
+    price_response: bool = True
+    """A release lowers the price at the ally's use node (convex loss curves,
+    ``docs/methods/stockpile.md`` section 2.2); false: the average damage per tonne."""
 
 
 class ExplicitScenario(_Strict):

@@ -21,6 +21,7 @@ import xarray as xr
 
 from critmin.console import quiet_stdout
 from critmin.errors import InfeasibleError, InputError
+from critmin.optimisation.stockpile.acquisition import premium_curve
 from critmin.optimisation.stockpile.config import StockpileConfig
 from critmin.optimisation.stockpile.results import StockpileSolution
 from critmin.optimisation.stockpile.scenarios import ScenarioSet
@@ -49,6 +50,13 @@ class Inputs:
     cvar_alpha: float
     risk_weight: float
     months: int
+    # the price response (engine scenarios): convex loss of the shortfall left, or None
+    curve_width: xr.DataArray | None = None  # [scenario, month, ally, material, piece] t/month
+    curve_slope: xr.DataArray | None = None  # same dims, USD/t, non-decreasing over pieces
+    curve_sector_share: xr.DataArray | None = None  # [..., piece, sector]
+    # buying raises the price (costs.acquisition_months): premium pieces [material, lot]
+    premium_width: xr.DataArray | None = None  # t, the last inf
+    premium_slope: xr.DataArray | None = None  # USD/t above the base price
 
     @property
     def horizon_years(self) -> float:
@@ -106,7 +114,32 @@ def resolve_inputs(config: StockpileConfig, scenarios: ScenarioSet) -> Inputs:
         cvar_alpha=config.risk.cvar_alpha,
         risk_weight=config.risk.risk_weight,
         months=int(scenarios.shortfall.sizes["month"]),
+        curve_width=scenarios.curve_width,
+        curve_slope=scenarios.curve_slope,
+        curve_sector_share=scenarios.curve_sector_share,
+        **_premium(config, scenarios, price),
     )
+
+
+def _premium(
+    config: StockpileConfig, scenarios: ScenarioSet, price: xr.DataArray
+) -> dict[str, xr.DataArray]:
+    """The premium pieces of ``acquisition`` when ``costs.acquisition_months`` is set."""
+    months = config.costs.acquisition_months
+    if months is None:
+        return {}
+    world, eps = scenarios.world_output_t_per_month, scenarios.supply_elasticity
+    if world is None or eps is None or eps <= 0:
+        raise InputError(
+            f"costs.acquisition_months = {months:g}: needs scenarios from the market model "
+            "(the world output of each stage and a positive supply elasticity)"
+        )
+    curve = premium_curve(price.values, world.sel(material=price["material"]).values * months, eps)
+    coords = {"material": price["material"].values, "lot": np.arange(1, curve.width.shape[1] + 1)}
+    return {
+        "premium_width": xr.DataArray(curve.width, dims=("material", "lot"), coords=coords),
+        "premium_slope": xr.DataArray(curve.slope, dims=("material", "lot"), coords=coords),
+    }
 
 
 @dataclass
@@ -266,12 +299,11 @@ def build_model(
         transfer_cost = inputs.transfer_cost_usd_per_t * inflow
     m.add_constraints(unmet.sum("sector") + used >= scenarios.shortfall, name="unmet_need")
 
-    if perfect_information:
-        holding_cost = (inputs.annual_cost_usd_per_t * inputs.horizon_years * holding * p).sum()
-    else:
-        holding_cost = (inputs.annual_cost_usd_per_t * inputs.horizon_years * holding).sum()
-    damage = inputs.damage_usd_per_t * unmet
-    loss = damage.sum(["month", "ally", "material", "sector"])  # [scenario] USD
+    holding_cost = inputs.annual_cost_usd_per_t * inputs.horizon_years * holding
+    if inputs.premium_slope is not None:
+        holding_cost = holding_cost + premium_paid(m, inputs)
+    holding_cost = (holding_cost * p).sum() if perfect_information else holding_cost.sum()
+    loss = add_damage(m, inputs, unmet).sum(["month", "ally", "material"])  # [scenario] USD
     if transfer_cost is not None:
         loss = loss + transfer_cost.sum(["month", "ally", "material"])
     objective = holding_cost + (p * loss).sum()
@@ -310,13 +342,52 @@ def add_stock_and_unmet(
     return holding, release, unmet
 
 
+def add_damage(m: linopy.Model, inputs: Inputs, unmet: linopy.Variable) -> linopy.LinearExpression:
+    """The buyers' loss [scenario, month, ally, material] (USD) of the unmet need by sector.
+
+    Without a price response, each sector's tonnes at its damage per tonne. With one
+    (``inputs.curve_*``, engine scenarios: ``docs/methods/stockpile.md`` section 2.2), the
+    shortfall left is split into the pieces of its convex loss curve (``shortfall_piece``,
+    at most each piece's width; the cheapest pieces fill first), each sector's unmet need is
+    its part of the pieces (``unmet_by_piece``: a release lowers the price for every sector
+    at once) and the loss is the pieces at their slopes."""
+    if inputs.curve_width is None or inputs.curve_slope is None:
+        damage: linopy.LinearExpression = (inputs.damage_usd_per_t * unmet).sum("sector")
+        return damage
+    assert inputs.curve_sector_share is not None
+    piece = m.add_variables(lower=0, upper=inputs.curve_width, name="shortfall_piece")
+    by_sector = (inputs.curve_sector_share * piece).sum("piece")
+    m.add_constraints(unmet - by_sector == 0, name="unmet_by_piece")
+    curve: linopy.LinearExpression = (inputs.curve_slope * piece).sum("piece")
+    return curve
+
+
+def premium_paid(m: linopy.Model, inputs: Inputs) -> linopy.LinearExpression:
+    """[ally, material] (and [scenario] with perfect information): the premium over the
+    base price of the tonnes bought, in lots at their slopes (USD, once; ``acquisition``)."""
+    assert inputs.premium_slope is not None
+    paid: linopy.LinearExpression = (inputs.premium_slope * m.variables["purchase_lot"]).sum("lot")
+    return paid
+
+
 def _add_holdings(m: linopy.Model, inputs: Inputs, coords: list[pd.Index]) -> linopy.Variable:
     """Holdings (t) with existing stocks as floors, optional caps and acquisition budgets."""
     upper = inputs.cap_t.where(np.isfinite(inputs.cap_t), np.inf)
     holding = m.add_variables(lower=inputs.floor_t, upper=upper, coords=coords, name="holding")
+    if inputs.premium_width is not None:
+        lot = inputs.premium_width["lot"].to_index()
+        lots = m.add_variables(
+            lower=0,
+            upper=inputs.premium_width.broadcast_like(holding.lower),
+            coords=[*coords, lot],
+            name="purchase_lot",
+        )
+        m.add_constraints(lots.sum("lot") - holding == -inputs.floor_t, name="purchase_lots")
     budget = inputs.budget_usd
     if np.isfinite(budget).any():
         spend = (inputs.price_usd_per_t * (holding - inputs.floor_t)).sum("material")
+        if inputs.premium_slope is not None:
+            spend = spend + premium_paid(m, inputs).sum("material")
         limited = xr.DataArray(np.isfinite(budget.values), coords=budget.coords)
         m.add_constraints(
             spend <= budget.where(limited, 0.0), name="acquisition_budget", mask=limited

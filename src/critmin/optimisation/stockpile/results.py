@@ -60,11 +60,17 @@ class StockpileSolution:
         unmet = by_sector.sum("sector")
         release = solution["release"]
         transfer = solution["transfer"].fillna(0.0) if built.transfers_allowed else None
-        loss = (inputs.damage_usd_per_t * by_sector).sum(["month", "material", "sector"])
+        if inputs.curve_slope is not None:
+            pieces = solution["shortfall_piece"].fillna(0.0)
+            loss = (inputs.curve_slope * pieces).sum(["month", "material", "piece"])
+        else:
+            loss = (inputs.damage_usd_per_t * by_sector).sum(["month", "material", "sector"])
         if transfer is not None:
             inflow = transfer.sum(["month", "ally"]).rename(partner="ally")
             loss = loss + (inputs.transfer_cost_usd_per_t * inflow).sum("material")
         yearly = inputs.annual_cost_usd_per_t * inputs.horizon_years * holdings
+        if inputs.premium_slope is not None:  # buying raised the price: the premium paid
+            yearly = yearly + (inputs.premium_slope * solution["purchase_lot"]).sum("lot")
         if built.perfect_information:
             yearly = (yearly * p).sum("scenario")
         return cls(

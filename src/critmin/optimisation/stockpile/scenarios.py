@@ -15,12 +15,14 @@ import numpy as np
 import xarray as xr
 
 from critmin.errors import InputError
+from critmin.market.chain import Chain
 from critmin.market.damage import rationed_value, sector_accounts
 from critmin.optimisation.stockpile.config import (
     EngineScenarios,
     ExplicitScenarios,
     StockpileConfig,
 )
+from critmin.optimisation.stockpile.release import curves_from_breakpoints, loss_curves
 from critmin.simulation.model import scenario_model
 from critmin.simulation.paths import sample_paths
 from critmin.simulation.scenario import Scenario, load_scenario
@@ -45,6 +47,17 @@ class ScenarioSet:
     (``critmin.market.damage``: what a stockpiled tonne saves), ``rationed_usd_per_t`` [ally,
     material, sector], the value of a rationed tonne (the sector's rationing price), and
     ``elasticity``, the demand curves' elasticity.
+
+    With the price response (``critmin.optimisation.stockpile.release``; engine scenarios
+    unless ``scenarios.price_response`` is false): the convex loss of the shortfall left after
+    a release, ``curve_width`` and ``curve_slope`` [scenario, month, ally, material, piece]
+    (t/month, USD/t), ``curve_sector_share`` [..., piece, sector] (each sector's part of a
+    piece) and ``curve_gap_usd`` [scenario, month, ally, material] (the convex envelope's
+    largest gap below the market's loss at a breakpoint, USD/month). ``sample`` [scenario]:
+    the engine sample each scenario is (to run a plan through the market), None for explicit
+    cases and the mean-value problem. ``world_output_t_per_month`` [material] and
+    ``supply_elasticity``: the market's base world output of each material's stage and its
+    supply elasticity (what a purchase moves, ``acquisition``); None for explicit cases.
     """
 
     shortfall: xr.DataArray
@@ -58,6 +71,13 @@ class ScenarioSet:
     damage_usd_per_t: xr.DataArray | None = None
     rationed_usd_per_t: xr.DataArray | None = None
     elasticity: float | None = None
+    curve_width: xr.DataArray | None = None
+    curve_slope: xr.DataArray | None = None
+    curve_sector_share: xr.DataArray | None = None
+    curve_gap_usd: xr.DataArray | None = None
+    sample: xr.DataArray | None = None
+    world_output_t_per_month: xr.DataArray | None = None
+    supply_elasticity: float | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -75,6 +95,11 @@ class ScenarioSet:
             shortfall=pick(self.shortfall),
             sector_shortfall=_maybe(pick, self.sector_shortfall),
             damage_usd_per_t=_maybe(pick, self.damage_usd_per_t),
+            curve_width=_maybe(pick, self.curve_width),
+            curve_slope=_maybe(pick, self.curve_slope),
+            curve_sector_share=_maybe(pick, self.curve_sector_share),
+            curve_gap_usd=_maybe(pick, self.curve_gap_usd),
+            sample=_maybe(pick, self.sample),
             probability=xr.DataArray(
                 np.asarray(probability, float), dims="scenario", coords={"scenario": labels}
             ),
@@ -95,6 +120,10 @@ class ScenarioSet:
             sector_shortfall=_maybe(cut, self.sector_shortfall),
             damage_usd_per_t=_maybe(cut, self.damage_usd_per_t),
             rationed_usd_per_t=_maybe(cut, self.rationed_usd_per_t),
+            curve_width=_maybe(cut, self.curve_width),
+            curve_slope=_maybe(cut, self.curve_slope),
+            curve_sector_share=_maybe(cut, self.curve_sector_share),
+            curve_gap_usd=_maybe(cut, self.curve_gap_usd),
         )
 
     def value_by_sector(self) -> xr.DataArray | None:
@@ -179,6 +208,7 @@ def engine_scenarios(
     stages: Mapping[str, str],
     samples: int = 200,
     seed: int = 0,
+    price_response: bool = True,
 ) -> ScenarioSet:
     """Sample ``scenario`` with the market model; keep every sample's monthly final-use
     shortfall (t/month) of each ally at each material's stage (``stages``: material → stage),
@@ -232,6 +262,9 @@ def engine_scenarios(
 
     sector_short = by_ally(accounts.shortfall)
     damage = by_ally(accounts.damage_per_tonne())
+    curves: dict[str, xr.DataArray] = {}
+    if price_response:
+        curves = _curve_arrays(model.chain, price, multiplier, pick, allies, materials)
     values = sector_short.sum(-1)
     consumption = market.final_demand[pick].T * 12.0  # [ally, material]
     # each month's shortfall splits by sector as the base use does
@@ -276,7 +309,55 @@ def engine_scenarios(
             attrs={"units": "USD/t"},
         ),
         elasticity=float(model.params.final_elasticity),
+        world_output_t_per_month=xr.DataArray(
+            model.chain.base.production[stage_ix].sum(-1),
+            dims="material",
+            coords={"material": materials},
+        ),
+        supply_elasticity=float(model.params.supply_elasticity),
+        sample=xr.DataArray(
+            np.arange(samples), dims="scenario", coords={"scenario": np.arange(samples)}
+        ),
+        **curves,
     )
+
+
+def _curve_arrays(
+    chain: Chain,
+    price: np.ndarray,
+    multiplier: np.ndarray,
+    pick: tuple[np.ndarray, ...],
+    allies: Sequence[str],
+    materials: Sequence[str],
+) -> dict[str, xr.DataArray]:
+    """The allies' convex loss curves of the shortfall left (``release``), as labelled arrays
+    for :class:`ScenarioSet` (the ``curve_*`` fields)."""
+    wanted = np.zeros(price.shape[-2:], dtype=bool)
+    wanted[pick] = True  # the allies' nodes only (the accounts skip NaN prices)
+    at_allies = np.where(wanted, price, np.nan)
+    short, value, bulge = loss_curves(chain, at_allies, multiplier)  # [N, T, S, R, (K,) J]
+
+    def by_ally(a: np.ndarray) -> np.ndarray:
+        return np.moveaxis(a[:, :, pick[0], pick[1]], 3, 2)  # [N, T, ally, material, ...]
+
+    curves = curves_from_breakpoints(by_ally(short), by_ally(value), by_ally(bulge))
+    n, months = price.shape[:2]
+    cell = {
+        "scenario": np.arange(n),
+        "month": np.arange(1, months + 1),
+        "ally": list(allies),
+        "material": list(materials),
+    }
+    pieces = {**cell, "piece": np.arange(1, curves.width.shape[-1] + 1)}
+    sectors = {**pieces, "sector": list(chain.base.sectors)}
+    return {
+        "curve_width": xr.DataArray(curves.width, dims=tuple(pieces), coords=pieces),
+        "curve_slope": xr.DataArray(curves.slope, dims=tuple(pieces), coords=pieces),
+        "curve_sector_share": xr.DataArray(
+            curves.sector_share, dims=tuple(sectors), coords=sectors
+        ),
+        "curve_gap_usd": xr.DataArray(curves.envelope_gap_usd, dims=tuple(cell), coords=cell),
+    }
 
 
 def reduce_kmedoids(
@@ -336,7 +417,8 @@ def reduce_kmedoids(
 def mean_scenario(scenarios: ScenarioSet) -> ScenarioSet:
     """One scenario: the probability-weighted mean shortfall path (the mean-value problem).
     Its damage per tonne is the expected value lost over the expected shortfall, so its loss
-    before any release is the expected loss."""
+    before any release is the expected loss; it has no price response (the mean of the
+    scenarios' curves is not the curve of the mean path), only that average damage."""
     p = scenarios.probability
 
     def mean(a: xr.DataArray) -> xr.DataArray:
@@ -353,6 +435,11 @@ def mean_scenario(scenarios: ScenarioSet) -> ScenarioSet:
         sector_shortfall=short,
         damage_usd_per_t=damage,
         probability=xr.DataArray([1.0], dims="scenario", coords={"scenario": [0]}),
+        curve_width=None,
+        curve_slope=None,
+        curve_sector_share=None,
+        curve_gap_usd=None,
+        sample=None,
     )
 
 
@@ -364,7 +451,9 @@ def full_scenarios(config: StockpileConfig) -> ScenarioSet:
     assert isinstance(spec, EngineScenarios)
     scenario = load_scenario(spec.file)
     stages = {m: (cfg.stage or m) for m, cfg in config.materials.items()}
-    return engine_scenarios(scenario, list(config.allies), stages, spec.samples, spec.seed)
+    return engine_scenarios(
+        scenario, list(config.allies), stages, spec.samples, spec.seed, spec.price_response
+    )
 
 
 def reduce_for_config(config: StockpileConfig, full: ScenarioSet, k: int) -> ScenarioSet:

@@ -110,7 +110,30 @@ def _market_sectors(config: StockpileConfig, scenarios: ScenarioSet) -> Sectors:
                 "(its rationing price: the scenario's value_added_usd_per_t where given, else "
                 "the market's protected_price_index or rationing_price_index x price)"
             )
+    basis.append(_price_response_basis(scenarios, damage * bound))
     return Sectors(share=share, bound=bound, damage_usd_per_t=damage, basis=basis)
+
+
+def _price_response_basis(scenarios: ScenarioSet, value: xr.DataArray) -> str:
+    """One note: how a release is valued (the convex curve and its stated gap, or the
+    average damage per tonne)."""
+    if scenarios.curve_gap_usd is None or scenarios.curve_width is None:
+        return (
+            "price response: off (scenarios.price_response = false, or the mean-value "
+            "problem): a released tonne saves the scenario-month's average damage per tonne"
+        )
+    lost = value.sum("sector")
+    p = scenarios.probability
+    share = float((scenarios.curve_gap_usd * p).sum() / max(float((lost * p).sum()), 1e-300))
+    worst = float((scenarios.curve_gap_usd / lost.where(lost > 0)).max())
+    return (
+        "price response: a release lowers the price at the ally's use node along its "
+        "buyers' demand curves, other countries and trade held fixed (partial equilibrium); "
+        f"the loss of the shortfall left is convex in {scenarios.curve_width.sizes['piece']} "
+        "pieces (the lower convex envelope of the market's loss), exact with no release; its "
+        f"gap below the market's loss is at most {worst:.1%} of a month's value lost "
+        f"({share:.2%} of the expected value lost)"
+    )
 
 
 def _explicit_sectors(config: StockpileConfig, scenarios: ScenarioSet) -> Sectors:
