@@ -113,7 +113,8 @@ def evaluate(
 def workspace(
     n_nodes: int, n_terms: int, group_ptr: Array, n_glob: int
 ) -> tuple:  # type: ignore[type-arg]
-    """Scratch for :func:`solve`: a tuple of arrays sized for the structure."""
+    """Scratch for :func:`solve`: a tuple of arrays sized for one structure (use it with that
+    structure only: it keeps the last factorisation of the Newton system)."""
     n_groups = group_ptr.size - 1
     kmax = 1
     for g in range(n_groups):
@@ -122,8 +123,8 @@ def workspace(
     return (
         np.zeros((max(n_groups, 1), kmax, kmax)),  # hgg
         np.zeros((max(n_groups, 1), kmax, m)),  # hgm
+        np.zeros((max(n_groups, 1), kmax, m)),  # hgx: Hgg^-1 Hgm
         np.zeros((m, m)),  # hmm
-        np.zeros((kmax, m)),  # xs
         np.zeros(kmax),  # ys
         np.zeros(m),  # bm
         np.zeros(n_terms),  # w
@@ -137,6 +138,7 @@ def workspace(
         np.zeros(n_terms),  # q_trial
         np.zeros(n_nodes),  # ex_trial
         np.zeros(n_nodes),  # gross_trial
+        np.full(n_terms, np.nan),  # w_factored: slopes of the factorisation held (NaN: none)
         np.zeros(2),  # info: [worst imbalance share, 0]
     )
 
@@ -191,9 +193,7 @@ def _solve_columns(a: Array, k: int, x: Array, ncol: int) -> None:
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _newton_direction(
-    d: Array,
-    rhs: Array,
+def _factor(
     w: Array,
     scale: Array,
     term_ptr: Array,
@@ -202,19 +202,18 @@ def _newton_direction(
     term_group: Array,
     price0: Array,
     group_ptr: Array,
-    group_nodes: Array,
     global_nodes: Array,
     local: Array,
     node_group: Array,
     hgg: Array,
     hgm: Array,
+    hgx: Array,
     hmm: Array,
-    xs: Array,
-    ys: Array,
-    bm: Array,
 ) -> None:
-    """Solve ``H d = rhs`` (scaled: ``H`` is ``D H D`` with ``D = scale``) by eliminating
-    each group onto the global nodes."""
+    """Factorise the scaled Newton system ``D H D`` (``D = scale``) for the slopes ``w``:
+    each group's block ``Hgg`` (Cholesky, in ``hgg``), its coupling ``Hgm`` to the global
+    nodes (``hgm``), ``X = Hgg^-1 Hgm`` (``hgx``) and the Schur complement
+    ``S = Hmm - sum Hmg X`` (Cholesky, in ``hmm``)."""
     n_groups = group_ptr.size - 1
     n_glob = global_nodes.size
     hgg[:] = 0.0
@@ -242,8 +241,51 @@ def _newton_direction(
                         hgm[g, l1, l2] += v
                 elif node_group[n2] < 0:
                     hmm[l1, l2] += v
-    # eliminate each group: S = Hmm - Hmg Hgg^-1 Hgm, b = r_m - Hmg Hgg^-1 r_g; X = Hgg^-1 Hgm
-    # replaces Hgm for the back substitution
+    for g in range(n_groups):
+        k = group_ptr[g + 1] - group_ptr[g]
+        if k == 0:
+            continue
+        hg = hgg[g]
+        hx = hgm[g]
+        xs = hgx[g]
+        for i in range(k):
+            hg[i, i] += JITTER
+        _cholesky(hg, k)
+        for i in range(k):
+            for j in range(n_glob):
+                xs[i, j] = hx[i, j]
+        _solve_columns(hg, k, xs, n_glob)
+        for j1 in range(n_glob):
+            for j2 in range(n_glob):
+                s = 0.0
+                for i in range(k):
+                    s += hx[i, j1] * xs[i, j2]
+                hmm[j1, j2] -= s
+    if n_glob > 0:
+        for j in range(n_glob):
+            hmm[j, j] += JITTER
+        _cholesky(hmm, n_glob)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _newton_step(
+    d: Array,
+    rhs: Array,
+    group_ptr: Array,
+    group_nodes: Array,
+    global_nodes: Array,
+    hgg: Array,
+    hgm: Array,
+    hgx: Array,
+    hmm: Array,
+    ys: Array,
+    bm: Array,
+) -> None:
+    """Solve ``D H D d = rhs`` with the factorisation of :func:`_factor`: each group's
+    nodes are eliminated onto the global ones (``b = r_m - sum Hmg Hgg^-1 r_g``), the Schur
+    system gives the global nodes, back substitution the groups'."""
+    n_groups = group_ptr.size - 1
+    n_glob = global_nodes.size
     for j in range(n_glob):
         bm[j] = rhs[global_nodes[j]]
     for g in range(n_groups):
@@ -251,36 +293,18 @@ def _newton_direction(
         k = group_ptr[g + 1] - start
         if k == 0:
             continue
-        hg = hgg[g]
         hx = hgm[g]
         for i in range(k):
-            hg[i, i] += JITTER
-        _cholesky(hg, k)
-        for i in range(k):
             ys[i] = rhs[group_nodes[start + i]]
-        _solve_factored(hg, k, ys)
-        for i in range(k):
-            for j in range(n_glob):
-                xs[i, j] = hx[i, j]
-        _solve_columns(hg, k, xs, n_glob)
+        _solve_factored(hgg[g], k, ys)
         for j1 in range(n_glob):
             s = 0.0
             for i in range(k):
                 s += hx[i, j1] * ys[i]
             bm[j1] -= s
-            for j2 in range(n_glob):
-                s = 0.0
-                for i in range(k):
-                    s += hx[i, j1] * xs[i, j2]
-                hmm[j1, j2] -= s
         for i in range(k):
             d[group_nodes[start + i]] = ys[i]
-            for j in range(n_glob):
-                hx[i, j] = xs[i, j]
     if n_glob > 0:
-        for j in range(n_glob):
-            hmm[j, j] += JITTER
-        _cholesky(hmm, n_glob)
         _solve_factored(hmm, n_glob, bm)
         for j in range(n_glob):
             d[global_nodes[j]] = bm[j]
@@ -290,7 +314,7 @@ def _newton_direction(
         for i in range(k):
             v = d[group_nodes[start + i]]
             for j in range(n_glob):
-                v -= hgm[g, i, j] * bm[j]
+                v -= hgx[g, i, j] * bm[j]
             d[group_nodes[start + i]] = v
 
 
@@ -331,8 +355,8 @@ def solve(
     """Clear the month in place: ``p`` (start, then solution; price indices) and ``q`` (term
     activities, t), with scratch ``work`` (:func:`workspace`). Returns the number of Newton
     steps, or -1 if it did not converge; ``work[-1][0]`` holds the final imbalance share."""
-    (hgg, hgm, hmm, xs, ys, bm, w, ex, scale, rhs, gross, step, trial, w_trial, q_trial,
-     ex_trial, gross_trial, info) = work
+    (hgg, hgm, hgx, hmm, ys, bm, w, ex, scale, rhs, gross, step, trial, w_trial, q_trial,
+     ex_trial, gross_trial, w_factored, info) = work
     n_nodes = p.size
     n_terms = term_ptr.size - 1
     for n in range(n_nodes):
@@ -348,10 +372,19 @@ def solve(
         # Newton system in scaled prices z = p / scale: (D H D) z = -D g, g = P0 * excess
         for n in range(n_nodes):
             rhs[n] = -scale[n] * price0[n] * ex[n]
-        _newton_direction(
-            step, rhs, w, scale, term_ptr, term_node, term_coef, term_group, price0,
-            group_ptr, group_nodes, global_nodes, local, node_group, hgg, hgm, hmm, xs, ys, bm,
-        )
+        # the Hessian depends on the prices only through the active set: a factorisation of
+        # the same slopes (this month or an earlier one) is reused as it is
+        same = True
+        for t in range(n_terms):
+            if w[t] != w_factored[t]:
+                same = False
+                break
+        if not same:
+            _factor(w, scale, term_ptr, term_node, term_coef, term_group, price0, group_ptr,
+                    global_nodes, local, node_group, hgg, hgm, hgx, hmm)
+            for t in range(n_terms):
+                w_factored[t] = w[t]
+        _newton_step(step, rhs, group_ptr, group_nodes, global_nodes, hgg, hgm, hgx, hmm, ys, bm)
         d0 = 0.0
         for n in range(n_nodes):
             step[n] *= scale[n]
