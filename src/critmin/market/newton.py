@@ -54,8 +54,18 @@ def excess(
 ) -> None:
     """Excess supply of every node (t/month) into ``out``; activities into ``q`` and
     active slopes into ``w``."""
-    evaluate(p, q, w, out, out, term_ptr, term_node, term_coef, seg_ptr, price0, alpha, beta,
-             lo, hi, cost)
+    evaluate(p, q, w, out, out, term_ptr, term_node, term_coef,
+             entries(term_node, term_coef, price0), seg_ptr, alpha, beta, lo, hi, cost)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def entries(term_node: Array, term_coef: Array, price0: Array) -> Array:
+    """Each term entry's coefficient times its node's base price (USD per unit of activity
+    per unit of price index): the margin is ``sum entry * p - cost``."""
+    out = np.empty(term_coef.size)
+    for k in range(term_coef.size):
+        out[k] = term_coef[k] * price0[term_node[k]]
+    return out
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -68,8 +78,8 @@ def evaluate(
     term_ptr: Array,
     term_node: Array,
     term_coef: Array,
+    entry: Array,
     seg_ptr: Array,
-    price0: Array,
     alpha: Array,
     beta: Array,
     lo: Array,
@@ -77,7 +87,8 @@ def evaluate(
     cost: Array,
 ) -> None:
     """Excess supply (``out``, t/month) and gross flow (``gross``) of every node at ``p``;
-    term activities into ``q`` and slopes of their segments inside the bounds into ``w``.
+    term activities into ``q`` and slopes of their segments inside the bounds into ``w``;
+    ``entry``: each term entry's coefficient times its node's base price (:func:`entries`).
     Pass the same array twice to skip the gross flows."""
     with_gross = gross is not out
     out[:] = 0.0
@@ -87,8 +98,7 @@ def evaluate(
         a, b = term_ptr[t], term_ptr[t + 1]
         m = -cost[t]
         for k in range(a, b):
-            n = term_node[k]
-            m += term_coef[k] * price0[n] * p[n]
+            m += entry[k] * p[term_node[k]]
         qt = 0.0
         wt = 0.0
         for s in range(seg_ptr[t], seg_ptr[t + 1]):
@@ -361,7 +371,8 @@ def solve(
     n_terms = term_ptr.size - 1
     for n in range(n_nodes):
         scale[n] = 1.0 / np.sqrt(volume[n] * price0[n])
-    evaluate(p, q, w, ex, gross, term_ptr, term_node, term_coef, seg_ptr, price0, alpha, beta,
+    entry = entries(term_node, term_coef, price0)
+    evaluate(p, q, w, ex, gross, term_ptr, term_node, term_coef, entry, seg_ptr, alpha, beta,
              lo, hi, cost)
     for it in range(MAX_ITERATIONS + 1):
         info[0] = _balanced(ex, gross, volume, tol)
@@ -399,8 +410,8 @@ def solve(
                 break
         t_len = 1.0
         d1 = _directional(p, step, t_len, trial, q_trial, w_trial, ex_trial, gross_trial,
-                          term_ptr, term_node, term_coef, seg_ptr, price0, alpha, beta, lo, hi,
-                          cost)
+                          term_ptr, term_node, term_coef, entry, seg_ptr, price0, alpha, beta, lo,
+                          hi, cost)
         if d1 > 0.0:
             # the minimum along the step lies in (0, 1): the directional derivative is
             # monotone and piecewise linear; Illinois-type regula falsi until it has fallen
@@ -412,8 +423,8 @@ def solve(
                 if not (a_t < t_len < b_t):
                     t_len = 0.5 * (a_t + b_t)
                 dt = _directional(p, step, t_len, trial, q_trial, w_trial, ex_trial,
-                                  gross_trial, term_ptr, term_node, term_coef, seg_ptr, price0,
-                                  alpha, beta, lo, hi, cost)
+                                  gross_trial, term_ptr, term_node, term_coef, entry, seg_ptr,
+                                  price0, alpha, beta, lo, hi, cost)
                 if abs(dt) <= WOLFE * abs(d0):
                     break
                 if dt < 0.0:
@@ -449,6 +460,7 @@ def _directional(
     term_ptr: Array,
     term_node: Array,
     term_coef: Array,
+    entry: Array,
     seg_ptr: Array,
     price0: Array,
     alpha: Array,
@@ -460,7 +472,7 @@ def _directional(
     """Derivative of the dual along ``step`` at ``p + t_len * step`` (USD/month)."""
     for n in range(p.size):
         trial[n] = p[n] + t_len * step[n]
-    evaluate(trial, q, w, ex, gross, term_ptr, term_node, term_coef, seg_ptr, price0, alpha,
+    evaluate(trial, q, w, ex, gross, term_ptr, term_node, term_coef, entry, seg_ptr, alpha,
              beta, lo, hi, cost)
     s = 0.0
     for n in range(p.size):
