@@ -22,6 +22,8 @@ import numba
 import numpy as np
 
 Array = np.ndarray
+FLAT_MARGIN = 1e-9
+"""Relative margin of the division-free test that a demand piece is flat over an interval."""
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -37,6 +39,12 @@ def _area(alpha: float, slope: float, lo: float, hi: float, a: float, b: float) 
         return 0.0
     if slope <= 0.0:
         return min(max(alpha, lo), hi) * (b - a)
+    # flat over all of [a, b] (most pieces of a curve): decided without dividing, with a
+    # margin far above rounding, so the result is the one the general case below gives
+    if b * slope < (alpha - hi) - FLAT_MARGIN * abs(alpha - hi):
+        return hi * (b - a)
+    if a * slope > (alpha - lo) + FLAT_MARGIN * abs(alpha - lo):
+        return lo * (b - a)
     x_hi = (alpha - hi) / slope  # below this x the segment sits at hi
     x_lo = (alpha - lo) / slope  # above this x it sits at lo
     total = 0.0
