@@ -135,6 +135,9 @@ def workspace(
         np.zeros((max(n_groups, 1), kmax, m)),  # hgm
         np.zeros((max(n_groups, 1), kmax, m)),  # hgx: Hgg^-1 Hgm
         np.zeros((m, m)),  # hmm
+        np.zeros((m, m)),  # hmm_raw
+        np.zeros((max(n_groups, 1), m, m)),  # schur: each group's Hmg Hgg^-1 Hgm
+        np.zeros(n_groups + 1, dtype=np.bool_),  # dirty: groups (and the hub) to redo
         np.zeros(kmax),  # ys
         np.zeros(m),  # bm
         np.zeros(n_terms),  # w
@@ -205,6 +208,7 @@ def _solve_columns(a: Array, k: int, x: Array, ncol: int) -> None:
 @numba.njit(cache=True, error_model="numpy")
 def _factor(
     w: Array,
+    w_factored: Array,
     scale: Array,
     term_ptr: Array,
     term_node: Array,
@@ -219,21 +223,45 @@ def _factor(
     hgm: Array,
     hgx: Array,
     hmm: Array,
+    hmm_raw: Array,
+    schur: Array,
+    dirty: Array,
 ) -> None:
-    """Factorise the scaled Newton system ``D H D`` (``D = scale``) for the slopes ``w``:
-    each group's block ``Hgg`` (Cholesky, in ``hgg``), its coupling ``Hgm`` to the global
-    nodes (``hgm``), ``X = Hgg^-1 Hgm`` (``hgx``) and the Schur complement
-    ``S = Hmm - sum Hmg X`` (Cholesky, in ``hmm``)."""
+    """Factorise the scaled Newton system ``D H D`` (``D = scale``) for the slopes ``w``,
+    held for the slopes ``w_factored`` (NaN: nothing held): each group's block ``Hgg``
+    (Cholesky, in ``hgg``), its coupling ``Hgm`` to the global nodes (``hgm``),
+    ``X = Hgg^-1 Hgm`` (``hgx``), its share ``Hmg X`` of the Schur complement (``schur``),
+    and ``S = Hmm - sum Hmg X`` (``hmm_raw``: ``Hmm``; Cholesky of ``S`` in ``hmm``). Only
+    the groups with a term whose slope changed are redone (and ``Hmm`` if such a term
+    touches a global node), with the same operations in the same order as a full
+    factorisation, so the factors are the same bits."""
     n_groups = group_ptr.size - 1
     n_glob = global_nodes.size
-    hgg[:] = 0.0
-    hgm[:] = 0.0
-    hmm[:] = 0.0
+    fresh = w_factored.size > 0 and np.isnan(w_factored[0])
+    dirty[:] = fresh
+    for t in range(term_ptr.size - 1):
+        if w[t] != w_factored[t]:
+            if term_group[t] >= 0:
+                dirty[term_group[t]] = True
+            for k in range(term_ptr[t], term_ptr[t + 1]):
+                if node_group[term_node[k]] < 0:
+                    dirty[n_groups] = True
+        w_factored[t] = w[t]
+    for g in range(n_groups):
+        if dirty[g]:
+            hgg[g] = 0.0
+            hgm[g] = 0.0
+    hub = dirty[n_groups]
+    if hub:
+        hmm_raw[:] = 0.0
     for t in range(term_ptr.size - 1):
         wt = w[t]
         if wt <= 0.0:
             continue
         g = term_group[t]
+        redo = g >= 0 and dirty[g]
+        if not (redo or hub):
+            continue
         a, b = term_ptr[t], term_ptr[t + 1]
         for k1 in range(a, b):
             n1 = term_node[k1]
@@ -245,15 +273,16 @@ def _factor(
                 v = v1 * term_coef[k2] * price0[n2] * scale[n2]
                 l2 = local[n2]
                 if in_group:
-                    if node_group[n2] >= 0:
-                        hgg[g, l1, l2] += v
-                    else:
-                        hgm[g, l1, l2] += v
-                elif node_group[n2] < 0:
-                    hmm[l1, l2] += v
+                    if redo:
+                        if node_group[n2] >= 0:
+                            hgg[g, l1, l2] += v
+                        else:
+                            hgm[g, l1, l2] += v
+                elif hub and node_group[n2] < 0:
+                    hmm_raw[l1, l2] += v
     for g in range(n_groups):
         k = group_ptr[g + 1] - group_ptr[g]
-        if k == 0:
+        if k == 0 or not dirty[g]:
             continue
         hg = hgg[g]
         hx = hgm[g]
@@ -270,8 +299,14 @@ def _factor(
                 s = 0.0
                 for i in range(k):
                     s += hx[i, j1] * xs[i, j2]
-                hmm[j1, j2] -= s
+                schur[g, j1, j2] = s
     if n_glob > 0:
+        hmm[:] = hmm_raw
+        for g in range(n_groups):
+            if group_ptr[g + 1] > group_ptr[g]:
+                for j1 in range(n_glob):
+                    for j2 in range(n_glob):
+                        hmm[j1, j2] -= schur[g, j1, j2]
         for j in range(n_glob):
             hmm[j, j] += JITTER
         _cholesky(hmm, n_glob)
@@ -365,8 +400,8 @@ def solve(
     """Clear the month in place: ``p`` (start, then solution; price indices) and ``q`` (term
     activities, t), with scratch ``work`` (:func:`workspace`). Returns the number of Newton
     steps, or -1 if it did not converge; ``work[-1][0]`` holds the final imbalance share."""
-    (hgg, hgm, hgx, hmm, ys, bm, w, ex, scale, rhs, gross, step, trial, w_trial, q_trial,
-     ex_trial, gross_trial, w_factored, info) = work
+    (hgg, hgm, hgx, hmm, hmm_raw, schur, dirty, ys, bm, w, ex, scale, rhs, gross, step, trial,
+     w_trial, q_trial, ex_trial, gross_trial, w_factored, info) = work
     n_nodes = p.size
     n_terms = term_ptr.size - 1
     for n in range(n_nodes):
@@ -391,10 +426,9 @@ def solve(
                 same = False
                 break
         if not same:
-            _factor(w, scale, term_ptr, term_node, term_coef, term_group, price0, group_ptr,
-                    global_nodes, local, node_group, hgg, hgm, hgx, hmm)
-            for t in range(n_terms):
-                w_factored[t] = w[t]
+            _factor(w, w_factored, scale, term_ptr, term_node, term_coef, term_group, price0,
+                    group_ptr, global_nodes, local, node_group, hgg, hgm, hgx, hmm, hmm_raw,
+                    schur, dirty)
         _newton_step(step, rhs, group_ptr, group_nodes, global_nodes, hgg, hgm, hgx, hmm, ys, bm)
         d0 = 0.0
         for n in range(n_nodes):
