@@ -64,7 +64,7 @@ def _area(alpha: float, slope: float, lo: float, hi: float, a: float, b: float) 
     return total
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def final_use_accounts(
     term: int,
     p: float,
@@ -86,15 +86,16 @@ def final_use_accounts(
     out[:] = 0.0
     for g in range(seg_ptr[term], seg_ptr[term + 1]):
         k = seg_sector[g]
+        a, lo_g, hi_g = alpha[g], lo[g], hi[g]
         slope = beta[g] * price0  # t per unit of index
-        ceiling = seg_ceiling[g]
-        x = min(p, ceiling)
-        out[k, 0] += _at(alpha[g], slope, lo[g], hi[g], x)
-        out[k, 1] += _at(alpha[g], slope, lo[g], hi[g], p)
+        x = min(p, seg_ceiling[g])
+        desired = _at(a, slope, lo_g, hi_g, x)
+        out[k, 0] += desired
+        out[k, 1] += desired if x == p else _at(a, slope, lo_g, hi_g, p)
         if x > 1.0:
-            out[k, 4] += _area(alpha[g], slope, lo[g], hi[g], 1.0, x) * price0
+            out[k, 4] += _area(a, slope, lo_g, hi_g, 1.0, x) * price0
         elif x < 1.0:
-            out[k, 4] -= _area(alpha[g], slope, lo[g], hi[g], x, 1.0) * price0
+            out[k, 4] -= _area(a, slope, lo_g, hi_g, x, 1.0) * price0
     for k in range(out.shape[0]):
         if reference[k] <= 0.0 and out[k, 0] <= 0.0:
             continue
