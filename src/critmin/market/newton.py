@@ -68,7 +68,7 @@ def entries(term_node: Array, term_coef: Array, price0: Array) -> Array:
     return out
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def evaluate(
     p: Array,
     q: Array,
@@ -174,7 +174,7 @@ def _cholesky(a: Array, k: int) -> None:
             a[i, j] = v / d
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _solve_factored(a: Array, k: int, b: Array) -> None:
     """Solve ``L L^T x = b`` in place for the factor in ``a``'s leading block (b: 1-d)."""
     for i in range(k):
@@ -312,7 +312,7 @@ def _factor(
         _cholesky(hmm, n_glob)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _newton_step(
     d: Array,
     rhs: Array,
@@ -363,7 +363,7 @@ def _newton_step(
             d[group_nodes[start + i]] = v
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _balanced(ex: Array, gross: Array, volume: Array, tol: float) -> float:
     """The largest node imbalance as a share of the node's scale: its volume, or the gross
     flow through it if larger (rounding grows with the flows that meet at a node)."""
@@ -481,7 +481,7 @@ def solve(
     return -1
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _directional(
     p: Array,
     step: Array,
