@@ -91,7 +91,7 @@ def parameter_vector(chain: Chain) -> Array:
     return out
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def extra_capacity(
     t: int, capacity: Array, restart_at: Array, expand_at: Array, par: Array, out: Array
 ) -> None:
@@ -107,7 +107,7 @@ def extra_capacity(
             out[s, r] = x
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def assemble(
     t: int,
     base: tuple[Array, Array, Array, Array, Array],
@@ -182,7 +182,7 @@ def assemble(
         hi[g] = max(held[t, e] - used[e], 0.0)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def advance(
     t: int,
     q: Array,
