@@ -373,7 +373,7 @@ def _balanced(ex: Array, gross: Array, volume: Array, tol: float) -> float:
     return worst
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def solve(
     p: Array,
     q: Array,
