@@ -13,6 +13,7 @@ timed and printed apart.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
 
@@ -98,10 +99,12 @@ def main() -> None:
     run_ensemble(scenario, 1, seed=0)
     load_s = time.perf_counter() - start
 
+    load_before = os.getloadavg()[0]
     start, cpu = time.perf_counter(), _cpu_s()
     result = run_ensemble(scenario, args.samples, seed=1, workers=args.workers)
     wall = time.perf_counter() - start
     cpu = _cpu_s() - cpu
+    load_after = os.getloadavg()[0]
     fast_s = wall / args.samples
     rate = args.samples * MONTHS / wall
     memory = _peak_rss_gb()
@@ -121,6 +124,12 @@ def main() -> None:
         f"  CPU time of all processes:                 {cpu:10.2f} s  (with {args.workers} idle "
         f"core(s) about {args.samples * MONTHS / (cpu / args.workers):,.0f} "
         "scenario-months per second)"
+    )
+    print(
+        f"  CPU per scenario-month:                    "
+        f"{cpu / (args.samples * MONTHS) * 1e6:10.2f} us "
+        f"(load average {load_before:.2f} before, {load_after:.2f} after; the wall-clock "
+        "figures hold only on a quiet machine)"
     )
     print(
         f"  wall time:                                 {wall:10.2f} s  (target 30 s: "

@@ -22,6 +22,8 @@ import numba
 import numpy as np
 
 Array = np.ndarray
+FLAT_MARGIN = 1e-9
+"""Relative margin of the division-free test that a demand piece is flat over an interval."""
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -37,6 +39,12 @@ def _area(alpha: float, slope: float, lo: float, hi: float, a: float, b: float) 
         return 0.0
     if slope <= 0.0:
         return min(max(alpha, lo), hi) * (b - a)
+    # flat over all of [a, b] (most pieces of a curve): decided without dividing, with a
+    # margin far above rounding, so the result is the one the general case below gives
+    if b * slope < (alpha - hi) - FLAT_MARGIN * abs(alpha - hi):
+        return hi * (b - a)
+    if a * slope > (alpha - lo) + FLAT_MARGIN * abs(alpha - lo):
+        return lo * (b - a)
     x_hi = (alpha - hi) / slope  # below this x the segment sits at hi
     x_lo = (alpha - lo) / slope  # above this x it sits at lo
     total = 0.0
@@ -56,7 +64,7 @@ def _area(alpha: float, slope: float, lo: float, hi: float, a: float, b: float) 
     return total
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def final_use_accounts(
     term: int,
     p: float,
@@ -78,15 +86,16 @@ def final_use_accounts(
     out[:] = 0.0
     for g in range(seg_ptr[term], seg_ptr[term + 1]):
         k = seg_sector[g]
+        a, lo_g, hi_g = alpha[g], lo[g], hi[g]
         slope = beta[g] * price0  # t per unit of index
-        ceiling = seg_ceiling[g]
-        x = min(p, ceiling)
-        out[k, 0] += _at(alpha[g], slope, lo[g], hi[g], x)
-        out[k, 1] += _at(alpha[g], slope, lo[g], hi[g], p)
+        x = min(p, seg_ceiling[g])
+        desired = _at(a, slope, lo_g, hi_g, x)
+        out[k, 0] += desired
+        out[k, 1] += desired if x == p else _at(a, slope, lo_g, hi_g, p)
         if x > 1.0:
-            out[k, 4] += _area(alpha[g], slope, lo[g], hi[g], 1.0, x) * price0
+            out[k, 4] += _area(a, slope, lo_g, hi_g, 1.0, x) * price0
         elif x < 1.0:
-            out[k, 4] -= _area(alpha[g], slope, lo[g], hi[g], x, 1.0) * price0
+            out[k, 4] -= _area(a, slope, lo_g, hi_g, x, 1.0) * price0
     for k in range(out.shape[0]):
         if reference[k] <= 0.0 and out[k, 0] <= 0.0:
             continue

@@ -91,7 +91,7 @@ def parameter_vector(chain: Chain) -> Array:
     return out
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def extra_capacity(
     t: int, capacity: Array, restart_at: Array, expand_at: Array, par: Array, out: Array
 ) -> None:
@@ -107,7 +107,7 @@ def extra_capacity(
             out[s, r] = x
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def assemble(
     t: int,
     base: tuple[Array, Array, Array, Array, Array],
@@ -125,22 +125,19 @@ def assemble(
     extra: Array,
     out: tuple[Array, Array, Array, Array, Array],
 ) -> None:
-    """Segment values of month ``t`` into ``out`` (alpha, beta, lo, hi, cost).
+    """Segment values of month ``t`` into ``out`` (alpha, beta, lo, hi, cost), which holds
+    the base values ``base`` or an earlier month's: only the values a month can change are
+    written (every one of them, every month), the rest stay at the base.
 
     ``terms``: production, final_use, release, restock, import_c, even_release term
     indices [S, R] and recycling (unused here: constant); ``chain_arrays``: base output,
     capacity, inventory [S, R], base controlled imports [S, R], stage base prices [S];
     ``expected``: expected appreciation at each use node [S, R]."""
-    alpha0, beta0, lo0, hi0, cost0 = base
-    alpha, beta, lo, hi, cost = out
+    alpha0, beta0, _, hi0, _ = base
+    alpha, beta, lo, hi, _ = out
     production, final_use, release, restock, import_c, even_term, _ = terms
     z0, k0, inventory, import_base, price0 = chain_arrays
     keep, added, passed, even, demand, held, trigger = drivers
-    alpha[:] = alpha0
-    beta[:] = beta0
-    lo[:] = lo0
-    hi[:] = hi0
-    cost[:] = cost0
     n_s, n_r = z0.shape
     eps, eps_c = par[P_EPS], par[P_EPS_C]
     k_inv, h = par[P_K_INV], par[P_HOLD]
@@ -168,8 +165,9 @@ def assemble(
                 i0 * (1.0 + par[P_PHI] * max(expected[s, r], 0.0)), k_inv, par[P_REBUILD],
             )
             term = import_c[s, r]
-            if passed[t, s, r] < 1.0 and term != NONE:
-                hi[seg_ptr[term]] = passed[t, s, r] * import_base[s, r]
+            if term != NONE:
+                g = seg_ptr[term]
+                hi[g] = passed[t, s, r] * import_base[s, r] if passed[t, s, r] < 1.0 else hi0[g]
             term = even_term[s, r]
             if term != NONE:
                 g = seg_ptr[term]
@@ -184,7 +182,7 @@ def assemble(
         hi[g] = max(held[t, e] - used[e], 0.0)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def advance(
     t: int,
     q: Array,

@@ -45,7 +45,7 @@ def combine(ptr: Array, rows: Array, values: Array, j: int, product: bool, dense
             dense[t, c] = v
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def account_month(
     j: int,
     t: int,

@@ -54,11 +54,21 @@ def excess(
 ) -> None:
     """Excess supply of every node (t/month) into ``out``; activities into ``q`` and
     active slopes into ``w``."""
-    evaluate(p, q, w, out, out, term_ptr, term_node, term_coef, seg_ptr, price0, alpha, beta,
-             lo, hi, cost)
+    evaluate(p, q, w, out, out, term_ptr, term_node, term_coef,
+             entries(term_node, term_coef, price0), seg_ptr, alpha, beta, lo, hi, cost)
 
 
 @numba.njit(cache=True, error_model="numpy")
+def entries(term_node: Array, term_coef: Array, price0: Array) -> Array:
+    """Each term entry's coefficient times its node's base price (USD per unit of activity
+    per unit of price index): the margin is ``sum entry * p - cost``."""
+    out = np.empty(term_coef.size)
+    for k in range(term_coef.size):
+        out[k] = term_coef[k] * price0[term_node[k]]
+    return out
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def evaluate(
     p: Array,
     q: Array,
@@ -68,8 +78,8 @@ def evaluate(
     term_ptr: Array,
     term_node: Array,
     term_coef: Array,
+    entry: Array,
     seg_ptr: Array,
-    price0: Array,
     alpha: Array,
     beta: Array,
     lo: Array,
@@ -77,7 +87,8 @@ def evaluate(
     cost: Array,
 ) -> None:
     """Excess supply (``out``, t/month) and gross flow (``gross``) of every node at ``p``;
-    term activities into ``q`` and slopes of their segments inside the bounds into ``w``.
+    term activities into ``q`` and slopes of their segments inside the bounds into ``w``;
+    ``entry``: each term entry's coefficient times its node's base price (:func:`entries`).
     Pass the same array twice to skip the gross flows."""
     with_gross = gross is not out
     out[:] = 0.0
@@ -87,8 +98,7 @@ def evaluate(
         a, b = term_ptr[t], term_ptr[t + 1]
         m = -cost[t]
         for k in range(a, b):
-            n = term_node[k]
-            m += term_coef[k] * price0[n] * p[n]
+            m += entry[k] * p[term_node[k]]
         qt = 0.0
         wt = 0.0
         for s in range(seg_ptr[t], seg_ptr[t + 1]):
@@ -113,7 +123,8 @@ def evaluate(
 def workspace(
     n_nodes: int, n_terms: int, group_ptr: Array, n_glob: int
 ) -> tuple:  # type: ignore[type-arg]
-    """Scratch for :func:`solve`: a tuple of arrays sized for the structure."""
+    """Scratch for :func:`solve`: a tuple of arrays sized for one structure (use it with that
+    structure only: it keeps the last factorisation of the Newton system)."""
     n_groups = group_ptr.size - 1
     kmax = 1
     for g in range(n_groups):
@@ -122,8 +133,11 @@ def workspace(
     return (
         np.zeros((max(n_groups, 1), kmax, kmax)),  # hgg
         np.zeros((max(n_groups, 1), kmax, m)),  # hgm
+        np.zeros((max(n_groups, 1), kmax, m)),  # hgx: Hgg^-1 Hgm
         np.zeros((m, m)),  # hmm
-        np.zeros((kmax, m)),  # xs
+        np.zeros((m, m)),  # hmm_raw
+        np.zeros((max(n_groups, 1), m, m)),  # schur: each group's Hmg Hgg^-1 Hgm
+        np.zeros(n_groups + 1, dtype=np.bool_),  # dirty: groups (and the hub) to redo
         np.zeros(kmax),  # ys
         np.zeros(m),  # bm
         np.zeros(n_terms),  # w
@@ -137,6 +151,7 @@ def workspace(
         np.zeros(n_terms),  # q_trial
         np.zeros(n_nodes),  # ex_trial
         np.zeros(n_nodes),  # gross_trial
+        np.full(n_terms, np.nan),  # w_factored: slopes of the factorisation held (NaN: none)
         np.zeros(2),  # info: [worst imbalance share, 0]
     )
 
@@ -159,7 +174,7 @@ def _cholesky(a: Array, k: int) -> None:
             a[i, j] = v / d
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _solve_factored(a: Array, k: int, b: Array) -> None:
     """Solve ``L L^T x = b`` in place for the factor in ``a``'s leading block (b: 1-d)."""
     for i in range(k):
@@ -191,10 +206,9 @@ def _solve_columns(a: Array, k: int, x: Array, ncol: int) -> None:
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _newton_direction(
-    d: Array,
-    rhs: Array,
+def _factor(
     w: Array,
+    w_factored: Array,
     scale: Array,
     term_ptr: Array,
     term_node: Array,
@@ -202,29 +216,52 @@ def _newton_direction(
     term_group: Array,
     price0: Array,
     group_ptr: Array,
-    group_nodes: Array,
     global_nodes: Array,
     local: Array,
     node_group: Array,
     hgg: Array,
     hgm: Array,
+    hgx: Array,
     hmm: Array,
-    xs: Array,
-    ys: Array,
-    bm: Array,
+    hmm_raw: Array,
+    schur: Array,
+    dirty: Array,
 ) -> None:
-    """Solve ``H d = rhs`` (scaled: ``H`` is ``D H D`` with ``D = scale``) by eliminating
-    each group onto the global nodes."""
+    """Factorise the scaled Newton system ``D H D`` (``D = scale``) for the slopes ``w``,
+    held for the slopes ``w_factored`` (NaN: nothing held): each group's block ``Hgg``
+    (Cholesky, in ``hgg``), its coupling ``Hgm`` to the global nodes (``hgm``),
+    ``X = Hgg^-1 Hgm`` (``hgx``), its share ``Hmg X`` of the Schur complement (``schur``),
+    and ``S = Hmm - sum Hmg X`` (``hmm_raw``: ``Hmm``; Cholesky of ``S`` in ``hmm``). Only
+    the groups with a term whose slope changed are redone (and ``Hmm`` if such a term
+    touches a global node), with the same operations in the same order as a full
+    factorisation, so the factors are the same bits."""
     n_groups = group_ptr.size - 1
     n_glob = global_nodes.size
-    hgg[:] = 0.0
-    hgm[:] = 0.0
-    hmm[:] = 0.0
+    fresh = w_factored.size > 0 and np.isnan(w_factored[0])
+    dirty[:] = fresh
+    for t in range(term_ptr.size - 1):
+        if w[t] != w_factored[t]:
+            if term_group[t] >= 0:
+                dirty[term_group[t]] = True
+            for k in range(term_ptr[t], term_ptr[t + 1]):
+                if node_group[term_node[k]] < 0:
+                    dirty[n_groups] = True
+        w_factored[t] = w[t]
+    for g in range(n_groups):
+        if dirty[g]:
+            hgg[g] = 0.0
+            hgm[g] = 0.0
+    hub = dirty[n_groups]
+    if hub:
+        hmm_raw[:] = 0.0
     for t in range(term_ptr.size - 1):
         wt = w[t]
         if wt <= 0.0:
             continue
         g = term_group[t]
+        redo = g >= 0 and dirty[g]
+        if not (redo or hub):
+            continue
         a, b = term_ptr[t], term_ptr[t + 1]
         for k1 in range(a, b):
             n1 = term_node[k1]
@@ -236,14 +273,64 @@ def _newton_direction(
                 v = v1 * term_coef[k2] * price0[n2] * scale[n2]
                 l2 = local[n2]
                 if in_group:
-                    if node_group[n2] >= 0:
-                        hgg[g, l1, l2] += v
-                    else:
-                        hgm[g, l1, l2] += v
-                elif node_group[n2] < 0:
-                    hmm[l1, l2] += v
-    # eliminate each group: S = Hmm - Hmg Hgg^-1 Hgm, b = r_m - Hmg Hgg^-1 r_g; X = Hgg^-1 Hgm
-    # replaces Hgm for the back substitution
+                    if redo:
+                        if node_group[n2] >= 0:
+                            hgg[g, l1, l2] += v
+                        else:
+                            hgm[g, l1, l2] += v
+                elif hub and node_group[n2] < 0:
+                    hmm_raw[l1, l2] += v
+    for g in range(n_groups):
+        k = group_ptr[g + 1] - group_ptr[g]
+        if k == 0 or not dirty[g]:
+            continue
+        hg = hgg[g]
+        hx = hgm[g]
+        xs = hgx[g]
+        for i in range(k):
+            hg[i, i] += JITTER
+        _cholesky(hg, k)
+        for i in range(k):
+            for j in range(n_glob):
+                xs[i, j] = hx[i, j]
+        _solve_columns(hg, k, xs, n_glob)
+        for j1 in range(n_glob):
+            for j2 in range(n_glob):
+                s = 0.0
+                for i in range(k):
+                    s += hx[i, j1] * xs[i, j2]
+                schur[g, j1, j2] = s
+    if n_glob > 0:
+        hmm[:] = hmm_raw
+        for g in range(n_groups):
+            if group_ptr[g + 1] > group_ptr[g]:
+                for j1 in range(n_glob):
+                    for j2 in range(n_glob):
+                        hmm[j1, j2] -= schur[g, j1, j2]
+        for j in range(n_glob):
+            hmm[j, j] += JITTER
+        _cholesky(hmm, n_glob)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _newton_step(
+    d: Array,
+    rhs: Array,
+    group_ptr: Array,
+    group_nodes: Array,
+    global_nodes: Array,
+    hgg: Array,
+    hgm: Array,
+    hgx: Array,
+    hmm: Array,
+    ys: Array,
+    bm: Array,
+) -> None:
+    """Solve ``D H D d = rhs`` with the factorisation of :func:`_factor`: each group's
+    nodes are eliminated onto the global ones (``b = r_m - sum Hmg Hgg^-1 r_g``), the Schur
+    system gives the global nodes, back substitution the groups'."""
+    n_groups = group_ptr.size - 1
+    n_glob = global_nodes.size
     for j in range(n_glob):
         bm[j] = rhs[global_nodes[j]]
     for g in range(n_groups):
@@ -251,36 +338,18 @@ def _newton_direction(
         k = group_ptr[g + 1] - start
         if k == 0:
             continue
-        hg = hgg[g]
         hx = hgm[g]
         for i in range(k):
-            hg[i, i] += JITTER
-        _cholesky(hg, k)
-        for i in range(k):
             ys[i] = rhs[group_nodes[start + i]]
-        _solve_factored(hg, k, ys)
-        for i in range(k):
-            for j in range(n_glob):
-                xs[i, j] = hx[i, j]
-        _solve_columns(hg, k, xs, n_glob)
+        _solve_factored(hgg[g], k, ys)
         for j1 in range(n_glob):
             s = 0.0
             for i in range(k):
                 s += hx[i, j1] * ys[i]
             bm[j1] -= s
-            for j2 in range(n_glob):
-                s = 0.0
-                for i in range(k):
-                    s += hx[i, j1] * xs[i, j2]
-                hmm[j1, j2] -= s
         for i in range(k):
             d[group_nodes[start + i]] = ys[i]
-            for j in range(n_glob):
-                hx[i, j] = xs[i, j]
     if n_glob > 0:
-        for j in range(n_glob):
-            hmm[j, j] += JITTER
-        _cholesky(hmm, n_glob)
         _solve_factored(hmm, n_glob, bm)
         for j in range(n_glob):
             d[global_nodes[j]] = bm[j]
@@ -290,11 +359,11 @@ def _newton_direction(
         for i in range(k):
             v = d[group_nodes[start + i]]
             for j in range(n_glob):
-                v -= hgm[g, i, j] * bm[j]
+                v -= hgx[g, i, j] * bm[j]
             d[group_nodes[start + i]] = v
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _balanced(ex: Array, gross: Array, volume: Array, tol: float) -> float:
     """The largest node imbalance as a share of the node's scale: its volume, or the gross
     flow through it if larger (rounding grows with the flows that meet at a node)."""
@@ -304,7 +373,7 @@ def _balanced(ex: Array, gross: Array, volume: Array, tol: float) -> float:
     return worst
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def solve(
     p: Array,
     q: Array,
@@ -331,13 +400,14 @@ def solve(
     """Clear the month in place: ``p`` (start, then solution; price indices) and ``q`` (term
     activities, t), with scratch ``work`` (:func:`workspace`). Returns the number of Newton
     steps, or -1 if it did not converge; ``work[-1][0]`` holds the final imbalance share."""
-    (hgg, hgm, hmm, xs, ys, bm, w, ex, scale, rhs, gross, step, trial, w_trial, q_trial,
-     ex_trial, gross_trial, info) = work
+    (hgg, hgm, hgx, hmm, hmm_raw, schur, dirty, ys, bm, w, ex, scale, rhs, gross, step, trial,
+     w_trial, q_trial, ex_trial, gross_trial, w_factored, info) = work
     n_nodes = p.size
     n_terms = term_ptr.size - 1
     for n in range(n_nodes):
         scale[n] = 1.0 / np.sqrt(volume[n] * price0[n])
-    evaluate(p, q, w, ex, gross, term_ptr, term_node, term_coef, seg_ptr, price0, alpha, beta,
+    entry = entries(term_node, term_coef, price0)
+    evaluate(p, q, w, ex, gross, term_ptr, term_node, term_coef, entry, seg_ptr, alpha, beta,
              lo, hi, cost)
     for it in range(MAX_ITERATIONS + 1):
         info[0] = _balanced(ex, gross, volume, tol)
@@ -348,10 +418,18 @@ def solve(
         # Newton system in scaled prices z = p / scale: (D H D) z = -D g, g = P0 * excess
         for n in range(n_nodes):
             rhs[n] = -scale[n] * price0[n] * ex[n]
-        _newton_direction(
-            step, rhs, w, scale, term_ptr, term_node, term_coef, term_group, price0,
-            group_ptr, group_nodes, global_nodes, local, node_group, hgg, hgm, hmm, xs, ys, bm,
-        )
+        # the Hessian depends on the prices only through the active set: a factorisation of
+        # the same slopes (this month or an earlier one) is reused as it is
+        same = True
+        for t in range(n_terms):
+            if w[t] != w_factored[t]:
+                same = False
+                break
+        if not same:
+            _factor(w, w_factored, scale, term_ptr, term_node, term_coef, term_group, price0,
+                    group_ptr, global_nodes, local, node_group, hgg, hgm, hgx, hmm, hmm_raw,
+                    schur, dirty)
+        _newton_step(step, rhs, group_ptr, group_nodes, global_nodes, hgg, hgm, hgx, hmm, ys, bm)
         d0 = 0.0
         for n in range(n_nodes):
             step[n] *= scale[n]
@@ -366,8 +444,8 @@ def solve(
                 break
         t_len = 1.0
         d1 = _directional(p, step, t_len, trial, q_trial, w_trial, ex_trial, gross_trial,
-                          term_ptr, term_node, term_coef, seg_ptr, price0, alpha, beta, lo, hi,
-                          cost)
+                          term_ptr, term_node, term_coef, entry, seg_ptr, price0, alpha, beta, lo,
+                          hi, cost)
         if d1 > 0.0:
             # the minimum along the step lies in (0, 1): the directional derivative is
             # monotone and piecewise linear; Illinois-type regula falsi until it has fallen
@@ -379,8 +457,8 @@ def solve(
                 if not (a_t < t_len < b_t):
                     t_len = 0.5 * (a_t + b_t)
                 dt = _directional(p, step, t_len, trial, q_trial, w_trial, ex_trial,
-                                  gross_trial, term_ptr, term_node, term_coef, seg_ptr, price0,
-                                  alpha, beta, lo, hi, cost)
+                                  gross_trial, term_ptr, term_node, term_coef, entry, seg_ptr,
+                                  price0, alpha, beta, lo, hi, cost)
                 if abs(dt) <= WOLFE * abs(d0):
                     break
                 if dt < 0.0:
@@ -403,7 +481,7 @@ def solve(
     return -1
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _directional(
     p: Array,
     step: Array,
@@ -416,6 +494,7 @@ def _directional(
     term_ptr: Array,
     term_node: Array,
     term_coef: Array,
+    entry: Array,
     seg_ptr: Array,
     price0: Array,
     alpha: Array,
@@ -427,7 +506,7 @@ def _directional(
     """Derivative of the dual along ``step`` at ``p + t_len * step`` (USD/month)."""
     for n in range(p.size):
         trial[n] = p[n] + t_len * step[n]
-    evaluate(trial, q, w, ex, gross, term_ptr, term_node, term_coef, seg_ptr, price0, alpha,
+    evaluate(trial, q, w, ex, gross, term_ptr, term_node, term_coef, entry, seg_ptr, alpha,
              beta, lo, hi, cost)
     s = 0.0
     for n in range(p.size):

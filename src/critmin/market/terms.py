@@ -59,7 +59,7 @@ def supply_segments(
     return [(alpha[0], beta[0], 0.0, hi[0]), (alpha[1], beta[1], 0.0, hi[1])]
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def write_supply(
     alpha: Array,
     beta: Array,
@@ -92,7 +92,7 @@ def stock_segments(
     return (alpha[0], beta, 0.0, hi[0]), (alpha[1], beta, 0.0, hi[1])
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def write_stock(
     alpha: Array,
     hi: Array,
