@@ -61,7 +61,8 @@ def test_flagship_peak_table_rows_are_recomputed() -> None:
             break
         rows.append([c.strip().split(" ")[0] for c in ln.strip("|").split("|")])
     assert len(rows) == 6
-    base = load_scenario(Path(__file__).parents[1] / "examples/scenarios/china_ree_ban_usa_jpn.yaml")
+    flagship = Path(__file__).parents[1] / "examples/scenarios/china_ree_ban_usa_jpn.yaml"
+    base = load_scenario(flagship)
     names = ["reexport_leakage", "demand_elasticity", "substitution_elasticity", "trade_elasticity"]
     for row in rows:
         overrides = {n: float(v) for n, v in zip(names, row[:4], strict=True)}
