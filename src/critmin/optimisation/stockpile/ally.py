@@ -1,7 +1,8 @@
 """One ally in the confidential mode: its private inputs, its own LP and its process.
 
 ``python -m critmin.optimisation.stockpile.ally PRIVATE.npz`` reads that ally's file (its
-shortfall scenarios, sector mix, existing stocks, consumption: nobody else's) and answers the
+shortfall scenarios, sector mix, market damages and loss curves, existing stocks,
+consumption: nobody else's) and answers the
 coordinator on standard input/output (``protocol``): for proposed flows to and from each
 partner it returns its own cost of the proposal (USD) and its marginal cost of each flow
 (USD/t), never its holdings, shortfalls or plan. At the end it writes its plan to
@@ -108,10 +109,12 @@ class AllyProblem:
 
     Variables as in the joint model for this ally (holdings, releases, unmet need by sector)
     plus ``export`` to and ``import`` from each partner [scenario, month, partner, material]
-    (t/month). Cost: holding + expected damage + freight of imports (USD; with a risk weight
-    and one scenario the CVaR is that scenario's loss, so damage and freight are weighted by
-    1 + w). Only the flows' bounds change between proposals, so HiGHS re-solves from its
-    last basis; the reduced costs of the fixed flows are the marginal costs returned.
+    (t/month). Cost: holding and acquisition premium (``model.stock_cost``) + expected loss
+    (``model.add_damage``: the linear damage or the convex loss of the shortfall left, as in
+    the joint model) + freight of imports (USD; with a risk weight and one scenario the CVaR
+    is that scenario's loss, so loss and freight are weighted by 1 + w). Only the flows'
+    bounds change between proposals, so HiGHS re-solves from its last basis; the reduced
+    costs of the fixed flows are the marginal costs returned.
     """
 
     def __init__(self, private: PrivateInputs) -> None:
