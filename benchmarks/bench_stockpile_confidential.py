@@ -5,7 +5,8 @@ confidential mode (one OS process per ally, process start included) on the same 
 the same run. Prints wall and CPU seconds (the coordinator's and its children's, from
 ``resource.getrusage``), the load average, proposals, the certified gap (plan vs the
 coordinator's lower bound), the gap to the centralised optimum, the share of the value of
-cooperation captured, and the ratio of the confidential to the centralised wall time.
+cooperation captured, and the ratio of the confidential to the centralised wall time; first
+the versions of the solvers the proposals depend on (Clarabel, HiGHS).
 Target (issue 20): within 1 % of the centralised cost in under 10 minutes per config on the
 2-core machine.
 
@@ -18,6 +19,7 @@ import os
 import resource
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 from critmin.optimisation.stockpile import build_model, load_config, scenarios_from_config
@@ -64,6 +66,7 @@ def run(path: Path) -> bool:
 
 def main() -> None:
     paths = [Path(p) for p in sys.argv[1:]] or sorted(EXAMPLES.glob("*.yaml"))
+    print(f"clarabel {version('clarabel')}, highspy {version('highspy')}", flush=True)
     results = [run(p) for p in paths]
     print(f"{sum(results)} of {len(results)} configs within {TARGET_GAP:.0%} in < {TARGET_S:.0f} s")
 

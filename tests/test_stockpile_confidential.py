@@ -5,6 +5,7 @@ arrangement with the results of a model built for each."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -65,14 +66,37 @@ def asymmetric(allies: list[str], sectors: bool = False) -> tuple[Any, Any]:
     )
 
 
-def small_engine_config(tmp_path: Path) -> Any:
-    """The targeted-bans example on 24 engine samples reduced to 8 (CI-sized)."""
-    text = (EXAMPLES / "stockpile" / "us_japan_targeted_bans.yaml").read_text()
-    text = text.replace("samples: 300", "samples: 24").replace("k: 30", "k: 8")
+def small_engine_config(
+    tmp_path: Path, example: str = "us_japan_targeted_bans", samples: int = 24, k: int = 8
+) -> Any:
+    """A shipped engine example on fewer samples and kept scenarios (CI-sized; default: the
+    targeted-bans example on 24 samples reduced to 8)."""
+    text = (EXAMPLES / "stockpile" / f"{example}.yaml").read_text()
+    text = re.sub(r"samples: \d+", f"samples: {samples}", text)
+    text = re.sub(r"\bk: \d+", f"k: {k}", text)
     text = text.replace("file: scenarios/", f"file: {EXAMPLES / 'stockpile' / 'scenarios'}/")
-    path = tmp_path / "small.yaml"
+    path = tmp_path / f"{example}-small.yaml"
     path.write_text(text)
     return load_config(path)
+
+
+def assert_only_flows_and_costs_crossed(
+    result: Any, flow_shape: tuple[int, ...], materials: int
+) -> None:
+    """What crossed: flows one way; the other way a cost, the cost of each material and
+    marginal costs of the same flows (names and shapes of every logged message)."""
+    kinds = {r.kind for r in result.messages}
+    assert kinds == {"ready", "propose", "value", "finish", "settled", "stop"}
+    for r in result.messages:
+        arrays = dict(r.arrays)
+        if r.direction.startswith("from"):
+            assert set(r.scalars) <= {"cost_usd"}
+            assert set(arrays) <= {"marginal_exports", "marginal_imports", "cost_by_material_usd"}
+            assert arrays.pop("cost_by_material_usd", (materials,)) == (materials,)
+        else:
+            assert r.scalars == ()
+            assert set(arrays) <= {"exports", "imports"}
+        assert set(arrays.values()) <= {flow_shape}
 
 
 @pytest.mark.parametrize(
@@ -119,6 +143,37 @@ def test_small_engine_config_converges_within_its_tolerance_deterministically(
     np.testing.assert_array_equal(again.flows.values, result.flows.values)
 
 
+@pytest.mark.parametrize("acquisition_months", [None, 12.0])
+def test_confidential_mode_prices_damage_with_the_centralised_loss_curves(
+    tmp_path: Path, acquisition_months: float | None
+) -> None:
+    """Gallium (60 engine samples, 10 kept): prices above sqrt 2, so the convex loss of the
+    shortfall left differs from the linear damage (by 5.9 % of the optimum here). Each ally's
+    LP is its part of the centralised one (alone, to 1e-9), the plan is within the certified
+    tolerance of the centralised optimum with the bound below it, with and without the
+    acquisition premium, and only flows and costs cross."""
+    cfg = small_engine_config(tmp_path, "us_japan_gallium", samples=60, k=10)
+    if acquisition_months is not None:
+        costs = cfg.costs.model_copy(update={"acquisition_months": acquisition_months})
+        cfg = cfg.model_copy(update={"costs": costs})
+    sc = scenarios_from_config(cfg)
+    assert sc.curve_width is not None
+    central = build_model(cfg, sc, transfers=True).solve().objective_usd
+    linear = replace(sc, curve_width=None, curve_slope=None, curve_sector_share=None)
+    linear_central = build_model(cfg, linear, transfers=True).solve().objective_usd
+    assert linear_central > central * 1.03  # the test tells the curve from the line
+    result = decomposed_solve(cfg, sc, tolerance=1e-4)
+    assert result.converged
+    assert result.lower_bound_usd <= central * (1 + 1e-9)
+    assert central <= result.cost_usd * (1 + 1e-9)
+    assert result.cost_usd - central <= 1e-4 * result.cost_usd
+    for a in cfg.allies:
+        alone = solve_coalition(cfg, sc, [a]).objective_usd
+        assert result.alone_cost_by_ally_usd[a] == pytest.approx(alone, rel=1e-9)
+    flow_shape = (sc.n_scenarios, sc.shortfall.sizes["month"], 1, 1)
+    assert_only_flows_and_costs_crossed(result, flow_shape, 1)
+
+
 def test_coordinator_never_opens_an_allys_file_nor_receives_its_quantities(
     tmp_path: Path,
 ) -> None:
@@ -154,29 +209,25 @@ def test_coordinator_never_opens_an_allys_file_nor_receives_its_quantities(
     # what crossed: flows one way; the other way a cost, the cost of each material (one
     # here) and marginal costs of the same flows
     flow_shape = (sc.n_scenarios, sc.shortfall.sizes["month"], 1, 1)
-    kinds = {r.kind for r in result.messages}
-    assert kinds == {"ready", "propose", "value", "finish", "settled", "stop"}
-    for r in result.messages:
-        arrays = dict(r.arrays)
-        if r.direction.startswith("from"):
-            assert set(r.scalars) <= {"cost_usd"}
-            assert set(arrays) <= {"marginal_exports", "marginal_imports", "cost_by_material_usd"}
-            assert arrays.pop("cost_by_material_usd", (1,)) == (1,)
-        else:
-            assert r.scalars == ()
-            assert set(arrays) <= {"exports", "imports"}
-        assert set(arrays.values()) <= {flow_shape}
+    assert_only_flows_and_costs_crossed(result, flow_shape, 1)
+
+
+PER_ALLY = ("shortfall", "sector_shortfall", "damage_usd_per_t", "rationed_usd_per_t",
+            "sector_share", "consumption_t_per_year", "curve_width", "curve_slope",
+            "curve_sector_share", "curve_gap_usd")  # fmt: skip
 
 
 def test_an_allys_private_file_carries_its_market_damages_and_nobody_elses(
     tmp_path: Path,
 ) -> None:
-    """Engine scenarios: each ally's file holds its own sector shortfalls and market damages
-    per tonne (read back exactly), and changing the partner's data leaves it unchanged."""
+    """Engine scenarios: each ally's file holds its own sector shortfalls, market damages
+    per tonne and loss curves of the shortfall left (read back exactly), and changing the
+    partner's data leaves it unchanged."""
     cfg = small_engine_config(tmp_path)
     sc = scenarios_from_config(cfg)
     assert sc.damage_usd_per_t is not None
     assert sc.sector_shortfall is not None
+    assert sc.curve_width is not None
     _, private = write_party_files(cfg, sc, tmp_path / "parties")
 
     def scaled(a: xr.DataArray | None, who: str) -> xr.DataArray | None:
@@ -188,18 +239,16 @@ def test_an_allys_private_file_carries_its_market_damages_and_nobody_elses(
         own = read_private(private[a])
         assert list(own.scenarios.shortfall["ally"].values) == [a]
         mine = sc.for_allies([a])
-        for name in ("shortfall", "sector_shortfall", "damage_usd_per_t", "rationed_usd_per_t",
-                     "sector_share", "consumption_t_per_year"):  # fmt: skip
+        for name in PER_ALLY:
             got, expected = getattr(own.scenarios, name), getattr(mine, name)
-            np.testing.assert_array_equal(got.transpose(*expected.dims).values, expected.values)
-        assert own.scenarios.elasticity == sc.elasticity
+            xr.testing.assert_identical(got.drop_attrs(), expected.drop_attrs())
+        for name in ("price_usd_per_t", "world_output_t_per_month", "probability"):
+            xr.testing.assert_identical(getattr(own.scenarios, name).drop_attrs(),
+                                        getattr(sc, name).drop_attrs())  # fmt: skip
+        for name in ("elasticity", "supply_elasticity", "source", "commodity"):
+            assert getattr(own.scenarios, name) == getattr(sc, name)
         # the partner's data changed: this ally's file does not
-        other = replace(
-            sc,
-            **{name: scaled(getattr(sc, name), a)
-               for name in ("shortfall", "sector_shortfall", "damage_usd_per_t",
-                            "rationed_usd_per_t", "sector_share", "consumption_t_per_year")},
-        )  # fmt: skip
+        other = replace(sc, **{name: scaled(getattr(sc, name), a) for name in PER_ALLY})
         _, again = write_party_files(cfg, other, tmp_path / f"other-{a}")
         with np.load(private[a]) as first, np.load(again[a]) as second:
             assert first.files == second.files

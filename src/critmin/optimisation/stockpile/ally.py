@@ -1,7 +1,8 @@
 """One ally in the confidential mode: its private inputs, its own LP and its process.
 
 ``python -m critmin.optimisation.stockpile.ally PRIVATE.npz`` reads that ally's file (its
-shortfall scenarios, sector mix, existing stocks, consumption: nobody else's) and answers the
+shortfall scenarios, sector mix, market damages and loss curves, existing stocks,
+consumption: nobody else's) and answers the
 coordinator on standard input/output (``protocol``): for proposed flows to and from each
 partner it returns its own cost of the proposal (USD) and its marginal cost of each flow
 (USD/t), never its holdings, shortfalls or plan. At the end it writes its plan to
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,12 @@ import xarray as xr
 from critmin.console import quiet_stdout
 from critmin.errors import CritminError, InfeasibleError, InputError
 from critmin.optimisation.stockpile.config import StockpileConfig, parse_config
-from critmin.optimisation.stockpile.model import add_stock_and_unmet, resolve_inputs
+from critmin.optimisation.stockpile.model import (
+    add_damage,
+    add_stock_and_unmet,
+    resolve_inputs,
+    stock_cost,
+)
 from critmin.optimisation.stockpile.protocol import Message, receive, send
 from critmin.optimisation.stockpile.scenarios import ScenarioSet, make_scenarios
 
@@ -44,36 +50,34 @@ class PrivateInputs:
     scenarios: ScenarioSet
 
 
+SCALARS = tuple(f.name for f in fields(ScenarioSet) if "DataArray" not in str(f.type))
+"""The :class:`ScenarioSet` fields that are not arrays (written into the file's ``meta``)."""
+
+
 def write_private(path: Path, inputs: PrivateInputs) -> None:
-    """Write one ally's private file (``.npz``, no pickles)."""
+    """Write one ally's private file (``.npz``, no pickles): its config and every labelled
+    array of its scenario set (shortfalls, sector mix, market damages, loss curves, what a
+    purchase moves), each cut to this ally where it has an ``ally`` dimension."""
     sc = inputs.scenarios
-    share = sc.sector_share
+    arrays: dict[str, Any] = {}
+    labels: dict[str, dict[str, list[Any]]] = {}
+    for item in fields(sc):
+        value = getattr(sc, item.name)
+        if not isinstance(value, xr.DataArray):
+            continue
+        if "ally" in value.dims:
+            value = value.sel(ally=[inputs.ally])
+        arrays[item.name] = value.values
+        labels[item.name] = {str(d): value[d].values.tolist() for d in value.dims}
     meta = {
         "ally": inputs.ally,
         "partners": inputs.partners,
         "config": inputs.config.model_dump(mode="json"),
-        "commodity": sc.commodity,
-        "source": sc.source,
-        "sectors": None if share is None else [str(k) for k in share["sector"].values],
-        "elasticity": sc.elasticity,
+        "scenarios": {name: getattr(sc, name) for name in SCALARS},
+        "labels": labels,
     }
-    arrays: dict[str, Any] = {
-        "meta": np.array(json.dumps(meta)),
-        "shortfall": sc.shortfall.sel(ally=inputs.ally).values,
-        "probability": sc.probability.values,
-    }
-    if share is not None:
-        arrays["sector_share"] = share.sel(ally=inputs.ally).values
-    for name in ("sector_shortfall", "damage_usd_per_t", "rationed_usd_per_t"):
-        market: xr.DataArray | None = getattr(sc, name)
-        if market is not None:
-            arrays[name] = market.sel(ally=inputs.ally).values
-    if sc.consumption_t_per_year is not None:
-        arrays["consumption"] = sc.consumption_t_per_year.sel(ally=inputs.ally).values
-    if sc.price_usd_per_t is not None:
-        arrays["price"] = sc.price_usd_per_t.values
     with path.open("wb") as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, meta=np.array(json.dumps(meta)), **arrays)
 
 
 def read_private(path: Path) -> PrivateInputs:
@@ -83,37 +87,19 @@ def read_private(path: Path) -> PrivateInputs:
         arrays = {k: data[k] for k in data.files if k != "meta"}
     ally = str(meta["ally"])
     config = parse_config(meta["config"], str(path))
-    materials = list(config.materials)
-    extra: dict[str, Any] = {"source": meta["source"], "commodity": meta["commodity"],
-                             "elasticity": meta.get("elasticity")}  # fmt: skip
-    one = {"ally": [ally], "material": materials}
-    for name in ("sector_share", "rationed_usd_per_t"):
-        if name in arrays:
-            extra[name] = xr.DataArray(
-                arrays[name][None],
-                dims=("ally", "material", "sector"),
-                coords={**one, "sector": meta["sectors"]},
-            )
-    for name in ("sector_shortfall", "damage_usd_per_t"):
-        if name in arrays:
-            values = arrays[name]
-            extra[name] = xr.DataArray(
-                values[:, :, None],
-                dims=("scenario", "month", "ally", "material", "sector"),
-                coords={"scenario": np.arange(values.shape[0]),
-                        "month": np.arange(1, values.shape[1] + 1), **one,
-                        "sector": meta["sectors"]},
-            )  # fmt: skip
-    if "consumption" in arrays:
-        extra["consumption_t_per_year"] = xr.DataArray(
-            arrays["consumption"][None], dims=("ally", "material"), coords=one
-        )
-    if "price" in arrays:
-        extra["price_usd_per_t"] = xr.DataArray(
-            arrays["price"], dims="material", coords={"material": materials}
-        )
+    labelled = {
+        name: xr.DataArray(values, dims=tuple(meta["labels"][name]), coords=meta["labels"][name])
+        for name, values in arrays.items()
+    }
+    shortfall = labelled.pop("shortfall").transpose("scenario", "month", "ally", "material")
+    probability = labelled.pop("probability").values
     scenarios = make_scenarios(
-        arrays["shortfall"][:, :, None, :], arrays["probability"], [ally], materials, **extra
+        shortfall.values,
+        probability,
+        [ally],
+        [str(m) for m in shortfall["material"].values],
+        **labelled,
+        **meta["scenarios"],
     )
     return PrivateInputs(ally, [str(p) for p in meta["partners"]], config, scenarios)
 
@@ -123,10 +109,12 @@ class AllyProblem:
 
     Variables as in the joint model for this ally (holdings, releases, unmet need by sector)
     plus ``export`` to and ``import`` from each partner [scenario, month, partner, material]
-    (t/month). Cost: holding + expected damage + freight of imports (USD; with a risk weight
-    and one scenario the CVaR is that scenario's loss, so damage and freight are weighted by
-    1 + w). Only the flows' bounds change between proposals, so HiGHS re-solves from its
-    last basis; the reduced costs of the fixed flows are the marginal costs returned.
+    (t/month). Cost: holding and acquisition premium (``model.stock_cost``) + expected loss
+    (``model.add_damage``: the linear damage or the convex loss of the shortfall left, as in
+    the joint model) + freight of imports (USD; with a risk weight and one scenario the CVaR
+    is that scenario's loss, so loss and freight are weighted by 1 + w). Only the flows'
+    bounds change between proposals, so HiGHS re-solves from its last basis; the reduced
+    costs of the fixed flows are the marginal costs returned.
     """
 
     def __init__(self, private: PrivateInputs) -> None:
@@ -157,10 +145,9 @@ class AllyProblem:
         )
         weight = 1.0 + (inputs.risk_weight if scenarios.n_scenarios == 1 else 0.0)
         p = scenarios.probability * weight
-        holding_cost = (inputs.annual_cost_usd_per_t * inputs.horizon_years * holding).sum()
-        damage = (p * inputs.damage_usd_per_t * unmet).sum()
+        damage = (p * add_damage(m, inputs, unmet)).sum()
         freight = (p * inputs.transfer_cost_usd_per_t * imported).sum()
-        m.add_objective(holding_cost + damage + freight)
+        m.add_objective(stock_cost(m, inputs, holding).sum() + damage + freight)
         self.model = m
         self.shape = tuple(len(coords[k]) for k in ("scenario", "month", "partner", "material"))
         labels = m.matrices.vlabels

@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from typing import IO, Any
 
@@ -104,6 +105,8 @@ class ConfidentialResult:
             },
             "messages": len(self.messages),
             "result_files": {a: str(p) for a, p in self.result_files.items()},
+            # the proposals depend on the level projection's solver (and the allies' HiGHS)
+            "solvers": {name: version(name) for name in ("clarabel", "highspy")},
         }
 
 

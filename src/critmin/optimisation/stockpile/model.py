@@ -299,9 +299,7 @@ def build_model(
         transfer_cost = inputs.transfer_cost_usd_per_t * inflow
     m.add_constraints(unmet.sum("sector") + used >= scenarios.shortfall, name="unmet_need")
 
-    holding_cost = inputs.annual_cost_usd_per_t * inputs.horizon_years * holding
-    if inputs.premium_slope is not None:
-        holding_cost = holding_cost + premium_paid(m, inputs)
+    holding_cost = stock_cost(m, inputs, holding)
     holding_cost = (holding_cost * p).sum() if perfect_information else holding_cost.sum()
     loss = add_damage(m, inputs, unmet).sum(["month", "ally", "material"])  # [scenario] USD
     if transfer_cost is not None:
@@ -360,6 +358,19 @@ def add_damage(m: linopy.Model, inputs: Inputs, unmet: linopy.Variable) -> linop
     m.add_constraints(unmet - by_sector == 0, name="unmet_by_piece")
     curve: linopy.LinearExpression = (inputs.curve_slope * piece).sum("piece")
     return curve
+
+
+def stock_cost(
+    m: linopy.Model, inputs: Inputs, holding: linopy.Variable
+) -> linopy.LinearExpression:
+    """First-stage cost [ally, material] (and [scenario] with perfect information), USD: the
+    capital and holding cost of the holdings over the horizon, plus the premium paid on the
+    tonnes bought when ``costs.acquisition_months`` is set (shared by the joint model and
+    each ally's own model in the confidential mode)."""
+    cost: linopy.LinearExpression = inputs.annual_cost_usd_per_t * inputs.horizon_years * holding
+    if inputs.premium_slope is not None:
+        cost = cost + premium_paid(m, inputs)
+    return cost
 
 
 def premium_paid(m: linopy.Model, inputs: Inputs) -> linopy.LinearExpression:
