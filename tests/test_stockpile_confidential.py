@@ -167,9 +167,17 @@ def test_confidential_mode_prices_damage_with_the_centralised_loss_curves(
     assert result.lower_bound_usd <= central * (1 + 1e-9)
     assert central <= result.cost_usd * (1 + 1e-9)
     assert result.cost_usd - central <= 1e-4 * result.cost_usd
+    alone_total = 0.0
     for a in cfg.allies:
         alone = solve_coalition(cfg, sc, [a]).objective_usd
         assert result.alone_cost_by_ally_usd[a] == pytest.approx(alone, rel=1e-9)
+        alone_total += alone
+    # the stop certifies that the plan captures 99 % of the value of cooperation, and the
+    # certificate holds against the centralised value (its bound lies above the true value)
+    assert result.captured_share_lower_bound >= 0.99
+    if alone_total - central > 1e-9 * alone_total:
+        captured = result.value_of_cooperation_usd / (alone_total - central)
+        assert captured >= result.captured_share_lower_bound - 1e-9
     flow_shape = (sc.n_scenarios, sc.shortfall.sizes["month"], 1, 1)
     assert_only_flows_and_costs_crossed(result, flow_shape, 1)
 

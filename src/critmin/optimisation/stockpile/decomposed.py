@@ -8,7 +8,8 @@ cutting-plane model of each ally's cost of each material, proposes the point nea
 proposal so far at which the model's total reaches a level between the model's minimum and
 the best cost, and stops when the best proposal's cost (an upper bound: a consistent joint
 plan) is within ``tolerance`` of the model's global minimum (a lower bound on the centralised
-optimum). Why this method and its equations: ``docs/methods/stockpile.md``, section 4.
+optimum) and the plan captures a certified share ``1 - value_tolerance`` of the value of
+cooperation. Why this method and its equations: ``docs/methods/stockpile.md``, section 4.
 
 The coordinator reads a public file only (allies, dimensions, transfer capacity); it is handed
 the allies' file paths to pass on and never opens them (``tests/test_stockpile_confidential.py``
@@ -53,6 +54,9 @@ LEVEL = 0.3  # the level lies this share of the gap below the best cost
 QP_TOLERANCE = 1e-12  # Clarabel's duality gap tolerance in the level projection
 FLOW_FLOOR_T = 1e-5  # a projected flow below this (t/month) is set to 0
 MARGINAL_NOISE_USD_PER_T = 1e-7  # HiGHS's default dual feasibility tolerance
+GAP_FLOOR = 1e-6
+"""Relative gap (of the plan's cost) at which a run stops even if the value-of-cooperation test
+has not passed: a value of cooperation that small is reported to that precision."""
 
 
 @dataclass
@@ -85,6 +89,13 @@ class ConfidentialResult:
     def value_of_cooperation_usd(self) -> float:
         return sum(self.alone_cost_by_ally_usd.values()) - self.cost_usd
 
+    @property
+    def captured_share_lower_bound(self) -> float:
+        """Certified least share of the value of cooperation the plan captures: (alone - plan)
+        / (alone - lower bound), the bound being at least the true value (1 when both are 0)."""
+        ceiling = sum(self.alone_cost_by_ally_usd.values()) - self.lower_bound_usd
+        return 1.0 if ceiling <= 0.0 else self.value_of_cooperation_usd / ceiling
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (keys in docs/methods/stockpile.md, section 7)."""
         return {
@@ -97,6 +108,7 @@ class ConfidentialResult:
             "cost_by_ally": self.cost_by_ally_usd,
             "alone_cost_by_ally": self.alone_cost_by_ally_usd,
             "value_of_cooperation": self.value_of_cooperation_usd,
+            "captured_share_lower_bound": self.captured_share_lower_bound,
             "transfers_t": {
                 f"{a}->{b}": float(self.flows.sel(ally=a, partner=b).sum())
                 for a in self.flows["ally"].values
@@ -316,9 +328,13 @@ def coordinate(
     tolerance: float = 1e-4,
     max_iterations: int = 500,
     progress: Callable[[int, float, float], None] | None = None,
+    value_tolerance: float = 1e-2,
 ) -> ConfidentialResult:
     """Run the confidential mode: one process per ally on its file, flows and marginal costs
-    exchanged until the plan's cost is within ``tolerance`` of the lower bound.
+    exchanged until the plan's cost is within ``tolerance`` of the lower bound and the gap is
+    at most ``value_tolerance`` of the certified bound on the value of cooperation (the allies'
+    costs alone minus the lower bound), so that the plan captures at least ``1 -
+    value_tolerance`` of the value of cooperation (or the gap is below :data:`GAP_FLOOR`).
 
     ``progress(iteration, cost, lower_bound)`` is called after each proposal."""
     started = time.perf_counter()
@@ -367,13 +383,16 @@ def coordinate(
         best = np.zeros(size)
         answers = evaluate(best)
         alone = {a: m.scalars["cost_usd"] for a, m in answers.items()}
+        alone_total = sum(alone.values())
         add_cuts(best, answers)
         upper_bound = cost(answers)
         lower_bound, iteration, converged = 0.0, 0, False
         for iteration in range(1, max_iterations + 1):
             anywhere, lower_bound = master.lower_bound()
             gap = upper_bound - lower_bound
-            if gap <= tolerance * max(abs(upper_bound), 1.0):
+            scale = max(abs(upper_bound), 1.0)
+            captured = gap <= value_tolerance * (alone_total - lower_bound)
+            if gap <= tolerance * scale and (captured or gap <= GAP_FLOOR * scale):
                 converged = True
                 break
             projected = master.project(best, upper_bound - LEVEL * gap)
