@@ -132,7 +132,10 @@ def _price_response_basis(scenarios: ScenarioSet, value: xr.DataArray) -> str:
         f"the loss of the shortfall left is convex in {scenarios.curve_width.sizes['piece']} "
         "pieces (the lower convex envelope of the market's loss), exact with no release; its "
         f"gap below the market's loss is at most {worst:.1%} of a month's value lost "
-        f"({share:.2%} of the expected value lost)"
+        f"({share:.2%} of the expected value lost). In the market a released tonne partly "
+        "displaces the ally's imports and lowers other countries' prices, so where trade can "
+        "redirect the LP overstates what a release saves: --through-market measures the "
+        "saving the market realises (docs/methods/stockpile.md, section 2.3)"
     )
 
 
