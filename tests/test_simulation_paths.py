@@ -45,3 +45,16 @@ def test_sampled_paths_are_ordered_and_seeded() -> None:
     assert bool(mid.notnull().any())
     with pytest.raises(InputError, match="samples"):
         ensemble_paths(scenario, samples=0)
+
+
+def test_one_sample_alone_has_the_ensembles_paths_bit_for_bit() -> None:
+    from critmin.simulation.paths import sample_paths
+
+    scenario = load_scenario(EXAMPLES / "china_licensing_all.yaml")
+    full = sample_paths(scenario, samples=12, seed=3)
+    for i in (0, 7, 11):
+        alone = sample_paths(scenario, samples=12, seed=3, only=i)
+        assert list(alone["sample"].values) == [i]
+        assert alone.equals(full.sel(sample=[i]))
+    with pytest.raises(InputError, match="only 12"):
+        sample_paths(scenario, samples=12, seed=3, only=12)

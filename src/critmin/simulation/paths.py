@@ -28,19 +28,27 @@ MAX_SAMPLES = 5_000
 PATHS = ("reference", "consumption", "unmet_need", "demand_given_up", "price_index")
 
 
-def sample_paths(scenario: Scenario, samples: int = 200, seed: int = 0) -> xr.Dataset:
-    """[sample, month, stage, country] paths of ``samples`` draws (same seed, same draws).
+def sample_paths(
+    scenario: Scenario, samples: int = 200, seed: int = 0, only: int | None = None
+) -> xr.Dataset:
+    """[sample, month, stage, country] paths of ``samples`` draws (same seed, same draws);
+    with ``only``, that one draw alone (the same paths, without running the others).
 
     Quantities t/month of final use; ``shortfall`` = reference - consumption."""
     if not 1 <= samples <= MAX_SAMPLES:
         raise InputError(f"samples {samples}: keep it between 1 and {MAX_SAMPLES} for paths")
+    if only is not None and not 0 <= only < samples:
+        raise InputError(f"only {only}: a sample between 0 and {samples - 1}")
     model = scenario_model(scenario)
     market = model.market
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
     shocks = build_shocks(scenario, market, samples, rng)
-    shape = (samples, scenario.horizon.months, market.n_stages, market.n_regions)
+    kept = np.arange(samples)
+    if only is not None:
+        shocks, kept = shocks.subset(only, only + 1), kept[only : only + 1]
+    shape = (kept.size, scenario.horizon.months, market.n_stages, market.n_regions)
     arrays = tuple(np.zeros(shape) for _ in PATHS)
-    run_shocks(model, shocks, "compiled", Summary.zeros(samples, *shape[2:]), arrays)
+    run_shocks(model, shocks, "compiled", Summary.zeros(kept.size, *shape[2:]), arrays)
     dims = ("sample", "month", "stage", "country")
     units = {"units": "t/month"}
     data = {name: (dims, value, units) for name, value in zip(PATHS, arrays, strict=True)}
@@ -48,7 +56,7 @@ def sample_paths(scenario: Scenario, samples: int = 200, seed: int = 0) -> xr.Da
     ds = xr.Dataset(
         data,
         coords={
-            "sample": np.arange(samples),
+            "sample": kept,
             "month": scenario.horizon.labels(),
             "stage": market.stages,
             "country": market.regions,

@@ -125,10 +125,10 @@ def through_market(
     base_use = market.final_demand
 
     def value_and_peak(paths: Any, i: int) -> tuple[float, np.ndarray]:
-        price = paths["price_index"].values[i]  # [month, stage, region]
+        price = paths["price_index"].sel(sample=i).values  # [month, stage, region]
         multiplier = np.where(
             base_use > 0,
-            paths["reference"].values[i] / np.where(base_use > 0, base_use, 1.0),
+            paths["reference"].sel(sample=i).values / np.where(base_use > 0, base_use, 1.0),
             1.0,
         )
         acc = sector_accounts(model.chain, price, multiplier)
@@ -146,9 +146,8 @@ def through_market(
     for s, sample in enumerate(scenarios.sample.values):
         v0, k0 = value_and_peak(base_paths, int(sample))
         if tonnes[s].any():
-            run = sample_paths(
-                with_releases(scenario, tonnes[s], allies, stages), spec.samples, spec.seed
-            )
+            released = with_releases(scenario, tonnes[s], allies, stages)
+            run = sample_paths(released, spec.samples, spec.seed, only=int(sample))
             v1, k1 = value_and_peak(run, int(sample))
         else:
             v1, k1 = v0, k0

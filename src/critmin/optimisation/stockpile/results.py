@@ -61,6 +61,7 @@ class StockpileSolution:
         release = solution["release"]
         transfer = solution["transfer"].fillna(0.0) if built.transfers_allowed else None
         if inputs.curve_slope is not None:
+            # masked pieces (cells without a curve piece) are not variables: a real zero
             pieces = solution["shortfall_piece"].fillna(0.0)
             loss = (inputs.curve_slope * pieces).sum(["month", "material", "piece"])
         else:
