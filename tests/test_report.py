@@ -249,6 +249,9 @@ def test_numbers_and_words_for_readers() -> None:
     assert labels.percent(0.9412) == "94%"
     assert labels.percent(0.0401) == "4.0%"
     assert labels.percent(-2.3e-12) == "0%"
+    assert labels.percent_pair(0.884, 0.879) == ("88.4%", "87.9%")
+    assert labels.percent_pair(0.8841, 0.8838) == ("88.41%", "88.38%")
+    assert labels.percent_pair(0.95, 0.80) == ("95%", "80%")
     assert labels.usd(5.58e9) == "5.58 bn USD"
     assert labels.usd(4.355e8) == "436 M USD"
     assert labels.commodity("rare_earths") == "Rare earths"

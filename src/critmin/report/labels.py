@@ -145,6 +145,19 @@ def percent(value: Any, reason: str = "", signed: bool = False) -> str:
     return f"{sign}{x:.1f}%"
 
 
+def percent_pair(before: Any, after: Any) -> tuple[str, str]:
+    """Two 0-1 shares as ``percent`` writes them, with one or two more decimals where the
+    plain figures would read the same (``88.4%`` and ``87.9%``, not ``88%`` and ``88%``)."""
+    first, second = percent(before), percent(after)
+    if first != second or missing(before) or missing(after):
+        return first, second
+    for digits in (1, 2):
+        first, second = (f"{100 * _float(x):.{digits}f}%" for x in (before, after))
+        if first != second:
+            break
+    return first, second
+
+
 def usd(value: Any, reason: str = "") -> str:
     """``3.5 bn USD``, ``435 M USD``, ``106,965 USD``."""
     if missing(value):

@@ -151,7 +151,7 @@ def _portfolio(results: ReportResults) -> list[Finding]:
     moved = metrics[metrics["china_share_after"] < metrics["china_share_before"] - 1e-12]
     changes = "; ".join(
         f"China's share of {labels.product(str(r.commodity), str(r.stage))} falls from "
-        f"{labels.percent(r.china_share_before)} to {labels.percent(r.china_share_after)}"
+        "{} to {}".format(*labels.percent_pair(r.china_share_before, r.china_share_after))
         for r in moved.itertuples()
     )
     selected = results.tables["portfolio_selected"]
