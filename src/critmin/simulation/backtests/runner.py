@@ -199,6 +199,12 @@ def _element_cap(
     return capped / total
 
 
+def _net(compiled: Compiled, element: str) -> np.ndarray | None:
+    """Net monthly intake of ``element``'s licence pipeline (None without a licence)."""
+    pipe = compiled.commodity_pipeline.get(element)
+    return None if pipe is None else pipe.net
+
+
 def _single_cap(compiled: Compiled, target: dict[str, Any]) -> float:
     """As :func:`_element_cap` for the gallium and germanium markets."""
     if target["metric"] != "single_exports_ratio":
@@ -259,7 +265,8 @@ def replay(
     metric: Callable[[dict[str, Any]], tuple[float, float]]
     if spec["model"] == "elements":
         res = simulate_elements(
-            Shocks(months=len(labels), allowed=compiled.allowed),
+            Shocks(months=len(labels), allowed=compiled.allowed,
+                   held={key: pipe.net for key, pipe in compiled.pipeline.items()}),
             labels=labels,
             base=calibrate(year),
             parameters=parameters,
@@ -271,7 +278,7 @@ def replay(
     else:
         single = {
             el: simulate_single(el, path, year=year, parameters=parameters,
-                                known_from=compiled.known_from)
+                                known_from=compiled.known_from, held=_net(compiled, el))
             for el, path in compiled.commodity.items()
         }
         paths = single_paths(single, labels) if with_paths else None
