@@ -108,3 +108,27 @@ def test_pipeline_is_deterministic(ge_run):
     again = simulate_single("Ge", compiled.commodity["Ge"], held=pipe.net)
     np.testing.assert_array_equal(again.price, res.price)
     np.testing.assert_array_equal(again.held, res.held)
+
+
+def test_foresight_settles_where_the_first_damping_cycles():
+    # an ensemble member (seed 20101) whose foreseen Ga path cycles with damping 0.5 and
+    # settles with the next damping: steep stock response and a long rebuild
+    from critmin.simulation.backtests.runner import run_backtest
+    from critmin.simulation.elements import single
+
+    market = {
+        "rationing_price_index": 19.71921857984851, "demand_elasticity": -0.13036179495515826,
+        "substitution_elasticity": -0.042016377204478, "supply_elasticity": 0.4526120839059863,
+        "curtailment_elasticity": 0.9129673543264216, "utilisation": 0.8998832216082957,
+        "inventory_months": 0.7312880872653247, "holding_cost": 0.012526713430000093,
+        "inventory_release_slope": 3.9428379853576647, "rebuild_months": 6.598008402631937,
+        "expectation_weight": 0.5193600468293628,
+        "precautionary_elasticity": 3.0671119902614787,
+    }  # fmt: skip
+    rule = {"approval_rate": 0.5082467614487476, "leakage": 0.1926090921644771,
+            "processing_spread": 0.03548968734700969, "held_share": 0.0}  # fmt: skip
+    assert single.FORESIGHT_DAMPING[0] == 0.5
+    frame = run_backtest("gallium-germanium-2023", parameters=market, **rule)
+    again = run_backtest("gallium-germanium-2023", parameters=market, **rule)
+    np.testing.assert_array_equal(frame.model.to_numpy(), again.model.to_numpy())
+    assert np.isfinite(frame.model.to_numpy()).all()

@@ -40,8 +40,10 @@ from critmin.simulation.elements.zones import (
 from critmin.simulation.params import base_price
 
 SINGLE_FILE = Path(__file__).with_name("single.yaml")
-FORESIGHT_DAMPING = 0.5
-"""Weight of the expected path kept from the earlier passes (undamped passes oscillate)."""
+FORESIGHT_DAMPING = (0.5, 0.75, 0.9)
+"""Weights of the expected path kept from the earlier passes, tried in turn: undamped passes
+oscillate, and a few parameter sets (steep stock response, long rebuild) cycle at 0.5 but
+settle at 0.75."""
 FORESIGHT_TOLERANCE = 1e-9
 """Largest change of a month's price index between passes at which foresight has settled."""
 FORESIGHT_PASSES = 200
@@ -115,7 +117,8 @@ def simulate_single(
     announced ``allowed`` path from that month on and expect the price path it produces
     (perfect foresight of next month's price in each zone, :func:`foreseen`, in place of
     adaptive expectations): the run is repeated, each pass expecting the damped mean of the
-    earlier passes' paths, until the path moves by at most :data:`FORESIGHT_TOLERANCE`."""
+    earlier passes' paths, until the path moves by at most :data:`FORESIGHT_TOLERANCE`
+    (with heavier damping, :data:`FORESIGHT_DAMPING`, if it does not settle)."""
     check_engine(engine)
     par = parameters_of(parameters)
     yearly, exports_t = single_base(element, year)
@@ -161,17 +164,19 @@ def simulate_single(
             stock[t] = state.held[0]
         return SingleResult(price, used, made, flow, exports, balance, stock)
 
-    result = run(None)
+    first = run(None)
     if known_from is None:
-        return result
-    path = result.price
-    for _ in range(FORESIGHT_PASSES):
-        result = run(path)
-        gap = float(np.max(np.abs(result.price - path)))
-        if gap <= FORESIGHT_TOLERANCE:
-            return result
-        path = FORESIGHT_DAMPING * path + (1.0 - FORESIGHT_DAMPING) * result.price
+        return first
+    gap = np.inf
+    for keep in FORESIGHT_DAMPING:
+        path = first.price
+        for _ in range(FORESIGHT_PASSES):
+            result = run(path)
+            gap = float(np.max(np.abs(result.price - path)))
+            if gap <= FORESIGHT_TOLERANCE:
+                return result
+            path = keep * path + (1.0 - keep) * result.price
     raise InfeasibleError(
-        f"{element}: foreseen prices did not settle in {FORESIGHT_PASSES} passes "
-        f"(largest change {gap:.2e})"
+        f"{element}: foreseen prices did not settle in {FORESIGHT_PASSES} passes at any "
+        f"damping {FORESIGHT_DAMPING} (largest change {gap:.2e})"
     )
