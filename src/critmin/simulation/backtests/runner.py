@@ -32,7 +32,7 @@ from critmin.simulation.rules.compiler import Compiled, compile_rules
 from critmin.simulation.rules.schema import RuleFile, load_rules
 
 EPISODES_FILE = Path(__file__).with_name("episodes.yaml")
-RULE_PARAMETERS = ("approval_rate", "leakage", "processing_spread")
+RULE_PARAMETERS = ("approval_rate", "leakage", "processing_spread", "held_share")
 """Rule-file parameters a backtest can override (every measure, or every licence)."""
 PRICE_METRICS = frozenset({
     "export_unit_value_ratio", "price_spread", "magnet_spread_peak", "price_change",
@@ -230,12 +230,14 @@ def run_backtest(
     leakage: float | None = None,
     processing_spread: float | None = None,
     parameters: Mapping[str, float] | None = None,
+    held_share: float | None = None,
 ) -> pd.DataFrame:
     """One row per target of episode ``name`` run on its base year: observed, model, cap
     (volume targets), whether the model replays the cap, error (model - observed), relative
     error. The rule-file values given override every measure's; ``parameters`` override the
     market core's (names of ``critmin.market.parameters.yaml``)."""
-    return replay(name, approval_rate, leakage, processing_spread, parameters, False).targets
+    return replay(name, approval_rate, leakage, processing_spread, parameters, False,
+                  held_share).targets
 
 
 def replay(
@@ -245,6 +247,7 @@ def replay(
     processing_spread: float | None = None,
     parameters: Mapping[str, float] | None = None,
     with_paths: bool = True,
+    held_share: float | None = None,
 ) -> Replay:
     """:func:`run_backtest`'s targets with the run's paths (empty unless ``with_paths``)."""
     from critmin.simulation.backtests.paths import element_paths, single_paths
@@ -255,7 +258,7 @@ def replay(
     values = {
         k: float(v)
         for k, v in (("approval_rate", approval_rate), ("leakage", leakage),
-                     ("processing_spread", processing_spread))
+                     ("processing_spread", processing_spread), ("held_share", held_share))
         if v is not None
     }  # fmt: skip
     rules = [_override(load_rules(r), values) for r in spec["rules"]]
