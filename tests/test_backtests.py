@@ -77,6 +77,9 @@ def test_paths_carry_the_targets_and_sum_to_years():
     ga = replay("gallium-germanium-2023").paths
     aug = ga[(ga.series == "exports") & (ga.good == "Ga") & (ga.period == "2023-08")]
     assert aug.value.iloc[0] == pytest.approx(0.0, abs=1e-9)
+    # in August 2023 the exporters hold a month of Ga's base exports awaiting licences
+    held = ga[(ga.series == "pipeline") & (ga.good == "Ga") & (ga.period == "2023-08")]
+    assert held.value.iloc[0] == pytest.approx(81.2 / 12, rel=1e-12)
     assert not ga.period.eq("2025").any()  # no whole 2025 in the horizon
 
 
