@@ -6,9 +6,9 @@ t/yr; zone ``CHN>XCN``), ``unit_value`` (export-weighted ex-China price index of
 rare-earth exports, index 1 = base year), ``price`` (index 1 = base year, per zone),
 ``stock`` (end of period, t; element chain only), ``pipeline`` (end of period, t, zone
 ``CHN``: metal exporters hold in China awaiting licence decisions), ``use`` and ``output``
-(gallium and germanium, t). Goods: ``element|stage`` (oxide, metal) and ``magnet`` in the element chain,
-``Ga`` and ``Ge`` in the single-commodity markets. Annual rows sum flows, average prices and
-take the last month's stock.
+(gallium and germanium, t). Goods: ``element|stage`` (oxide, metal) and ``magnet`` in the
+element chain, ``Ga`` and ``Ge`` in the single-commodity markets. Annual rows sum flows,
+average prices and take the last month's stock.
 """
 
 from __future__ import annotations
