@@ -26,7 +26,7 @@ import yaml
 
 from critmin.errors import unknown_value
 from critmin.simulation.elements.chain import ZONES, calibrate
-from critmin.simulation.elements.model import MAGNET, ElementResult, Shocks, simulate_elements
+from critmin.simulation.elements.model import MAGNET, ElementResult, simulate_elements
 from critmin.simulation.elements.single import SingleResult, simulate_single
 from critmin.simulation.rules.compiler import Compiled, compile_rules
 from critmin.simulation.rules.schema import RuleFile, load_rules
@@ -268,8 +268,7 @@ def replay(
     metric: Callable[[dict[str, Any]], tuple[float, float]]
     if spec["model"] == "elements":
         res = simulate_elements(
-            Shocks(months=len(labels), allowed=compiled.allowed,
-                   held={key: pipe.net for key, pipe in compiled.pipeline.items()}),
+            compiled.shocks(),
             labels=labels,
             base=calibrate(year),
             parameters=parameters,

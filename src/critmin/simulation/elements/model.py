@@ -75,9 +75,9 @@ class Shocks:
 
     months: int
     allowed: Mapping[tuple[str, str], np.ndarray] = field(default_factory=dict)
-    held: Mapping[tuple[str, str], np.ndarray] = field(default_factory=dict)
     output: Mapping[str, np.ndarray] = field(default_factory=dict)
     demand: Mapping[str, np.ndarray] = field(default_factory=dict)
+    held: Mapping[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

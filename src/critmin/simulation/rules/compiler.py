@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from critmin.errors import ScenarioError
-from critmin.simulation.elements.model import MAGNET
+from critmin.simulation.elements.model import MAGNET, Shocks
 from critmin.simulation.rules.pipeline import (
     CALENDAR_PER_WORKING_DAY,
     Pipeline,
@@ -154,6 +154,11 @@ class Compiled:
             "gallium and germanium markets; the element chain and the commodity engine keep "
             "adaptive expectations"
         )
+
+    def shocks(self) -> Shocks:
+        """The element chain's inputs: allowed shares and licence pipelines."""
+        held = {key: pipe.net for key, pipe in self.pipeline.items()}
+        return Shocks(months=len(self.labels), allowed=self.allowed, held=held)
 
     def _apply(self, store: dict[Any, np.ndarray], key: Any, path: np.ndarray) -> None:
         store[key] = store.get(key, np.ones(len(self.labels))) * path
