@@ -77,6 +77,9 @@ def test_paths_carry_the_targets_and_sum_to_years():
     ga = replay("gallium-germanium-2023").paths
     aug = ga[(ga.series == "exports") & (ga.good == "Ga") & (ga.period == "2023-08")]
     assert aug.value.iloc[0] == pytest.approx(0.0, abs=1e-9)
+    # in August 2023 the exporters hold a month of Ga's base exports awaiting licences
+    held = ga[(ga.series == "pipeline") & (ga.good == "Ga") & (ga.period == "2023-08")]
+    assert held.value.iloc[0] == pytest.approx(81.2 / 12, rel=1e-12)
     assert not ga.period.eq("2025").any()  # no whole 2025 in the horizon
 
 
@@ -310,8 +313,10 @@ def test_score_from_the_cli():
 def test_the_2023_episode_foresees_the_announced_licences():
     """The Ga/Ge licensing was announced on 3 Jul 2023: from July the run foresees it, so
     buyers front-run the licence in July (exports above the Jan-Jun rate, where no cap binds:
-    a market target, not a cap replay), and China's August price still falls to the storage
-    floor for both metals (the germanium miss of docs/backtests.md)."""
+    a market target, not a cap replay). In August the licence pipeline holds the base flow
+    in China, so China's price stays above the storage floor, but it still falls from July
+    for both metals: holders foresee the glut once decisions release the rejected metal
+    (the germanium miss of docs/backtests.md)."""
     from critmin.market.params import default_parameters
     from critmin.simulation.elements.zones import storage_floor
     from critmin.simulation.rules.compiler import compile_rules
@@ -327,4 +332,4 @@ def test_the_2023_episode_foresees_the_announced_licences():
         assert not frame.loc[target, "cap_replay"]
     floor = storage_floor(default_parameters())
     for target in ("ga_china_price_aug_2023", "ge_china_price_aug_2023"):
-        assert frame.loc[target, "model"] < floor + 0.01
+        assert floor + 0.02 < frame.loc[target, "model"] < 1.0

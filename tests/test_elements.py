@@ -141,6 +141,7 @@ def _balance_checks(res) -> None:
         - st["restock"]
         - st["unsold"]
         - st["net_export"]
+        - st["pipeline"]
     )
     assert np.abs(gap).max() < 1e-9 * scale
     # what one zone exports the other imports
@@ -154,6 +155,7 @@ def _balance_checks(res) -> None:
         - mg["restock"]
         - mg["unsold"]
         - mg["net_export"]
+        - mg["pipeline"]
     )
     assert np.abs(mgap).max() < 1e-9 * max(mg["output"].max(), 1.0)
     np.testing.assert_allclose(mg["direct"], res.sector_use.sum(axis=1), rtol=1e-9)

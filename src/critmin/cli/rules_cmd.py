@@ -145,8 +145,7 @@ def run(
     rules = [load_rules(f) for f in files]
     compiled = compile_rules(rules, start, months)
     labels = compiled.labels
-    shocks = Shocks(months=months, allowed=compiled.allowed)
-    res = simulate_elements(shocks, labels=labels)
+    res = simulate_elements(compiled.shocks(), labels=labels)
     free = simulate_elements(Shocks(months=months), labels=labels)
     rows = []
     for el in res.base.elements:

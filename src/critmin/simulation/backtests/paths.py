@@ -4,10 +4,11 @@ Rows: ``period`` (``YYYY-MM`` or ``YYYY``), ``series``, ``good``, ``zone``, ``un
 ``value``. Series: ``exports`` (China's net exports to the rest of the world, t/month or
 t/yr; zone ``CHN>XCN``), ``unit_value`` (export-weighted ex-China price index of China's
 rare-earth exports, index 1 = base year), ``price`` (index 1 = base year, per zone),
-``stock`` (end of period, t; element chain only), ``use`` and ``output`` (gallium and
-germanium, t). Goods: ``element|stage`` (oxide, metal) and ``magnet`` in the element chain,
-``Ga`` and ``Ge`` in the single-commodity markets. Annual rows sum flows, average prices and
-take the last month's stock.
+``stock`` (end of period, t; element chain only), ``pipeline`` (end of period, t, zone
+``CHN``: metal exporters hold in China awaiting licence decisions), ``use`` and ``output``
+(gallium and germanium, t). Goods: ``element|stage`` (oxide, metal) and ``magnet`` in the
+element chain, ``Ga`` and ``Ge`` in the single-commodity markets. Annual rows sum flows,
+average prices and take the last month's stock.
 """
 
 from __future__ import annotations
@@ -45,10 +46,14 @@ def element_paths(res: ElementResult, unit_value: np.ndarray) -> pd.DataFrame:
             good = f"{el}|{stage}"
             unit = "t REO" if stage == "oxide" else "t metal"
             rows += _rows(labels, "exports", good, ARC, unit, res.stage["net_export"][:, e, s, 0])
+            held = np.cumsum(res.stage["pipeline"][:, e, s, 0])
+            rows += _rows(labels, "pipeline", good, "CHN", unit, held)
             for z, zone in enumerate(ZONES):
                 rows += _rows(labels, "price", good, zone, "index", res.price[:, e, s, z])
                 rows += _rows(labels, "stock", good, zone, unit, res.stock[:, e, s, z])
     rows += _rows(labels, "exports", MAGNET, ARC, "t NdFeB", res.magnet["net_export"][:, 0])
+    held = np.cumsum(res.magnet["pipeline"][:, 0])
+    rows += _rows(labels, "pipeline", MAGNET, "CHN", "t NdFeB", held)
     for z, zone in enumerate(ZONES):
         rows += _rows(labels, "price", MAGNET, zone, "index", res.magnet_price[:, z])
         rows += _rows(labels, "stock", MAGNET, zone, "t NdFeB", res.magnet_stock[:, z])
@@ -60,6 +65,7 @@ def single_paths(results: Mapping[str, SingleResult], labels: list[str]) -> pd.D
     rows = []
     for el, res in results.items():
         rows += _rows(labels, "exports", el, ARC, "t", res.exports)
+        rows += _rows(labels, "pipeline", el, "CHN", "t", res.held)
         for z, zone in enumerate(ZONES):
             rows += _rows(labels, "price", el, zone, "index", res.price[:, z])
             rows += _rows(labels, "use", el, zone, "t", res.use[:, z])
@@ -68,7 +74,7 @@ def single_paths(results: Mapping[str, SingleResult], labels: list[str]) -> pd.D
 
 
 _ANNUAL = {"exports": "sum", "use": "sum", "output": "sum", "price": "mean",
-           "unit_value": "mean", "stock": "last"}  # fmt: skip
+           "unit_value": "mean", "stock": "last", "pipeline": "last"}  # fmt: skip
 
 
 def _with_years(monthly: pd.DataFrame) -> pd.DataFrame:

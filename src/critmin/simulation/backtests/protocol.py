@@ -94,7 +94,8 @@ def estimate(parameter: str, index: int) -> float:
 
 def held_out(episode: str) -> dict[str, Value]:
     """Every parameter of ``estimates.yaml`` for scoring ``episode``: the mean of its
-    estimates on other episodes, else its prior; range = prior and those estimates."""
+    estimates on other episodes, else its prior; range = prior (with its stated ``low`` and
+    ``high``, if any) and those estimates."""
     if episode not in episode_names():
         raise unknown_value("backtest", episode, episode_names())
     out = {}
@@ -105,7 +106,8 @@ def held_out(episode: str) -> dict[str, Value]:
             if est["episode"] != episode
         ]
         prior = float(spec["prior"]["value"])
-        points = [prior] + [v for _, v in others]
+        stated = [float(spec["prior"][k]) for k in ("low", "high") if k in spec["prior"]]
+        points = [prior, *stated] + [v for _, v in others]
         if others:
             value = sum(v for _, v in others) / len(others)
             basis = "mean of the estimates on " + ", ".join(e for e, _ in others)

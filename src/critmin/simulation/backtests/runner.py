@@ -26,13 +26,13 @@ import yaml
 
 from critmin.errors import unknown_value
 from critmin.simulation.elements.chain import ZONES, calibrate
-from critmin.simulation.elements.model import MAGNET, ElementResult, Shocks, simulate_elements
+from critmin.simulation.elements.model import MAGNET, ElementResult, simulate_elements
 from critmin.simulation.elements.single import SingleResult, simulate_single
 from critmin.simulation.rules.compiler import Compiled, compile_rules
 from critmin.simulation.rules.schema import RuleFile, load_rules
 
 EPISODES_FILE = Path(__file__).with_name("episodes.yaml")
-RULE_PARAMETERS = ("approval_rate", "leakage", "processing_spread")
+RULE_PARAMETERS = ("approval_rate", "leakage", "processing_spread", "held_share")
 """Rule-file parameters a backtest can override (every measure, or every licence)."""
 PRICE_METRICS = frozenset({
     "export_unit_value_ratio", "price_spread", "magnet_spread_peak", "price_change",
@@ -199,6 +199,12 @@ def _element_cap(
     return capped / total
 
 
+def _net(compiled: Compiled, element: str) -> np.ndarray | None:
+    """Net monthly intake of ``element``'s licence pipeline (None without a licence)."""
+    pipe = compiled.commodity_pipeline.get(element)
+    return None if pipe is None else pipe.net
+
+
 def _single_cap(compiled: Compiled, target: dict[str, Any]) -> float:
     """As :func:`_element_cap` for the gallium and germanium markets."""
     if target["metric"] != "single_exports_ratio":
@@ -224,12 +230,14 @@ def run_backtest(
     leakage: float | None = None,
     processing_spread: float | None = None,
     parameters: Mapping[str, float] | None = None,
+    held_share: float | None = None,
 ) -> pd.DataFrame:
     """One row per target of episode ``name`` run on its base year: observed, model, cap
     (volume targets), whether the model replays the cap, error (model - observed), relative
     error. The rule-file values given override every measure's; ``parameters`` override the
     market core's (names of ``critmin.market.parameters.yaml``)."""
-    return replay(name, approval_rate, leakage, processing_spread, parameters, False).targets
+    return replay(name, approval_rate, leakage, processing_spread, parameters, False,
+                  held_share).targets
 
 
 def replay(
@@ -239,6 +247,7 @@ def replay(
     processing_spread: float | None = None,
     parameters: Mapping[str, float] | None = None,
     with_paths: bool = True,
+    held_share: float | None = None,
 ) -> Replay:
     """:func:`run_backtest`'s targets with the run's paths (empty unless ``with_paths``)."""
     from critmin.simulation.backtests.paths import element_paths, single_paths
@@ -249,7 +258,7 @@ def replay(
     values = {
         k: float(v)
         for k, v in (("approval_rate", approval_rate), ("leakage", leakage),
-                     ("processing_spread", processing_spread))
+                     ("processing_spread", processing_spread), ("held_share", held_share))
         if v is not None
     }  # fmt: skip
     rules = [_override(load_rules(r), values) for r in spec["rules"]]
@@ -259,7 +268,7 @@ def replay(
     metric: Callable[[dict[str, Any]], tuple[float, float]]
     if spec["model"] == "elements":
         res = simulate_elements(
-            Shocks(months=len(labels), allowed=compiled.allowed),
+            compiled.shocks(),
             labels=labels,
             base=calibrate(year),
             parameters=parameters,
@@ -271,7 +280,7 @@ def replay(
     else:
         single = {
             el: simulate_single(el, path, year=year, parameters=parameters,
-                                known_from=compiled.known_from)
+                                known_from=compiled.known_from, held=_net(compiled, el))
             for el, path in compiled.commodity.items()
         }
         paths = single_paths(single, labels) if with_paths else None

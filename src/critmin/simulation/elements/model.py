@@ -56,7 +56,7 @@ MAGNET = "magnet"
 STAGES = ("oxide", "metal")
 FLOWS = (
     "output", "release", "direct", "processing", "restock", "unsold", "market_maker",
-    "net_export",
+    "net_export", "pipeline",
 )
 NONE = -1
 
@@ -68,13 +68,16 @@ class Shocks:
     ``allowed[(element, stage)]``: share of the base China -> rest flow still allowed (1 =
     free; stage ``oxide`` or ``metal``; ``(MAGNET, MAGNET)`` for magnets). ``output[deposit]``:
     multiplier of a deposit's base output and capacity (1 = base, 0 = stopped, 0.8 = a fifth
-    lost). ``demand[sector]``: multiplier of magnet demand.
+    lost). ``demand[sector]``: multiplier of magnet demand. ``held[(element, stage)]``: the
+    licence pipeline's net intake in China as a share of the base flow
+    (:attr:`critmin.simulation.rules.pipeline.Pipeline.net`; keys as ``allowed``).
     """
 
     months: int
     allowed: Mapping[tuple[str, str], np.ndarray] = field(default_factory=dict)
     output: Mapping[str, np.ndarray] = field(default_factory=dict)
     demand: Mapping[str, np.ndarray] = field(default_factory=dict)
+    held: Mapping[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -264,13 +267,16 @@ class ElementResult:
     """Month-by-month flows (t/month) and prices (index) of the element chain.
 
     ``stage[flow]`` arrays are [month, element, stage (oxide, metal), zone]; metal rows of
-    non-magnet elements are 0. Flows (each >= 0 but ``net_export`` and ``market_maker``):
+    non-magnet elements are 0. Flows (each >= 0 but ``net_export``, ``market_maker`` and
+    ``pipeline``):
     ``output`` (separated oxide, metal made), ``release`` and ``restock`` (working stock),
     ``direct`` (final use), ``processing`` (bought by metal and magnet makers), ``unsold``
     (kept at a price index of 0, added to the stock), ``net_export`` (China -> rest; the
     rest's is its negative), ``market_maker`` (the core's market maker, about 1e-6 of the
-    volume). Every zone balances: output + release + market_maker = direct + processing +
-    restock + unsold + net_export. ``magnet[flow]`` arrays are
+    volume), ``pipeline`` (the licence pipeline's net intake in China: bought for licences
+    awaited less what decisions brought out; 0 outside China). Every zone balances: output +
+    release + market_maker = direct + processing + restock + unsold + net_export + pipeline.
+    ``magnet[flow]`` arrays are
     [month, zone]; ``sector_use`` (consumption) and ``sector_demand`` (use at the base price,
     with demand shocks) are [month, sector, zone]; ``mine`` is [month, deposit] (t REO);
     ``thrifted`` [month, element (Dy, Tb), zone] t of heavy-grade magnets whose content of
@@ -352,16 +358,22 @@ class ElementResult:
         return pd.DataFrame(rows)
 
 
-def _monthly_inputs(market: ElementMarket, shocks: Shocks) -> tuple[Array, Array, Array]:
-    """allowed [month, good], the multiplier of each deposit's output [month, deposit] and
-    the magnet demand multiplier [month, sector] of ``shocks``."""
+def _monthly_inputs(market: ElementMarket, shocks: Shocks) -> tuple[Array, Array, Array, Array]:
+    """allowed [month, good], the multiplier of each deposit's output [month, deposit], the
+    magnet demand multiplier [month, sector] and the pipeline's net intake [month, good] of
+    ``shocks``."""
     b = market.base
     n = shocks.months
     allowed = np.ones((n, len(market.goods.names)))
+    held = np.zeros((n, len(market.goods.names)))
     for (element, stage), path in shocks.allowed.items():
         if stage == "metal" and element not in b.magnet_elements:
             continue  # no metal market for it (La, Ce and the others are used as oxides)
         allowed[:, market.good(element, stage)] *= np.asarray(path, dtype=float)
+    for (element, stage), path in shocks.held.items():
+        if stage == "metal" and element not in b.magnet_elements:
+            continue
+        held[:, market.good(element, stage)] += np.asarray(path, dtype=float)
     ids = [dep.id for dep in b.deposits]
     for name in shocks.output:
         if name not in ids:
@@ -377,7 +389,7 @@ def _monthly_inputs(market: ElementMarket, shocks: Shocks) -> tuple[Array, Array
     for k, sector in enumerate(b.sectors):
         if sector in shocks.demand:
             demand[:, k] = np.asarray(shocks.demand[sector], dtype=float)
-    return allowed, keep, demand
+    return allowed, keep, demand, held
 
 
 def simulate_elements(
@@ -397,7 +409,7 @@ def simulate_elements(
     par = market.params
     st, v0, lay = market.structure, market.values, market.goods
     n = shocks.months
-    allowed, keep, demand = _monthly_inputs(market, shocks)
+    allowed, keep, demand, held = _monthly_inputs(market, shocks)
     seg = st.seg_ptr
     on_demand = np.concatenate([st.seg_ptr[t] + np.arange(seg[t + 1] - seg[t])
                                 for t in market.magnet_use])
@@ -425,7 +437,7 @@ def simulate_elements(
         v.alpha[on_demand] *= factor
         v.beta[on_demand] *= factor
         v.hi[on_demand] *= factor
-        write_goods(lay, st, v, state, allowed[t], par)
+        write_goods(lay, st, v, state, allowed[t], par, held[t])
         p, q = clear(engine, st, v, p, q, work, t)
         prices[t], activity[t] = p, q
         give, take = node_flows(st, q, market.production)
@@ -438,6 +450,7 @@ def simulate_elements(
         flows["unsold"][t] = q[lay.unsold]
         flows["market_maker"][t] = q[makers]
         flows["net_export"][t] = q[lay.arc][:, None] * np.array([1.0, -1.0])
+        flows["pipeline"][t] = q[lay.pipeline][:, None] * np.array([1.0, 0.0])
         good_price[t] = p[lay.node]
         for zi, term in enumerate(market.magnet_use):
             node = lay.node[-1, zi]

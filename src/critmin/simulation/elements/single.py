@@ -40,8 +40,10 @@ from critmin.simulation.elements.zones import (
 from critmin.simulation.params import base_price
 
 SINGLE_FILE = Path(__file__).with_name("single.yaml")
-FORESIGHT_DAMPING = 0.5
-"""Weight of the expected path kept from the earlier passes (undamped passes oscillate)."""
+FORESIGHT_DAMPING = (0.5, 0.75, 0.9)
+"""Weights of the expected path kept from the earlier passes, tried in turn: undamped passes
+oscillate, and a few parameter sets (steep stock response, long rebuild) cycle at 0.5 but
+settle at 0.75."""
 FORESIGHT_TOLERANCE = 1e-9
 """Largest change of a month's price index between passes at which foresight has settled."""
 FORESIGHT_PASSES = 200
@@ -60,7 +62,8 @@ def single_data() -> dict[str, Any]:
 @dataclass(frozen=True)
 class SingleResult:
     """Monthly results by zone (CHN, XCN): price index, use, output (t/month), China's net
-    exports (t/month) and the largest node imbalance of the month (t)."""
+    exports (t/month), the licence pipeline's stock in China at the month's end (t) and the
+    node imbalance of the month (t)."""
 
     price: np.ndarray  # [month, zone]
     use: np.ndarray  # [month, zone]
@@ -68,6 +71,7 @@ class SingleResult:
     exports: np.ndarray  # [month] China's net exports
     base_exports: float  # t/month
     balance: np.ndarray  # [month, zone] output + release - use - restock - unsold - exports
+    held: np.ndarray  # [month] licence pipeline stock in China (t)
 
 
 def single_base(element: str, year: int) -> tuple[np.ndarray, float]:
@@ -101,16 +105,20 @@ def simulate_single(
     parameters: Mapping[str, float] | None = None,
     engine: str = "compiled",
     known_from: int | None = None,
+    held: np.ndarray | None = None,
 ) -> SingleResult:
     """Run the two-zone market of ``element`` (``Ga`` or ``Ge``) from its ``year`` base state
     under ``allowed`` shares of China's base exports, every month cleared by the ``compiled``
-    or ``exact`` back-end; ``parameters`` override the market core's defaults.
+    or ``exact`` back-end; ``parameters`` override the market core's defaults; ``held`` is
+    the licence pipeline's net intake each month as a share of the base exports
+    (:attr:`critmin.simulation.rules.pipeline.Pipeline.net`; none if None).
 
     With ``known_from`` (a month index: the policy's announcement), holders know the
     announced ``allowed`` path from that month on and expect the price path it produces
     (perfect foresight of next month's price in each zone, :func:`foreseen`, in place of
     adaptive expectations): the run is repeated, each pass expecting the damped mean of the
-    earlier passes' paths, until the path moves by at most :data:`FORESIGHT_TOLERANCE`."""
+    earlier passes' paths, until the path moves by at most :data:`FORESIGHT_TOLERANCE`
+    (with heavier damping, :data:`FORESIGHT_DAMPING`, if it does not settle)."""
     check_engine(engine)
     par = parameters_of(parameters)
     yearly, exports_t = single_base(element, year)
@@ -138,12 +146,13 @@ def simulate_single(
         p, q = np.ones(st.n_nodes), np.zeros(st.n_terms)
         work = newton.workspace(st.n_nodes, st.n_terms, st.group_ptr, st.global_nodes.size)
         price, used, made = np.ones((n, 2)), np.zeros((n, 2)), np.zeros((n, 2))
-        flow, balance = np.zeros(n), np.zeros((n, 2))
+        flow, balance, stock = np.zeros(n), np.zeros((n, 2)), np.zeros(n)
         for t in range(n):
             if path is not None and known_from is not None and t >= known_from:
                 state.expected[0] = foreseen(path, t)
             v = v0.copy()
-            write_goods(lay, st, v, state, np.array([allowed[t]]), par)
+            write_goods(lay, st, v, state, np.array([allowed[t]]), par,
+                        None if held is None else np.array([held[t]]))
             p, q = clear(engine, st, v, p, q, work, t)
             price[t] = p[lay.node[0]]
             used[t] = q[demand]
@@ -152,19 +161,22 @@ def simulate_single(
             give, take = node_flows(st, q, np.arange(st.n_terms))
             balance[t] = (give - take)[lay.node[0]]
             advance(lay, p, q, state, par)
-        return SingleResult(price, used, made, flow, exports, balance)
+            stock[t] = state.held[0]
+        return SingleResult(price, used, made, flow, exports, balance, stock)
 
-    result = run(None)
+    first = run(None)
     if known_from is None:
-        return result
-    path = result.price
-    for _ in range(FORESIGHT_PASSES):
-        result = run(path)
-        gap = float(np.max(np.abs(result.price - path)))
-        if gap <= FORESIGHT_TOLERANCE:
-            return result
-        path = FORESIGHT_DAMPING * path + (1.0 - FORESIGHT_DAMPING) * result.price
+        return first
+    gap = np.inf
+    for keep in FORESIGHT_DAMPING:
+        path = first.price
+        for _ in range(FORESIGHT_PASSES):
+            result = run(path)
+            gap = float(np.max(np.abs(result.price - path)))
+            if gap <= FORESIGHT_TOLERANCE:
+                return result
+            path = keep * path + (1.0 - keep) * result.price
     raise InfeasibleError(
-        f"{element}: foreseen prices did not settle in {FORESIGHT_PASSES} passes "
-        f"(largest change {gap:.2e})"
+        f"{element}: foreseen prices did not settle in {FORESIGHT_PASSES} passes at any "
+        f"damping {FORESIGHT_DAMPING} (largest change {gap:.2e})"
     )

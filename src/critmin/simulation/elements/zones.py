@@ -12,8 +12,13 @@ is expected to pass (an export control, a co-product such as cerium) is stored r
 sold at any price. The arc carries
 China's net exports of the good (negative: XCN -> China): its base flow at equal prices,
 moved by price gaps with a steep slope (``ARC_ELASTICITY``: one price unless a cap binds)
-and capped at ``allowed x`` the base flow under an export control. The element chain and the
-gallium and germanium markets add their production, processing and demand terms.
+and capped at ``allowed x`` the base flow under an export control. Under a licence, a
+**pipeline** term takes from China what exporters buy for the licences they await and gives
+back what the month's decisions bring out (approved, to be exported on the arc, or rejected,
+released): a fixed net intake per month (t), ``held x`` the base flow, with ``held`` the
+compiled shares (:mod:`critmin.simulation.rules.pipeline`); the stock it holds is booked in
+:attr:`ZoneState.held`. The element chain and the gallium and germanium markets add their
+production, processing and demand terms.
 
 Nodes are global (no groups): the element chain's terms tie the two zones (a deposit's
 basket is separated partly in each), and a problem of a few dozen nodes is solved whole.
@@ -53,6 +58,7 @@ class Goods:
     restock: list[tuple[int, int]] = field(default_factory=list)
     unsold: list[tuple[int, int]] = field(default_factory=list)
     arc: list[int] = field(default_factory=list)
+    pipeline: list[int] = field(default_factory=list)
     flow: list[float] = field(default_factory=list)
     stock: list[tuple[float, float]] = field(default_factory=list)
 
@@ -81,6 +87,9 @@ class Goods:
         scale = max(min(float(volume[0]), float(volume[1])), abs(flow), floor)
         self.arc.append(b.term(f"trade|{name}", {nodes[0]: -1.0, nodes[1]: 1.0},
                                [(flow, ARC_ELASTICITY * scale / price0, -np.inf, np.inf)]))
+        # fixed net intake of the licence pipeline (beta 0: clip(alpha, lo, hi)), 0 unless set
+        self.pipeline.append(b.term(f"pipeline|{name}", {nodes[0]: -1.0},
+                                    [(0.0, 0.0, -np.inf, np.inf)]))
         self.names.append(name)
         self.node.append(nodes)  # type: ignore[arg-type]
         self.release.append((rel[0], rel[1]))
@@ -94,8 +103,8 @@ class Goods:
 @dataclass(frozen=True)
 class GoodsLayout:
     """Where each good's quantities live, after :meth:`Builder.build`: [good, zone] arrays of
-    node and term indices, [good] arc terms and base flows (t/month), [good, zone] full
-    stocks (t)."""
+    node and term indices, [good] arc and pipeline terms and base flows (t/month), [good,
+    zone] full stocks (t)."""
 
     names: tuple[str, ...]
     node: Array
@@ -103,6 +112,7 @@ class GoodsLayout:
     restock: Array
     unsold: Array
     arc: Array
+    pipeline: Array
     flow: Array
     stock: Array
 
@@ -110,21 +120,23 @@ class GoodsLayout:
     def of(cls, goods: Goods) -> GoodsLayout:
         return cls(tuple(goods.names), np.array(goods.node), np.array(goods.release),
                    np.array(goods.restock), np.array(goods.unsold), np.array(goods.arc),
-                   np.array(goods.flow), np.array(goods.stock))
+                   np.array(goods.pipeline), np.array(goods.flow), np.array(goods.stock))
 
 
 @dataclass
 class ZoneState:
     """What a month leaves to the next: stocks (t), last month's price index and the
-    expected appreciation, [good, zone]."""
+    expected appreciation, [good, zone]; the licence pipeline's stock in China (t) [good]."""
 
     stock: Array
     price: Array
     expected: Array
+    held: Array
 
     @classmethod
     def initial(cls, layout: GoodsLayout) -> ZoneState:
-        return cls(layout.stock.copy(), np.ones_like(layout.stock), np.zeros_like(layout.stock))
+        return cls(layout.stock.copy(), np.ones_like(layout.stock), np.zeros_like(layout.stock),
+                   np.zeros(len(layout.names)))
 
 
 def storage_floor(par: Parameters) -> float:
@@ -135,10 +147,12 @@ def storage_floor(par: Parameters) -> float:
 
 def write_goods(
     layout: GoodsLayout, st: Structure, v: Values, state: ZoneState, allowed: Array,
-    par: Parameters,
+    par: Parameters, held: Array | None = None,
 ) -> None:
-    """The month's stock segments and export caps: ``allowed`` [good] is the share of the
-    base CHN -> XCN flow still allowed (1 = no cap; a negative base flow allows none)."""
+    """The month's stock segments, export caps and pipeline intakes: ``allowed`` [good] is
+    the share of the base CHN -> XCN flow still allowed (1 = no cap; a negative base flow
+    allows none), ``held`` [good] the licence pipeline's net intake as a share of it (none
+    if None)."""
     seg = st.seg_ptr
     phi = par.precautionary_elasticity
     for g in range(len(layout.names)):
@@ -150,12 +164,15 @@ def write_goods(
                         par.inventory_release_slope, par.rebuild_months)
         if allowed[g] < 1.0:
             v.hi[seg[layout.arc[g]]] = allowed[g] * max(layout.flow[g], 0.0)
+        if held is not None:
+            v.alpha[seg[layout.pipeline[g]]] = held[g] * max(layout.flow[g], 0.0)
 
 
 def advance(layout: GoodsLayout, p: Array, q: Array, state: ZoneState, par: Parameters) -> None:
-    """Book a cleared month: stocks move by restocking + unsold - release, expectations
-    update."""
+    """Book a cleared month: stocks move by restocking + unsold - release, the pipeline's
+    by its net intake, expectations update."""
     state.stock += q[layout.restock] + q[layout.unsold] - q[layout.release]
+    state.held += q[layout.pipeline]
     price = p[layout.node]
     state.expected = par.expectation_weight * (price - state.price) / state.price
     state.price = price

@@ -31,7 +31,14 @@ from typing import Any
 import numpy as np
 
 from critmin.errors import ScenarioError
-from critmin.simulation.elements.model import MAGNET
+from critmin.simulation.elements.model import MAGNET, Shocks
+from critmin.simulation.rules.pipeline import (
+    CALENDAR_PER_WORKING_DAY,
+    Pipeline,
+    decided_share,
+    empty_pipeline,
+    measure_pipeline,
+)
 from critmin.simulation.rules.schema import Measure, RuleFile
 
 TO_MODEL = {
@@ -45,8 +52,6 @@ STAGE_OF = {"compound": "oxide", "oxide": "oxide", "metal": "metal", "alloy": "m
 
 ENGINE_STAGE = {"oxide": "separation", "metal": "metal", MAGNET: "magnet"}
 COMMODITIES = {"Ga": ("gallium", "refining"), "Ge": ("germanium", "refining")}
-
-CALENDAR_PER_WORKING_DAY = 7.0 / 5.0
 
 
 def month_labels(start: str, months: int) -> list[str]:
@@ -80,15 +85,8 @@ def _legal(measure: Measure, day: dt.date) -> float:
         assert measure.quota is not None
         return min(measure.quota.tonnes_per_year / measure.quota.reference_tonnes_per_year, 1.0)
     assert measure.licence is not None
-    lic = measure.licence
-    lag = lic.processing_working_days * CALENDAR_PER_WORKING_DAY
-    first, last = lag * (1.0 - lic.processing_spread), lag * (1.0 + lic.processing_spread)
-    started = (day - measure.start).days
-    if started >= last:
-        return lic.approval_rate
-    if started < first:
-        return 0.0
-    return lic.approval_rate * (started - first) / (last - first)
+    started = float((day - measure.start).days)
+    return measure.licence.approval_rate * float(decided_share(measure.licence, np.array(started)))
 
 
 def covered_share(measure: Measure, key: str, shares: dict[str, float] | None = None) -> float:
@@ -133,6 +131,10 @@ class Compiled:
     labels: list[str]
     allowed: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     commodity: dict[str, np.ndarray] = field(default_factory=dict)
+    pipeline: dict[tuple[str, str], Pipeline] = field(default_factory=dict)
+    """Licence pipeline of each flow of ``allowed`` a licence covers (:mod:`pipeline`)."""
+    commodity_pipeline: dict[str, Pipeline] = field(default_factory=dict)
+    """The same for the single-commodity markets (keys of ``commodity``)."""
     notes: list[str] = field(default_factory=list)
     known_from: int | None = None
     """Month (index) of the earliest ``announced`` date, 0 if before the horizon; None
@@ -153,8 +155,25 @@ class Compiled:
             "adaptive expectations"
         )
 
+    def shocks(self) -> Shocks:
+        """The element chain's inputs: allowed shares and licence pipelines."""
+        held = {key: pipe.net for key, pipe in self.pipeline.items()}
+        return Shocks(months=len(self.labels), allowed=self.allowed, held=held)
+
     def _apply(self, store: dict[Any, np.ndarray], key: Any, path: np.ndarray) -> None:
         store[key] = store.get(key, np.ones(len(self.labels))) * path
+
+    def _hold(
+        self, store: dict[Any, Pipeline], key: Any, measure: Measure, coverage: float,
+        month_of_day: np.ndarray, days: list[dt.date],
+    ) -> None:
+        """Add a licence measure's pipeline on ``key`` (pipelines of measures on the same
+        flow add up: each files for the flow it covers)."""
+        if measure.kind != "licence":
+            return
+        active = np.array([_active(measure, d) for d in days])
+        pipe = measure_pipeline(measure, month_of_day, coverage, active)
+        store[key] = store.get(key, empty_pipeline(len(self.labels))) + pipe
 
 
 def compile_rules(
@@ -172,6 +191,8 @@ def compile_rules(
     labels = month_labels(start, months)
     out = Compiled(labels)
     shares = shares or {}
+    days = [d for label in labels for d in _days(label)]
+    month_of_day = np.repeat(np.arange(len(labels)), [len(_days(label)) for label in labels])
     for rule in rules:
         for m in rule.measures:
             out._announce(rule.name, m)
@@ -180,6 +201,7 @@ def compile_rules(
                 if el in COMMODITIES:
                     share = covered_share(m, el, shares.get(el))
                     out._apply(out.commodity, el, allowed_path(m, labels, share))
+                    out._hold(out.commodity_pipeline, el, m, share, month_of_day, days)
                     continue
                 if el == "Sb":
                     out.notes.append(f"{rule.name}/{m.id}: antimony is not modelled")
@@ -199,6 +221,7 @@ def compile_rules(
                     done.add(key)
                     share = covered_share(m, key[1], shares.get(key[1]))
                     out._apply(out.allowed, key, allowed_path(m, labels, share))
+                    out._hold(out.pipeline, key, m, share, month_of_day, days)
             if MAGNET in m.products:
                 heavy = any(TO_MODEL.get(el) in ("Dy", "Tb") for el in m.elements)
                 coverage = m.magnet_coverage
@@ -206,6 +229,7 @@ def compile_rules(
                     coverage = heavy_grade_share if heavy else 1.0
                 share = covered_share(m, MAGNET, shares.get(MAGNET))
                 out._apply(out.allowed, (MAGNET, MAGNET), allowed_path(m, labels, share, coverage))
+                out._hold(out.pipeline, (MAGNET, MAGNET), m, share * coverage, month_of_day, days)
             if m.de_minimis is not None:
                 out.notes.append(
                     f"{rule.name}/{m.id}: de minimis {m.de_minimis:.2%} for foreign-made goods "

@@ -48,11 +48,14 @@ class Licence(_Model):
     """Licence terms: ``approval_rate`` of the controlled flow is approved after about
     ``processing_working_days``; approvals arrive evenly between ``1 - processing_spread`` and
     ``1 + processing_spread`` times that (default 0.5: assumption, the same for every
-    measure — exporters do not all wait the typical time)."""
+    measure — exporters do not all wait the typical time). ``held_share`` of the volume
+    applied for is bought in China at filing and held until the decision (the licence
+    pipeline, :mod:`critmin.simulation.rules.pipeline`; default 1: assumption)."""
 
     processing_working_days: float = Field(default=45.0, ge=0, le=720)
     processing_spread: float = Field(default=0.5, ge=0, le=1)
     approval_rate: float = 0.0
+    held_share: float = Field(default=1.0, ge=0, le=1)
     basis: str = ""
 
     @field_validator("approval_rate")
