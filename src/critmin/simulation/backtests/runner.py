@@ -250,6 +250,7 @@ def replay(
     held_share: float | None = None,
 ) -> Replay:
     """:func:`run_backtest`'s targets with the run's paths (empty unless ``with_paths``)."""
+    from critmin.simulation.backtests.conditions import episode_shifts
     from critmin.simulation.backtests.paths import element_paths, single_paths
 
     spec = episodes().get(name)
@@ -278,9 +279,11 @@ def replay(
         def metric(target: dict[str, Any]) -> tuple[float, float]:
             return _element_metric(res, target), _element_cap(res, compiled.allowed, target)
     else:
+        shifts = episode_shifts(name, labels)
         single = {
             el: simulate_single(el, path, year=year, parameters=parameters,
-                                known_from=compiled.known_from, held=_net(compiled, el))
+                                known_from=compiled.known_from, held=_net(compiled, el),
+                                shift=shifts.get(el))
             for el, path in compiled.commodity.items()
         }
         paths = single_paths(single, labels) if with_paths else None

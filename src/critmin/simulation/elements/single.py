@@ -23,7 +23,7 @@ import yaml
 from critmin.data import tables
 from critmin.errors import DataError, InfeasibleError
 from critmin.market import newton
-from critmin.market.problem import Builder
+from critmin.market.problem import Builder, Structure, Values
 from critmin.market.terms import demand_pieces, supply_segments
 from critmin.simulation.elements.model import parameters_of
 from critmin.simulation.elements.zones import (
@@ -98,6 +98,15 @@ def foreseen(path: np.ndarray, t: int) -> np.ndarray:
     return out
 
 
+def scale_term(st: Structure, v: Values, term: int, factor: float) -> None:
+    """Scale ``term``'s curve horizontally by ``factor`` (its quantities at every margin;
+    the demand pieces and the supply segments are linear in their base quantity)."""
+    seg = slice(int(st.seg_ptr[term]), int(st.seg_ptr[term + 1]))
+    v.alpha[seg] *= factor
+    v.beta[seg] *= factor
+    v.hi[seg] *= factor
+
+
 def simulate_single(
     element: str,
     allowed: np.ndarray,
@@ -106,12 +115,16 @@ def simulate_single(
     engine: str = "compiled",
     known_from: int | None = None,
     held: np.ndarray | None = None,
+    shift: np.ndarray | None = None,
 ) -> SingleResult:
     """Run the two-zone market of ``element`` (``Ga`` or ``Ge``) from its ``year`` base state
     under ``allowed`` shares of China's base exports, every month cleared by the ``compiled``
     or ``exact`` back-end; ``parameters`` override the market core's defaults; ``held`` is
     the licence pipeline's net intake each month as a share of the base exports
-    (:attr:`critmin.simulation.rules.pipeline.Pipeline.net`; none if None).
+    (:attr:`critmin.simulation.rules.pipeline.Pipeline.net`; none if None); ``shift``
+    [month, side, zone] scales each zone's demand (side 0) and supply (side 1) curve
+    horizontally in each month (1 = the base curve; an episode's market conditions,
+    :func:`critmin.simulation.backtests.conditions.episode_shifts`; none if None).
 
     With ``known_from`` (a month index: the policy's announcement), holders know the
     announced ``allowed`` path from that month on and expect the price path it produces
@@ -153,6 +166,10 @@ def simulate_single(
             v = v0.copy()
             write_goods(lay, st, v, state, np.array([allowed[t]]), par,
                         None if held is None else np.array([held[t]]))
+            if shift is not None:
+                for k in range(2):
+                    scale_term(st, v, demand[k], float(shift[t, 0, k]))
+                    scale_term(st, v, supply[k], float(shift[t, 1, k]))
             p, q = clear(engine, st, v, p, q, work, t)
             price[t] = p[lay.node[0]]
             used[t] = q[demand]
