@@ -136,3 +136,14 @@ def test_conditions_are_not_estimated_on_targets_or_export_volumes(monkeypatch):
     spec[EPISODE]["calibration"][0]["metric"] = "single_exports_ratio"
     with pytest.raises(DataError, match="not one of"):
         cond_mod.conditions_of(EPISODE)
+
+
+def test_calibration_value_by_hand():
+    labels = ["2023-01", "2023-02", "2023-03"]
+    price = np.array([[2.0, 1.0], [3.0, 1.0], [1.5, 1.0]])
+    output = np.array([[10.0, 4.0], [8.0, 5.0], [6.0, 6.0]])
+    obs = {"metric": "single_price_change", "zone": "CHN", "window": ["2023-02", "2023-03"],
+           "reference": ["2023-01", "2023-01"]}
+    assert cond_mod.calibration_value(labels, price, output, obs) == 2.25 / 2.0
+    obs |= {"metric": "single_output_ratio", "zone": "XCN"}
+    assert cond_mod.calibration_value(labels, price, output, obs) == 5.5 / 4.0
