@@ -25,8 +25,6 @@ from critmin.simulation.elements.single import simulate_single
 from critmin.simulation.elements.zones import ZONES
 
 SIDES = ("demand", "supply")
-FIT_STEPS = 40
-"""Bisection steps of an estimate (the bracket shrinks by 2^-40)."""
 REACH_TOLERANCE = 1e-3
 """Out of reach: the estimate is the least shift whose gap is within this of the smallest
 (price index or output ratio; at the storage floor a further 10 % off demand moves the price
@@ -122,6 +120,8 @@ def condition_factor(name: str, index: int) -> float:
     """Estimate of condition ``index`` of episode ``name`` (see the module docstring; NaN
     where its observation is unknown): its element's market from the episode's base year,
     without the policy (its calibration precedes it), under this condition alone."""
+    from critmin.simulation.backtests.protocol import FIT_STEPS, bisect
+
     spec = _episode(name)
     cond = conditions_of(name)[index]
     est = cond["estimate"]
@@ -157,14 +157,7 @@ def condition_factor(name: str, index: int) -> float:
             else:
                 near = mid
         return far
-    rising = g_high > g_low
-    for _ in range(FIT_STEPS):
-        mid = 0.5 * (low + high)
-        if (gap(mid) < 0) == rising:
-            low = mid
-        else:
-            high = mid
-    return 0.5 * (low + high)
+    return bisect(gap, low, high, g_high > g_low)
 
 
 def _labels(spec: dict[str, Any]) -> list[str]:

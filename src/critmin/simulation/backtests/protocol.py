@@ -11,6 +11,7 @@ on its target for ``method: fit``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -82,7 +83,12 @@ def estimate(parameter: str, index: int) -> float:
     g_low, g_high = gap(low), gap(high)
     if g_low * g_high > 0:
         return low if abs(g_low) < abs(g_high) else high
-    rising = g_high > g_low
+    return bisect(gap, low, high, g_high > g_low)
+
+
+def bisect(gap: Callable[[float], float], low: float, high: float, rising: bool) -> float:
+    """The root of ``gap`` in [low, high] (a sign change there; ``rising``: gap grows with
+    its argument) after :data:`FIT_STEPS` halvings of the bracket."""
     for _ in range(FIT_STEPS):
         mid = 0.5 * (low + high)
         if (gap(mid) < 0) == rising:
