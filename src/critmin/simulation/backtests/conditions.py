@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from critmin.errors import DataError
-from critmin.simulation.elements.single import simulate_single
+from critmin.errors import DataError, unknown_value
+from critmin.simulation.elements.single import COMMODITY, simulate_single
 from critmin.simulation.elements.zones import ZONES
 
 SIDES = ("demand", "supply")
@@ -39,8 +39,6 @@ def _episode(name: str) -> dict[str, Any]:
 
     spec: dict[str, Any] | None = episodes().get(name)
     if spec is None:
-        from critmin.errors import unknown_value
-
         raise unknown_value("backtest", name, episode_names())
     return spec
 
@@ -55,6 +53,8 @@ def conditions_of(name: str) -> list[dict[str, Any]]:
         where = f"episodes.yaml: {name}.conditions[{k}]"
         if cond["side"] not in SIDES:
             raise DataError(f"{where}.side {cond['side']!r}: not one of {SIDES}")
+        if cond["element"] not in COMMODITY:
+            raise DataError(f"{where}.element {cond['element']!r}: not one of {list(COMMODITY)}")
         if cond["zone"] not in ZONES:
             raise DataError(f"{where}.zone {cond['zone']!r}: not one of {ZONES}")
         est = cond["estimate"]
@@ -128,11 +128,9 @@ def condition_factor(name: str, index: int) -> float:
     if "unknown" in est:
         return float("nan")
     obs = next(c for c in spec["calibration"] if c["id"] == est["observation"])
-    months = max(
-        i for i, lab in enumerate(_labels(spec)) if lab <= max(obs["window"][1],
-                                                               obs["reference"][1])
-    ) + 1  # fmt: skip
-    labels = _labels(spec)[:months]
+    last = max(obs["window"][1], obs["reference"][1])
+    labels = [lab for lab in _labels(spec) if lab <= last]
+    months = len(labels)
 
     def gap(x: float) -> float:
         shift = shifts_for([cond], [x], cond["element"], labels)
