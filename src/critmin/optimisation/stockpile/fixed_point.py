@@ -318,6 +318,11 @@ def market_consistent(
         raise InputError(f"tolerance = {tolerance!r}: a share of the LP's saving in (0, 1)")
     if max_iterations < 1:
         raise InputError(f"max_iterations = {max_iterations!r}: at least one pass")
+    if scenarios.sample is None:
+        raise InputError(
+            f"scenarios.source = {scenarios.source!r}: the market-consistent plan needs engine "
+            "scenarios (the release effect is measured by the market model)"
+        )
     curves = Curves.of(scenarios)
     wall, cpu = time.perf_counter(), _cpu()
     runner = MarketRunner(config, scenarios)
