@@ -90,6 +90,8 @@ def run_stockpile(
         fixed = market_consistent(spec, scenarios, tolerance, max_iterations)
         scenarios = fixed.scenarios
     report = compare_arrangements(spec, scenarios, rule=rule)
+    if fixed is not None:
+        report.notes.append(fixed.note())
     sweep = None
     if k_sweep:
         if not engine:

@@ -151,6 +151,18 @@ class FixedPoint:
             for a in allies
         }
 
+    def note(self) -> str:
+        """One line for the run's notes: converged or not, in which pass, the gap."""
+        chosen = self.iterations[self.chosen - 1]
+        state = "converged" if self.converged else "NOT converged"
+        return (
+            f"market-consistent: {state} (pass {self.chosen} of {len(self.iterations)}: LP "
+            f"saving {chosen.lp_saving_usd:,.0f} USD, market {chosen.realised_saving_usd:,.0f} "
+            f"USD, gap {chosen.gap:.2%}, tolerance {self.tolerance:.2%}); the arrangements "
+            "are solved with that pass's release effect and the joint plan is run through "
+            "the market again (through_market)"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Plain values for ``--format json``."""
         return {
@@ -312,8 +324,8 @@ def market_consistent(
 ) -> FixedPoint:
     """Iterate the joint plan and its release effect until the LP's saving is the market's
     within ``tolerance`` and no holding is held back by the trust region (module doc);
-    engine scenarios with the price response. Returns the pass with the smallest gap
-    among those not held back (or among all, when every pass is)."""
+    engine scenarios with the price response. Returns the converged pass, else the pass with
+    the smallest gap (``converged`` False)."""
     if not 0.0 < tolerance < 1.0:
         raise InputError(f"tolerance = {tolerance!r}: a share of the LP's saving in (0, 1)")
     if max_iterations < 1:
@@ -370,8 +382,8 @@ def market_consistent(
             ),
             release_tranche_t=scenarios.shortfall.copy(data=tranche),
         )
-    free = [i for i, it in enumerate(history) if not it.held_back] or list(range(len(history)))
-    best = min(free, key=lambda i: (history[i].gap, i))
+    good = [i for i, it in enumerate(history) if it.gap <= tolerance and not it.held_back]
+    best = min(good or range(len(history)), key=lambda i: (history[i].gap, i))
     chosen, plan, market = passes[best]
     return FixedPoint(
         scenarios=chosen,
