@@ -1,26 +1,28 @@
 """The plan that holds through the market: the LP's valuation of a release calibrated to the
-market's, and the plan iterated until the LP's estimate of its saving is the market's.
+market's, and the plan iterated until the LP's estimate of its saving is the market's
+(``docs/methods/stockpile.md``, section 2.5).
 
 The LP values a tonne released at an ally's node as covering a tonne of its shortfall
 (partial equilibrium at the node: ``release``). In the market part of it displaces the ally's
-imports and lowers other countries' prices instead. The release effect ``theta`` [scenario,
-ally, material] scales what arriving tonnes cover in the LP's shortfall balance
-(``model.add_unmet_need``: ``sum_k u + theta * arrives >= S``; the LP stays linear), and is
-measured by the engine: for the plan's releases ``y`` of a cell group (scenario, ally,
-material; one value over the months), ``theta`` is the value at which the LP's saving of
-those releases equals the market's realised saving at that node,
+imports, rebuilds working stocks and lowers other countries' prices instead. The release
+effect scales what arriving tonnes cover in the LP's shortfall balance, in two tranches
+(``model.add_unmet_need``; concave, so the LP stays linear): ``theta_1`` for the plan's own
+releases month by month, ``theta_2 <= theta_1`` beyond. Both are measured by the engine per
+group (scenario, ally, material; one value over the months): ``theta_1`` is the value at
+which the LP's saving of the plan's releases ``y`` equals the market's realised saving at
+that node,
 
     sum_t [L_t(S_t) - L_t(max(S_t - theta y_t, 0))] = V_market(no release) - V_market(plan),
 
 with ``L_t`` the LP's convex loss of the shortfall left (``L_t(S_t)`` is the market's value
 lost without release) and ``V_market`` the engine's value lost of the ally at that node
-(``market_check``: the plan's releases as ``stockpile_release`` events of the kept sample).
-The left side is non-decreasing in ``theta`` (``L`` convex and increasing), so ``theta`` is
-found by bisection on ``[0, max_t S_t / y_t]``. The iteration (:func:`market_consistent`):
-``theta = 1``; solve the joint LP; run its releases through the market; stop when
-``|LP saving - realised saving| <= tolerance x LP saving``; else recalibrate ``theta`` at the
-plan's releases (cell groups without releases keep theirs) and re-solve. At the fixed point
-the LP's valuation of its own plan is the market's, so is its ranking of "what to stockpile".
+(``market_check``: the releases as ``stockpile_release`` events of the kept sample). The left
+side is non-decreasing in ``theta``, so it is found by bisection. ``theta_2`` does the same
+for a probe of ``PROBE`` more tonnes on top (the market's marginal effect). The iteration
+(:func:`market_consistent`): ``theta = 1``; solve the joint LP; run its releases through the
+market; stop when ``|LP saving - realised saving| <= tolerance x LP saving`` and no holding
+lies on the trust region's edge; else measure the effect at the plan and re-solve with the
+holdings kept within a trust region of the last plan's.
 """
 
 from __future__ import annotations
