@@ -253,6 +253,25 @@ def stockpile_command(
             help="Run the joint plan's releases through the market (engine scenarios).",
         ),
     ] = False,
+    market_consistent: Annotated[
+        bool,
+        typer.Option(
+            "--market-consistent",
+            help="Calibrate what a release covers to the market and iterate the plan until "
+            "the LP's saving is the market's (section 2.5; implies --through-market).",
+        ),
+    ] = False,
+    market_tolerance: Annotated[
+        float,
+        typer.Option(
+            "--market-tolerance",
+            help="--market-consistent stops when |LP - market saving| <= this x LP saving.",
+        ),
+    ] = 0.01,
+    market_iterations: Annotated[
+        int,
+        typer.Option("--market-iterations", help="--market-consistent: at most this many passes."),
+    ] = 12,
 ) -> None:
     """Size the allies' stockpile of CONFIG and compare alone, joint and the rule of thumb."""
     spec = load_config(config)
@@ -273,12 +292,33 @@ def stockpile_command(
     if risk:
         spec = spec.model_copy(update={"risk": spec.risk.model_copy(update=risk)})
     ks = _k_values(k_sweep, spec) if k_sweep is not None else None
+    if not 0.0 < market_tolerance < 1.0:
+        raise InputError(
+            f"--market-tolerance {market_tolerance}: a share of the LP's saving strictly "
+            "between 0 and 1"
+        )
+    if market_iterations < 1:
+        raise InputError(f"--market-iterations {market_iterations}: at least one pass")
     if confidential:
         if ks is not None:
             raise InputError("--k-sweep: not available with --confidential")
+        if market_consistent:
+            raise InputError(
+                "--market-consistent: not available with --confidential; the release effect "
+                "is measured on the joint plan, which needs every ally's data in one process "
+                "(docs/methods/stockpile.md, section 2.5)"
+            )
         _confidential(spec, k, fmt, out)
         return
-    run = run_stockpile(spec, k=k, k_sweep=ks, through_market=through_market)
+    run = run_stockpile(
+        spec,
+        k=k,
+        k_sweep=ks,
+        through_market=through_market,
+        consistent=market_consistent,
+        tolerance=market_tolerance,
+        max_iterations=market_iterations,
+    )
     scenarios, report = run.scenarios, run.report
     document = {
         "name": spec.name,
@@ -292,6 +332,8 @@ def stockpile_command(
         document["k_sensitivity"] = run.k_sensitivity.to_dict(orient="records")
     if run.market_check is not None:
         document["through_market"] = run.market_check.to_dict()
+    if run.fixed_point is not None:
+        document["market_consistent"] = run.fixed_point.to_dict()
     if out is not None:
         _write(document, out)
     if fmt is Format.json:
@@ -312,6 +354,18 @@ def stockpile_command(
         "scenarios": f"{scenarios.n_scenarios} ({scenarios.source})",
         "notes": "; ".join(document["notes"]),
     }
+    if run.market_check is not None:
+        check = run.market_check
+        meta["saving: LP / market (USD)"] = (
+            f"{check.lp_saving_usd:,.0f} / {check.realised_saving_usd:,.0f}"
+        )
+    if run.fixed_point is not None:
+        fixed = run.fixed_point
+        meta["market-consistent"] = (
+            f"{'converged' if fixed.converged else 'NOT converged'} in pass {fixed.chosen} of "
+            f"{len(fixed.iterations)} (gap {fixed.iterations[fixed.chosen - 1].gap:.2%}, "
+            f"tolerance {fixed.tolerance:.2%})"
+        )
     render(_frame(document), fmt, title=f"{spec.name}: {chosen} arrangement", meta=meta)
     if run.k_sensitivity is not None and fmt is Format.table:
         render(run.k_sensitivity, fmt, title="effect of K (joint and alone optima, USD; t)")

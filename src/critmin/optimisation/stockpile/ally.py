@@ -30,6 +30,7 @@ from critmin.optimisation.stockpile.config import StockpileConfig, parse_config
 from critmin.optimisation.stockpile.model import (
     add_damage,
     add_stock_and_unmet,
+    add_unmet_need,
     resolve_inputs,
     stock_cost,
 )
@@ -140,9 +141,7 @@ class AllyProblem:
         out = export.sum("partner").expand_dims(ally=[self.ally])
         into = imported.sum("partner").expand_dims(ally=[self.ally])
         m.add_constraints(out - release <= 0, name="ship_only_released")
-        m.add_constraints(
-            unmet.sum("sector") + release - out + into >= scenarios.shortfall, name="unmet_need"
-        )
+        add_unmet_need(m, scenarios, unmet, release - out + into)
         weight = 1.0 + (inputs.risk_weight if scenarios.n_scenarios == 1 else 0.0)
         p = scenarios.probability * weight
         damage = (p * add_damage(m, inputs, unmet)).sum()

@@ -23,6 +23,12 @@ from critmin.optimisation.stockpile.config import (
     StockpileConfig,
     load_config,
 )
+from critmin.optimisation.stockpile.fixed_point import (
+    DEFAULT_MAX_ITERATIONS,
+    DEFAULT_TOLERANCE,
+    FixedPoint,
+    market_consistent,
+)
 from critmin.optimisation.stockpile.market_check import MarketCheck
 from critmin.optimisation.stockpile.market_check import through_market as through_market_check
 from critmin.optimisation.stockpile.scenarios import (
@@ -36,13 +42,15 @@ from critmin.optimisation.stockpile.scenarios import (
 class StockpileRun:
     """A solved comparison: the config, the scenarios used, every arrangement and, when
     asked, the effect of K (``k_sensitivity``: one row per K, see ``sensitivity_to_k``) and
-    the joint plan run through the market (``market_check``)."""
+    the joint plan run through the market (``market_check``) and the market-consistent
+    iteration (``fixed_point``)."""
 
     config: StockpileConfig
     scenarios: ScenarioSet
     report: ArrangementReport
     k_sensitivity: pd.DataFrame | None = None
     market_check: MarketCheck | None = None
+    fixed_point: FixedPoint | None = None
 
 
 def run_stockpile(
@@ -51,13 +59,20 @@ def run_stockpile(
     k_sweep: Sequence[int] | None = None,
     rule: bool = True,
     through_market: bool = False,
+    consistent: bool = False,
+    tolerance: float = DEFAULT_TOLERANCE,
+    max_iterations: int = DEFAULT_MAX_ITERATIONS,
 ) -> StockpileRun:
     """Compare alone, joint and the rule of thumb for ``config`` (a file or a parsed config).
 
     ``k`` overrides the config's number of representative scenarios; ``k_sweep`` adds the
     joint and alone optima for each K in it, all reduced from the same engine ensemble;
     ``through_market`` runs the joint plan's releases through the market
-    (:func:`~critmin.optimisation.stockpile.market_check.through_market`; engine scenarios)."""
+    (:func:`~critmin.optimisation.stockpile.market_check.through_market`; engine scenarios);
+    ``consistent`` first iterates the joint plan until the LP's saving is the market's
+    within ``tolerance`` (:func:`~critmin.optimisation.stockpile.fixed_point.
+    market_consistent`), then solves every arrangement with the release effect it measured
+    and runs the joint plan through the market."""
     spec = config if isinstance(config, StockpileConfig) else load_config(config)
     if k is not None and k < 1:
         raise InputError(f"k = {k}: at least one scenario must be kept")
@@ -68,7 +83,15 @@ def run_stockpile(
         scenarios = reduce_for_config(spec, full, k if k is not None else spec.scenarios.k)
     else:
         scenarios = full
+    fixed = None
+    if consistent:
+        if not engine:
+            raise InputError("scenarios.source: the market-consistent plan needs engine scenarios")
+        fixed = market_consistent(spec, scenarios, tolerance, max_iterations)
+        scenarios = fixed.scenarios
     report = compare_arrangements(spec, scenarios, rule=rule)
+    if fixed is not None:
+        report.notes.append(fixed.note())
     sweep = None
     if k_sweep:
         if not engine:
@@ -76,5 +99,9 @@ def run_stockpile(
                 "k_sweep: explicit scenarios are not reduced; K applies to engine ones"
             )
         sweep = sensitivity_to_k(spec, list(k_sweep), full=full)
-    check = through_market_check(spec, scenarios, report.joint) if through_market else None
-    return StockpileRun(spec, scenarios, report, sweep, check)
+    check = (
+        through_market_check(spec, scenarios, report.joint)
+        if through_market or consistent
+        else None
+    )
+    return StockpileRun(spec, scenarios, report, sweep, check, fixed)

@@ -297,7 +297,7 @@ def build_model(
         m.add_constraints(outflow - release <= 0, name="ship_only_released")
         used = release - outflow + inflow
         transfer_cost = inputs.transfer_cost_usd_per_t * inflow
-    m.add_constraints(unmet.sum("sector") + used >= scenarios.shortfall, name="unmet_need")
+    add_unmet_need(m, scenarios, unmet, used)
 
     holding_cost = stock_cost(m, inputs, holding)
     holding_cost = (holding_cost * p).sum() if perfect_information else holding_cost.sum()
@@ -338,6 +338,38 @@ def add_stock_and_unmet(
     m.add_constraints(release - inputs.release_rate * holding <= 0, name="release_rate")
     m.add_constraints(release.sum("month") - holding <= 0, name="stock_balance")
     return holding, release, unmet
+
+
+def add_unmet_need(
+    m: linopy.Model,
+    scenarios: ScenarioSet,
+    unmet: linopy.Variable,
+    arrives: linopy.Variable | linopy.LinearExpression,
+) -> None:
+    """``unmet_need``: the sectors' unmet need [scenario, month, ally, material] is at least
+    the shortfall less what the tonnes arriving at the node cover (shared by the joint
+    model and each ally's own model in the confidential mode).
+
+    Without a release effect a tonne covers a tonne. With one (``scenarios.release_effect``,
+    ``fixed_point``) the first ``release_tranche_t`` tonnes over the horizon of a scenario,
+    ally and material cover ``theta_1`` each and the rest ``theta_2 <= theta_1`` (concave:
+    the LP fills the first tranche first): the variable ``release_beyond`` (t/month, at most
+    what arrives; constraint ``first_tranche``: the rest is at most the tranche) takes the
+    second tranche's tonnes and covered = ``theta_1 arrives - (theta_1 - theta_2) beyond``."""
+    effect, tranche = scenarios.release_effect, scenarios.release_tranche_t
+    if effect is None or tranche is None:
+        m.add_constraints(unmet.sum("sector") + arrives >= scenarios.shortfall, name="unmet_need")
+        return
+    first = effect.sel(tranche=1, drop=True)
+    second = effect.sel(tranche=2, drop=True)
+    short = scenarios.shortfall
+    beyond = m.add_variables(
+        lower=0, coords=[short.indexes[d] for d in short.dims], name="release_beyond"
+    )
+    m.add_constraints(beyond - arrives <= 0, name="beyond_only_arrived")
+    m.add_constraints(arrives - beyond <= tranche, name="first_tranche")
+    covered = first * arrives - (first - second) * beyond
+    m.add_constraints(unmet.sum("sector") + covered >= short, name="unmet_need")
 
 
 def add_damage(m: linopy.Model, inputs: Inputs, unmet: linopy.Variable) -> linopy.LinearExpression:

@@ -54,13 +54,17 @@ class LossCurves:
 
     def loss(self, shortfall_left: Array) -> Array:
         """The curve at ``shortfall_left`` [...] (t/month), USD/month."""
-        filled = np.clip(
-            np.asarray(shortfall_left)[..., None] - np.cumsum(self.width, -1) + self.width,
-            0.0,
-            self.width,
-        )
-        out: Array = (filled * self.slope).sum(-1)
-        return out
+        return piecewise_loss(self.width, self.slope, shortfall_left)
+
+
+def piecewise_loss(width: Array, slope: Array, shortfall_left: Array) -> Array:
+    """The convex curve of pieces ``width`` (t/month) and ``slope`` (USD/t) [..., piece] at
+    ``shortfall_left`` [...] (t/month; the cheapest pieces fill first), USD/month."""
+    filled = np.clip(
+        np.asarray(shortfall_left)[..., None] - np.cumsum(width, -1) + width, 0.0, width
+    )
+    out: Array = (filled * slope).sum(-1)
+    return out
 
 
 def convex_envelope(x: Array, y: Array) -> Array:

@@ -34,7 +34,9 @@ class StockpileSolution:
     [scenario, month, ally, material, sector] t/month; ``transfer`` [scenario,
     month, ally (from), partner (to), material] t/month or None; ``loss_usd`` [scenario, ally]
     damage plus freight of inflows; ``holding_cost_usd`` [ally]; ``objective_usd`` the LP's
-    objective (with the CVaR term when risk-weighted).
+    objective (with the CVaR term when risk-weighted); ``release_beyond`` [scenario, month,
+    ally, material] t/month, the tonnes arriving beyond the first tranche of a release
+    effect (``model.add_unmet_need``), None without one.
     """
 
     holdings: xr.DataArray
@@ -49,6 +51,7 @@ class StockpileSolution:
     sector_share: xr.DataArray
     objective_usd: float
     cvar_alpha: float
+    release_beyond: xr.DataArray | None = None
 
     @classmethod
     def from_model(cls, built: StockpileModel) -> StockpileSolution:
@@ -87,6 +90,9 @@ class StockpileSolution:
             sector_share=inputs.sector_share,
             objective_usd=float(built.model.objective.value or 0.0),
             cvar_alpha=inputs.cvar_alpha,
+            release_beyond=(
+                solution["release_beyond"].fillna(0.0) if "release_beyond" in solution else None
+            ),
         )
 
     def for_ally(self, ally: str) -> StockpileSolution:
@@ -108,6 +114,9 @@ class StockpileSolution:
             sector_share=self.sector_share.sel(ally=one),
             objective_usd=float(self.cost_by_ally_usd.sel(ally=ally)),
             cvar_alpha=self.cvar_alpha,
+            release_beyond=None
+            if self.release_beyond is None
+            else self.release_beyond.sel(ally=one),
         )
 
     @property

@@ -58,6 +58,14 @@ class ScenarioSet:
     cases and the mean-value problem. ``world_output_t_per_month`` [material] and
     ``supply_elasticity``: the market's base world output of each material's stage and its
     supply elasticity (what a purchase moves, ``acquisition``); None for explicit cases.
+
+    ``release_effect`` [scenario, ally, material, tranche] (dimensionless, None = 1) and
+    ``release_tranche_t`` [scenario, ally, material] (t over the horizon): the shortfall a
+    tonne released at an ally's node covers as the market measures it, ``theta_1`` for the
+    first ``release_tranche_t`` tonnes and ``theta_2`` beyond (``model.add_unmet_need``,
+    ``critmin.optimisation.stockpile.fixed_point``); 1 is the partial equilibrium at the
+    node, less where a released tonne partly displaces the ally's imports. Set by the
+    market-consistent iteration; an ally's private file carries its own.
     """
 
     shortfall: xr.DataArray
@@ -78,6 +86,8 @@ class ScenarioSet:
     sample: xr.DataArray | None = None
     world_output_t_per_month: xr.DataArray | None = None
     supply_elasticity: float | None = None
+    release_effect: xr.DataArray | None = None
+    release_tranche_t: xr.DataArray | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -100,6 +110,8 @@ class ScenarioSet:
             curve_sector_share=_maybe(pick, self.curve_sector_share),
             curve_gap_usd=_maybe(pick, self.curve_gap_usd),
             sample=_maybe(pick, self.sample),
+            release_effect=_maybe(pick, self.release_effect),
+            release_tranche_t=_maybe(pick, self.release_tranche_t),
             probability=xr.DataArray(
                 np.asarray(probability, float), dims="scenario", coords={"scenario": labels}
             ),
@@ -124,6 +136,8 @@ class ScenarioSet:
             curve_slope=_maybe(cut, self.curve_slope),
             curve_sector_share=_maybe(cut, self.curve_sector_share),
             curve_gap_usd=_maybe(cut, self.curve_gap_usd),
+            release_effect=_maybe(cut, self.release_effect),
+            release_tranche_t=_maybe(cut, self.release_tranche_t),
         )
 
     def value_by_sector(self) -> xr.DataArray | None:
@@ -440,6 +454,8 @@ def mean_scenario(scenarios: ScenarioSet) -> ScenarioSet:
         curve_sector_share=None,
         curve_gap_usd=None,
         sample=None,
+        release_effect=_maybe(mean, scenarios.release_effect),
+        release_tranche_t=_maybe(mean, scenarios.release_tranche_t),
     )
 
 

@@ -126,16 +126,28 @@ def _price_response_basis(scenarios: ScenarioSet, value: xr.DataArray) -> str:
     p = scenarios.probability
     share = float((scenarios.curve_gap_usd * p).sum() / max(float((lost * p).sum()), 1e-300))
     worst = float((scenarios.curve_gap_usd / lost.where(lost > 0)).max())
+    if scenarios.release_effect is not None:
+        first = scenarios.release_effect.sel(tranche=1, drop=True)
+        market = (
+            "; market-consistent: a released tonne covers the release effect the market "
+            f"measured (theta from {float(first.min()):.3f} to {float(first.max()):.3f}; "
+            "docs/methods/stockpile.md, section 2.5)"
+        )
+    else:
+        market = (
+            ". In the market a released tonne partly displaces the ally's imports and lowers "
+            "other countries' prices, so where trade can redirect the LP overstates what a "
+            "release saves: --through-market measures the saving the market realises and "
+            "--market-consistent calibrates the plan to it (docs/methods/stockpile.md, "
+            "sections 2.3 and 2.5)"
+        )
     return (
         "price response: a release lowers the price at the ally's use node along its "
         "buyers' demand curves, other countries and trade held fixed (partial equilibrium); "
         f"the loss of the shortfall left is convex in {scenarios.curve_width.sizes['piece']} "
         "pieces (the lower convex envelope of the market's loss), exact with no release; its "
         f"gap below the market's loss is at most {worst:.1%} of a month's value lost "
-        f"({share:.2%} of the expected value lost). In the market a released tonne partly "
-        "displaces the ally's imports and lowers other countries' prices, so where trade can "
-        "redirect the LP overstates what a release saves: --through-market measures the "
-        "saving the market realises (docs/methods/stockpile.md, section 2.3)"
+        f"({share:.2%} of the expected value lost){market}"
     )
 
 
