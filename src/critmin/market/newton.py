@@ -445,24 +445,24 @@ def solve(
                 d0 += price0[n] * ex[n] * step[n]
             if not d0 < 0.0:
                 break
+        # the full step, unless the minimum along it lies in (0, 1): the directional
+        # derivative is monotone and piecewise linear; Illinois-type regula falsi until it
+        # has fallen to a tenth of its value at 0 (a strong Wolfe condition). One call site
+        # for the trial evaluation (each inlined call of a function of arrays costs atomic
+        # reference counts)
         t_len = 1.0
-        d1 = _directional(p, step, t_len, trial, q_trial, w_trial, ex_trial, gross_trial,
-                          term_ptr, term_node, term_coef, entry, seg_ptr, price0, alpha, beta, lo,
-                          hi, cost)
-        if d1 > 0.0:
-            # the minimum along the step lies in (0, 1): the directional derivative is
-            # monotone and piecewise linear; Illinois-type regula falsi until it has fallen
-            # to a tenth of its value at 0 (a strong Wolfe condition)
-            a_t, a_d, b_t, b_d = 0.0, d0, 1.0, d1
-            side = 0
-            for _ in range(LINE_SEARCH_STEPS):
-                t_len = a_t - a_d * (b_t - a_t) / (b_d - a_d)
-                if not (a_t < t_len < b_t):
-                    t_len = 0.5 * (a_t + b_t)
-                dt = _directional(p, step, t_len, trial, q_trial, w_trial, ex_trial,
-                                  gross_trial, term_ptr, term_node, term_coef, entry, seg_ptr,
-                                  price0, alpha, beta, lo, hi, cost)
-                if abs(dt) <= WOLFE * abs(d0):
+        a_t, a_d, b_t, b_d = 0.0, d0, 1.0, 0.0
+        side = 0
+        for ls in range(LINE_SEARCH_STEPS + 1):
+            dt = _directional(p, step, t_len, trial, q_trial, w_trial, ex_trial, gross_trial,
+                              term_ptr, term_node, term_coef, entry, seg_ptr, price0, alpha,
+                              beta, lo, hi, cost)
+            if ls == 0:
+                if not dt > 0.0:
+                    break
+                b_d = dt
+            else:
+                if abs(dt) <= WOLFE * abs(d0) or ls == LINE_SEARCH_STEPS:
                     break
                 if dt < 0.0:
                     a_t, a_d = t_len, dt
@@ -474,6 +474,9 @@ def solve(
                     if side == 1:
                         a_d *= 0.5
                     side = 1
+            t_len = a_t - a_d * (b_t - a_t) / (b_d - a_d)
+            if not (a_t < t_len < b_t):
+                t_len = 0.5 * (a_t + b_t)
         for n in range(n_nodes):
             p[n] = trial[n]
             ex[n] = ex_trial[n]
