@@ -156,7 +156,7 @@ def workspace(
     )
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy")
 def _cholesky(a: Array, g: int, k: int) -> None:
     """In-place lower Cholesky factor of the leading ``k x k`` block of ``a[g]`` (indexed in
     place: a view would cost a reference count on every call)."""
@@ -190,7 +190,7 @@ def _solve_factored(a: Array, g: int, k: int, b: Array) -> None:
         b[i] = v / a[g, i, i]
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy")
 def _solve_columns(a: Array, g: int, k: int, x: Array, ncol: int) -> None:
     """Solve ``L L^T X = X`` in place for the first ``ncol`` columns of ``x[g]`` [k, ncol]
     with the factor in ``a[g]``."""
