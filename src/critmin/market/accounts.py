@@ -84,18 +84,30 @@ def final_use_accounts(
     (t/month) and value lost (USD) at price index ``p``; ``reference`` [K] is each sector's
     use at the base price this month. Rows of sectors without final use stay 0."""
     out[:] = 0.0
+    # a sector's sums are kept in registers over its run of pieces (stored when the sector
+    # changes): the same additions in the same order as adding into ``out`` directly
+    k = -1
+    wanted = 0.0
+    got = 0.0
+    lost = 0.0
     for g in range(seg_ptr[term], seg_ptr[term + 1]):
-        k = seg_sector[g]
+        if seg_sector[g] != k:
+            if k >= 0:
+                out[k, 0], out[k, 1], out[k, 4] = wanted, got, lost
+            k = seg_sector[g]
+            wanted, got, lost = out[k, 0], out[k, 1], out[k, 4]
         a, lo_g, hi_g = alpha[g], lo[g], hi[g]
         slope = beta[g] * price0  # t per unit of index
         x = min(p, seg_ceiling[g])
         desired = _at(a, slope, lo_g, hi_g, x)
-        out[k, 0] += desired
-        out[k, 1] += desired if x == p else _at(a, slope, lo_g, hi_g, p)
+        wanted += desired
+        got += desired if x == p else _at(a, slope, lo_g, hi_g, p)
         if x > 1.0:
-            out[k, 4] += _area(a, slope, lo_g, hi_g, 1.0, x) * price0
+            lost += _area(a, slope, lo_g, hi_g, 1.0, x) * price0
         elif x < 1.0:
-            out[k, 4] -= _area(a, slope, lo_g, hi_g, x, 1.0) * price0
+            lost -= _area(a, slope, lo_g, hi_g, x, 1.0) * price0
+    if k >= 0:
+        out[k, 0], out[k, 1], out[k, 4] = wanted, got, lost
     for k in range(out.shape[0]):
         if reference[k] <= 0.0 and out[k, 0] <= 0.0:
             continue

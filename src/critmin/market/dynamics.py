@@ -19,7 +19,7 @@ import numba
 import numpy as np
 
 from critmin.market.chain import NONE, Chain
-from critmin.market.terms import write_stock, write_supply
+from critmin.market.terms import stock_values, supply_values
 
 Array = np.ndarray
 
@@ -148,7 +148,10 @@ def assemble(
             if term != NONE:
                 z = z0[s, r] * keep[t, s, r] + added[t, s, r]
                 k = max(k0[s, r], z0[s, r]) * keep[t, s, r] + added[t, s, r] + extra[s, r]
-                write_supply(alpha, beta, hi, seg_ptr[term], z, k, p0, eps_c, eps)
+                g = seg_ptr[term]
+                beta[g], hi[g], beta[g + 1], hi[g + 1] = supply_values(z, k, p0, eps_c, eps)
+                alpha[g] = z
+                alpha[g + 1] = 0.0
             term = final_use[s, r]
             if term != NONE:
                 for g in range(seg_ptr[term], seg_ptr[term + 1]):
@@ -157,13 +160,18 @@ def assemble(
                     beta[g] = beta0[g] * m
                     hi[g] = hi0[g] * m
             i0 = inventory[s, r]
-            write_stock(
-                alpha, hi,
-                seg_ptr[release[s, r]] if release[s, r] != NONE else -1,
-                seg_ptr[restock[s, r]] if restock[s, r] != NONE else -1,
+            a_release, h_release, a_restock, h_restock = stock_values(
                 i0, stock[s, r], 1.0 + h + expected[s, r],
                 i0 * (1.0 + par[P_PHI] * max(expected[s, r], 0.0)), k_inv, par[P_REBUILD],
             )
+            if release[s, r] != NONE:
+                g = seg_ptr[release[s, r]]
+                alpha[g] = a_release
+                hi[g] = h_release
+            if restock[s, r] != NONE:
+                g = seg_ptr[restock[s, r]]
+                alpha[g] = a_restock
+                hi[g] = h_restock
             term = import_c[s, r]
             if term != NONE:
                 g = seg_ptr[term]

@@ -134,7 +134,7 @@ def workspace(
         np.zeros((max(n_groups, 1), kmax, kmax)),  # hgg
         np.zeros((max(n_groups, 1), kmax, m)),  # hgm
         np.zeros((max(n_groups, 1), kmax, m)),  # hgx: Hgg^-1 Hgm
-        np.zeros((m, m)),  # hmm
+        np.zeros((1, m, m)),  # hmm: the Schur complement's factor (one block)
         np.zeros((m, m)),  # hmm_raw
         np.zeros((max(n_groups, 1), m, m)),  # schur: each group's Hmg Hgg^-1 Hgm
         np.zeros(n_groups + 1, dtype=np.bool_),  # dirty: groups (and the hub) to redo
@@ -157,52 +157,54 @@ def workspace(
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _cholesky(a: Array, k: int) -> None:
-    """In-place lower Cholesky factor of the leading ``k x k`` block of ``a``."""
+def _cholesky(a: Array, g: int, k: int) -> None:
+    """In-place lower Cholesky factor of the leading ``k x k`` block of ``a[g]`` (indexed in
+    place: a view would cost a reference count on every call)."""
     for j in range(k):
-        s = a[j, j]
+        s = a[g, j, j]
         for i in range(j):
-            s -= a[j, i] * a[j, i]
+            s -= a[g, j, i] * a[g, j, i]
         if s <= JITTER:
             s = JITTER
         d = np.sqrt(s)
-        a[j, j] = d
+        a[g, j, j] = d
         for i in range(j + 1, k):
-            v = a[i, j]
+            v = a[g, i, j]
             for m in range(j):
-                v -= a[i, m] * a[j, m]
-            a[i, j] = v / d
+                v -= a[g, i, m] * a[g, j, m]
+            a[g, i, j] = v / d
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _solve_factored(a: Array, k: int, b: Array) -> None:
-    """Solve ``L L^T x = b`` in place for the factor in ``a``'s leading block (b: 1-d)."""
+def _solve_factored(a: Array, g: int, k: int, b: Array) -> None:
+    """Solve ``L L^T x = b`` in place for the factor in ``a[g]``'s leading block (b: 1-d)."""
     for i in range(k):
         v = b[i]
         for m in range(i):
-            v -= a[i, m] * b[m]
-        b[i] = v / a[i, i]
+            v -= a[g, i, m] * b[m]
+        b[i] = v / a[g, i, i]
     for i in range(k - 1, -1, -1):
         v = b[i]
         for m in range(i + 1, k):
-            v -= a[m, i] * b[m]
-        b[i] = v / a[i, i]
+            v -= a[g, m, i] * b[m]
+        b[i] = v / a[g, i, i]
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _solve_columns(a: Array, k: int, x: Array, ncol: int) -> None:
-    """Solve ``L L^T X = X`` in place for the first ``ncol`` columns of ``x`` [k, ncol]."""
+def _solve_columns(a: Array, g: int, k: int, x: Array, ncol: int) -> None:
+    """Solve ``L L^T X = X`` in place for the first ``ncol`` columns of ``x[g]`` [k, ncol]
+    with the factor in ``a[g]``."""
     for j in range(ncol):
         for i in range(k):
-            v = x[i, j]
+            v = x[g, i, j]
             for m in range(i):
-                v -= a[i, m] * x[m, j]
-            x[i, j] = v / a[i, i]
+                v -= a[g, i, m] * x[g, m, j]
+            x[g, i, j] = v / a[g, i, i]
         for i in range(k - 1, -1, -1):
-            v = x[i, j]
+            v = x[g, i, j]
             for m in range(i + 1, k):
-                v -= a[m, i] * x[m, j]
-            x[i, j] = v / a[i, i]
+                v -= a[g, m, i] * x[g, m, j]
+            x[g, i, j] = v / a[g, i, i]
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -249,8 +251,11 @@ def _factor(
         w_factored[t] = w[t]
     for g in range(n_groups):
         if dirty[g]:
-            hgg[g] = 0.0
-            hgm[g] = 0.0
+            for i in range(hgg.shape[1]):
+                for j in range(hgg.shape[2]):
+                    hgg[g, i, j] = 0.0
+                for j in range(hgm.shape[2]):
+                    hgm[g, i, j] = 0.0
     hub = dirty[n_groups]
     if hub:
         hmm_raw[:] = 0.0
@@ -284,32 +289,31 @@ def _factor(
         k = group_ptr[g + 1] - group_ptr[g]
         if k == 0 or not dirty[g]:
             continue
-        hg = hgg[g]
-        hx = hgm[g]
-        xs = hgx[g]
         for i in range(k):
-            hg[i, i] += JITTER
-        _cholesky(hg, k)
+            hgg[g, i, i] += JITTER
+        _cholesky(hgg, g, k)
         for i in range(k):
             for j in range(n_glob):
-                xs[i, j] = hx[i, j]
-        _solve_columns(hg, k, xs, n_glob)
+                hgx[g, i, j] = hgm[g, i, j]
+        _solve_columns(hgg, g, k, hgx, n_glob)
         for j1 in range(n_glob):
             for j2 in range(n_glob):
                 s = 0.0
                 for i in range(k):
-                    s += hx[i, j1] * xs[i, j2]
+                    s += hgm[g, i, j1] * hgx[g, i, j2]
                 schur[g, j1, j2] = s
     if n_glob > 0:
-        hmm[:] = hmm_raw
+        for j1 in range(n_glob):
+            for j2 in range(n_glob):
+                hmm[0, j1, j2] = hmm_raw[j1, j2]
         for g in range(n_groups):
             if group_ptr[g + 1] > group_ptr[g]:
                 for j1 in range(n_glob):
                     for j2 in range(n_glob):
-                        hmm[j1, j2] -= schur[g, j1, j2]
+                        hmm[0, j1, j2] -= schur[g, j1, j2]
         for j in range(n_glob):
-            hmm[j, j] += JITTER
-        _cholesky(hmm, n_glob)
+            hmm[0, j, j] += JITTER
+        _cholesky(hmm, 0, n_glob)
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -338,19 +342,18 @@ def _newton_step(
         k = group_ptr[g + 1] - start
         if k == 0:
             continue
-        hx = hgm[g]
         for i in range(k):
             ys[i] = rhs[group_nodes[start + i]]
-        _solve_factored(hgg[g], k, ys)
+        _solve_factored(hgg, g, k, ys)
         for j1 in range(n_glob):
             s = 0.0
             for i in range(k):
-                s += hx[i, j1] * ys[i]
+                s += hgm[g, i, j1] * ys[i]
             bm[j1] -= s
         for i in range(k):
             d[group_nodes[start + i]] = ys[i]
     if n_glob > 0:
-        _solve_factored(hmm, n_glob, bm)
+        _solve_factored(hmm, 0, n_glob, bm)
         for j in range(n_glob):
             d[global_nodes[j]] = bm[j]
     for g in range(n_groups):
@@ -373,7 +376,7 @@ def _balanced(ex: Array, gross: Array, volume: Array, tol: float) -> float:
     return worst
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy")
 def solve(
     p: Array,
     q: Array,
@@ -442,24 +445,24 @@ def solve(
                 d0 += price0[n] * ex[n] * step[n]
             if not d0 < 0.0:
                 break
+        # the full step, unless the minimum along it lies in (0, 1): the directional
+        # derivative is monotone and piecewise linear; Illinois-type regula falsi until it
+        # has fallen to a tenth of its value at 0 (a strong Wolfe condition). One call site
+        # for the trial evaluation (each inlined call of a function of arrays costs atomic
+        # reference counts)
         t_len = 1.0
-        d1 = _directional(p, step, t_len, trial, q_trial, w_trial, ex_trial, gross_trial,
-                          term_ptr, term_node, term_coef, entry, seg_ptr, price0, alpha, beta, lo,
-                          hi, cost)
-        if d1 > 0.0:
-            # the minimum along the step lies in (0, 1): the directional derivative is
-            # monotone and piecewise linear; Illinois-type regula falsi until it has fallen
-            # to a tenth of its value at 0 (a strong Wolfe condition)
-            a_t, a_d, b_t, b_d = 0.0, d0, 1.0, d1
-            side = 0
-            for _ in range(LINE_SEARCH_STEPS):
-                t_len = a_t - a_d * (b_t - a_t) / (b_d - a_d)
-                if not (a_t < t_len < b_t):
-                    t_len = 0.5 * (a_t + b_t)
-                dt = _directional(p, step, t_len, trial, q_trial, w_trial, ex_trial,
-                                  gross_trial, term_ptr, term_node, term_coef, entry, seg_ptr,
-                                  price0, alpha, beta, lo, hi, cost)
-                if abs(dt) <= WOLFE * abs(d0):
+        a_t, a_d, b_t, b_d = 0.0, d0, 1.0, 0.0
+        side = 0
+        for ls in range(LINE_SEARCH_STEPS + 1):
+            dt = _directional(p, step, t_len, trial, q_trial, w_trial, ex_trial, gross_trial,
+                              term_ptr, term_node, term_coef, entry, seg_ptr, price0, alpha,
+                              beta, lo, hi, cost)
+            if ls == 0:
+                if not dt > 0.0:
+                    break
+                b_d = dt
+            else:
+                if abs(dt) <= WOLFE * abs(d0) or ls == LINE_SEARCH_STEPS:
                     break
                 if dt < 0.0:
                     a_t, a_d = t_len, dt
@@ -471,6 +474,9 @@ def solve(
                     if side == 1:
                         a_d *= 0.5
                     side = 1
+            t_len = a_t - a_d * (b_t - a_t) / (b_d - a_d)
+            if not (a_t < t_len < b_t):
+                t_len = 0.5 * (a_t + b_t)
         for n in range(n_nodes):
             p[n] = trial[n]
             ex[n] = ex_trial[n]

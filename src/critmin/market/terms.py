@@ -60,6 +60,23 @@ def supply_segments(
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
+def supply_values(
+    output: float, capacity: float, value: float, curtailment: float, expansion: float
+) -> tuple[float, float, float, float]:
+    """Supply on margin: ``beta`` and ``hi`` of its first segment (``alpha`` = ``output``),
+    ``beta`` and ``hi`` of its second (``alpha`` = 0); ``output`` (t/month) at zero margin,
+    ``capacity`` (t/month), ``value`` (USD per unit of activity). Scalars, so that a compiled
+    caller writes them without passing arrays (each array passed to an inlined function
+    costs two atomic reference counts per call)."""
+    return (
+        curtailment * output / value,
+        min(output, capacity),
+        expansion * output / value,
+        max(capacity - output, 0.0),
+    )
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def write_supply(
     alpha: Array,
     beta: Array,
@@ -71,14 +88,14 @@ def write_supply(
     curtailment: float,
     expansion: float,
 ) -> None:
-    """Supply on margin into segments ``first`` and ``first + 1``: ``output`` (t/month) at
-    zero margin, ``capacity`` (t/month), ``value`` (USD per unit of activity)."""
+    """Supply on margin (:func:`supply_values`) into segments ``first`` and ``first + 1``."""
+    beta0, hi0, beta1, hi1 = supply_values(output, capacity, value, curtailment, expansion)
     alpha[first] = output
-    beta[first] = curtailment * output / value
-    hi[first] = min(output, capacity)
+    beta[first] = beta0
+    hi[first] = hi0
     alpha[first + 1] = 0.0
-    beta[first + 1] = expansion * output / value
-    hi[first + 1] = max(capacity - output, 0.0)
+    beta[first + 1] = beta1
+    hi[first + 1] = hi1
 
 
 def stock_segments(
@@ -90,6 +107,23 @@ def stock_segments(
     write_stock(alpha, hi, 0, 1, stock, stock, 1.0 + holding_cost, stock, slope, 1.0)
     beta = slope * stock / price0
     return (alpha[0], beta, 0.0, hi[0]), (alpha[1], beta, 0.0, hi[1])
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def stock_values(
+    base: float, stock: float, trigger: float, target: float, slope: float, rebuild: float
+) -> tuple[float, float, float, float]:
+    """A working stock's month: ``alpha`` and ``hi`` of its release segment, which gives up
+    to ``stock`` (t) above the ``trigger`` price index, and of its restocking segment, which
+    rebuilds towards ``target`` (t) at most ``1 / rebuild`` of the gap a month below it;
+    ``base`` (t) scales both with ``slope`` (share of the base stock per month per unit of
+    index). Scalars, as :func:`supply_values`."""
+    return (
+        -slope * base * trigger,
+        max(stock, 0.0),
+        slope * base * trigger,
+        max(target - stock, 0.0) / rebuild,
+    )
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -105,13 +139,14 @@ def write_stock(
     slope: float,
     rebuild: float,
 ) -> None:
-    """A working stock's month: segment ``release`` (or -1) gives up to ``stock`` (t) above
-    the ``trigger`` price index, segment ``restock`` (or -1) rebuilds towards ``target`` (t)
-    at most ``1 / rebuild`` of the gap a month below it; ``base`` (t) scales both with
-    ``slope`` (share of the base stock per month per unit of index)."""
+    """A working stock's month (:func:`stock_values`) into segment ``release`` and segment
+    ``restock`` (either -1: none)."""
+    a_release, h_release, a_restock, h_restock = stock_values(
+        base, stock, trigger, target, slope, rebuild
+    )
     if release >= 0:
-        alpha[release] = -slope * base * trigger
-        hi[release] = max(stock, 0.0)
+        alpha[release] = a_release
+        hi[release] = h_release
     if restock >= 0:
-        alpha[restock] = slope * base * trigger
-        hi[restock] = max(target - stock, 0.0) / rebuild
+        alpha[restock] = a_restock
+        hi[restock] = h_restock
