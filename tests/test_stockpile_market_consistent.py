@@ -20,8 +20,18 @@ from critmin.optimisation.stockpile import build_model
 from critmin.optimisation.stockpile.ally import read_private
 from critmin.optimisation.stockpile.config import load_config
 from critmin.optimisation.stockpile.decomposed import decomposed_solve, write_party_files
-from critmin.optimisation.stockpile.fixed_point import Curves, calibrate, market_consistent
-from critmin.optimisation.stockpile.market_check import MarketRunner, through_market
+from critmin.optimisation.stockpile.fixed_point import (
+    Curves,
+    calibrate,
+    market_consistent,
+    probe_tonnes,
+)
+from critmin.optimisation.stockpile.market_check import (
+    RELEASE_FLOOR_T,
+    MarketRunner,
+    delivered,
+    through_market,
+)
 from critmin.optimisation.stockpile.scenarios import scenarios_from_config
 from tests.test_stockpile import EXPLICIT_CONFIG
 from tests.test_stockpile_confidential import EXAMPLES, small_engine_config
@@ -251,3 +261,40 @@ def test_cli_bad_market_options_are_one_line_naming_the_option(
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_releases_count_at_the_other_nodes_as_the_market_measures_them(tmp_path: Path) -> None:
+    """Targeted bans (24 samples, 8 kept), the partial-equilibrium plan run through the
+    market: a group's releases save something at other nodes (a partner's, the other
+    material's), so some effects across nodes are positive, each at most its first tranche's
+    and 0 on the diagonal; with them the LP's saving of the plan at every node is the
+    market's realised saving (1e-6 of the largest)."""
+    cfg = small_engine_config(tmp_path)
+    sc = scenarios_from_config(cfg)
+    plan = build_model(cfg, sc, transfers=True).solve()
+    tonnes = delivered(plan, sc)
+    tonnes = np.where(tonnes > RELEASE_FLOOR_T, tonnes, 0.0)
+    runner = MarketRunner(cfg, sc)
+    run = runner.run(tonnes)
+    realised = (runner.without.value_lost_usd - run.value_lost_usd).sum(1)
+    curves = Curves.of(sc)
+    extra = probe_tonnes(curves, tonnes)
+    lost = runner.without.value_lost_usd[:, None, None]
+    probed = (lost - runner.probe(tonnes, extra, run)).sum(3)
+    removed = (lost - runner.probe(tonnes, -tonnes, run)).sum(3)
+    effect, _, cross = calibrate(curves, tonnes, realised, removed, extra, probed)
+    n_a, n_m = cross.shape[1:3]
+    diagonal = cross[
+        :, np.arange(n_a)[:, None], np.arange(n_m), np.arange(n_a)[:, None], np.arange(n_m)
+    ]
+    assert (diagonal == 0.0).all()
+    assert (cross[..., 1] <= cross[..., 0] + 1e-12).all()
+    assert (cross >= 0.0).all()
+    us, jp = list(cfg.allies).index("USA"), list(cfg.allies).index("JPN")
+    assert cross[:, us, :, jp, :, 0].max() > 0.0
+    assert cross[:, jp, :, us, :, 0].max() > 0.0
+    assert cross[:, :, 0, :, 1, 0].max() > 0.0
+    assert cross[:, :, 1, :, 0, 0].max() > 0.0
+    others = np.einsum("samcd,stcd->stam", cross[..., 0], tonnes)
+    lp = curves.saving(others + effect[..., 0][:, None] * tonnes)
+    np.testing.assert_allclose(lp, realised, rtol=0.0, atol=1e-6 * float(np.abs(realised).max()))
