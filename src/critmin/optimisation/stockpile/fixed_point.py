@@ -18,7 +18,10 @@ with ``L_t`` the LP's convex loss of the shortfall left (``L_t(S_t)`` is the mar
 lost without release) and ``V_market`` the engine's value lost of the ally at that node
 (``market_check``: the releases as ``stockpile_release`` events of the kept sample). The left
 side is non-decreasing in ``theta``, so it is found by bisection. ``theta_2`` does the same
-for a probe of ``PROBE`` more tonnes on top (the market's marginal effect). The iteration
+for a probe of ``PROBE`` more tonnes on top (the market's marginal effect). Releases also
+cover shortfall at the scenario's other nodes (``release_cross``: a partner's, the other
+material's), measured per pair of groups from a run without each group's releases (``c_1``)
+and its probe (``c_2``); ``theta_1`` then takes the rest of the node's saving. The iteration
 (:func:`market_consistent`): ``theta = 1``; solve the joint LP; run its releases through the
 market; stop when ``|LP saving - realised saving| <= tolerance x LP saving`` and no holding
 lies on the trust region's edge; else measure the effect at the plan and re-solve with the

@@ -107,7 +107,9 @@ def delivered(solution: StockpileSolution, scenarios: ScenarioSet) -> np.ndarray
     """[scenario, month, ally, material] t/month: the tonnes the plan releases into each
     ally's use node (its own releases and its partners' shipments) that the LP counts on:
     the shortfall it covers, or with a release effect (``model.add_unmet_need``) the tonnes
-    that cover it, at most what arrives (a released tonne the LP does not need is not sold)."""
+    that cover it, at most what arrives (a released tonne the LP does not need is not sold);
+    with effects across nodes (``release_cross``) every tonne that arrives, as it also
+    covers shortfall at the other nodes."""
     covered = (scenarios.shortfall - solution.unmet).clip(min=0.0)
     effect = scenarios.release_effect
     if effect is not None:
