@@ -13,14 +13,25 @@ from typing import Any
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from critmin.errors import InputError
 from critmin.optimisation.stockpile import build_model
 from critmin.optimisation.stockpile.ally import read_private
 from critmin.optimisation.stockpile.config import load_config
 from critmin.optimisation.stockpile.decomposed import decomposed_solve, write_party_files
-from critmin.optimisation.stockpile.fixed_point import Curves, calibrate, market_consistent
-from critmin.optimisation.stockpile.market_check import MarketRunner, through_market
+from critmin.optimisation.stockpile.fixed_point import (
+    Curves,
+    calibrate,
+    market_consistent,
+    probe_tonnes,
+)
+from critmin.optimisation.stockpile.market_check import (
+    RELEASE_FLOOR_T,
+    MarketRunner,
+    delivered,
+    through_market,
+)
 from critmin.optimisation.stockpile.scenarios import scenarios_from_config
 from tests.test_stockpile import EXPLICIT_CONFIG
 from tests.test_stockpile_confidential import EXAMPLES, small_engine_config
@@ -78,10 +89,13 @@ def test_the_iteration_is_deterministic_bit_for_bit(gallium: tuple[Any, Any, Any
 
 
 def test_calibration_inverts_the_lps_saving_as_its_closed_form_says() -> None:
-    """One cell on one linear piece of slope g: a release of y t that the market says saved
-    0.5 g y covers theta_1 = 0.5 per tonne, and a probe of 1 t more that saved 0.3 g more
-    covers theta_2 = 0.3 (1e-12); where the plan releases nothing the probe alone sets both
-    and the tranche is 0 t; a saving of the whole loss gives the theta that covers it all."""
+    """Two nodes on one linear piece of slope g each; the plan releases y t at node 0 only.
+    The market says they saved 0.5 g y at node 0 and 0.2 g y at node 1 (nothing at either
+    without them): node 1 gets c_1 = 0.2 per tonne of node 0 and node 0 theta_1 = 0.5; a
+    probe of 1 t more at node 0 saved 0.3 g more there and 0.1 g more at node 1: theta_2 =
+    0.3, c_2 = 0.1; node 1 releases nothing: its probe of 2 t (1.6 g more at node 1, 0.1 g at
+    node 0) sets its theta at 0.8 and its effect at node 0 at 0.05, one tranche of 0 t (all
+    1e-12); a saving of the whole loss gives the theta that covers it all."""
     g, short, y = 2.0e6, 10.0, 4.0
     curves = Curves(
         width=np.full((1, 1, 2, 1, 1), short),
@@ -90,11 +104,22 @@ def test_calibration_inverts_the_lps_saving_as_its_closed_form_says() -> None:
     )
     tonnes = np.array([y, 0.0]).reshape(1, 1, 2, 1)
     probe = np.array([1.0, 2.0]).reshape(1, 1, 2, 1)
-    realised = np.array([0.5 * g * y, 0.0]).reshape(1, 2, 1)
-    probed = np.array([0.5 * g * y + 0.3 * g, 0.8 * g * 2.0]).reshape(1, 2, 1)
-    effect, tranche = calibrate(curves, tonnes, realised, probe, probed)
+    realised = np.array([0.5 * g * y, 0.2 * g * y]).reshape(1, 2, 1)
+    # [scenario, source ally, source material, ally, material]
+    removed = np.array([[0.0, 0.0], [0.5 * g * y, 0.2 * g * y]]).reshape(1, 2, 1, 2, 1)
+    probed = np.array(
+        [
+            [0.5 * g * y + 0.3 * g, 0.2 * g * y + 0.1 * g],
+            [0.5 * g * y + 0.1 * g, 0.2 * g * y + 1.6 * g],
+        ]
+    ).reshape(1, 2, 1, 2, 1)
+    effect, tranche, cross = calibrate(curves, tonnes, realised, removed, probe, probed)
     np.testing.assert_allclose(effect[0, 0, 0], [0.5, 0.3], rtol=1e-12)
     np.testing.assert_allclose(effect[0, 1, 0], [0.8, 0.8], rtol=1e-12)
+    np.testing.assert_allclose(cross[0, 1, 0, 0, 0], [0.2, 0.1], rtol=1e-12)
+    np.testing.assert_allclose(cross[0, 0, 0, 1, 0], [0.05, 0.05], rtol=1e-12)
+    np.testing.assert_array_equal(cross[0, 0, 0, 0, 0], [0.0, 0.0])
+    np.testing.assert_array_equal(cross[0, 1, 0, 1, 0], [0.0, 0.0])
     np.testing.assert_array_equal(tranche, tonnes)
     whole = curves.effect(np.zeros_like(tonnes), tonnes, np.full((1, 2, 1), g * short))
     assert whole[0, 0, 0] == pytest.approx(short / y, rel=1e-12)
@@ -160,14 +185,22 @@ def test_an_allys_private_file_carries_its_release_effect_and_the_confidential_m
 ) -> None:
     """The release effect is scenario data: each ally's file holds its own (read back
     exactly), and the confidential mode solved on it reaches the centralised optimum of the
-    same LP (within its certified 1e-4)."""
+    same LP (within its certified 1e-4); it refuses effects across allies (they couple the
+    allies' own models)."""
     cfg, _, fixed = gallium
-    sc = fixed.scenarios
+    cross = fixed.scenarios.release_cross
+    assert cross is not None
+    with pytest.raises(InputError, match=r"^scenarios.release_cross: a partner's releases"):
+        write_party_files(cfg, fixed.scenarios, tmp_path / "refused")
+    # an ally's own effects across its materials stay in its file; a partner's couple them
+    allies = np.array(cross["ally"].values)
+    same = xr.DataArray(allies[:, None] == allies[None, :], dims=("ally", "source_ally"))
+    sc = replace(fixed.scenarios, release_cross=cross.where(same, 0.0))
     _, private = write_party_files(cfg, sc, tmp_path / "parties")
     for a in cfg.allies:
         own = read_private(private[a]).scenarios
         mine = sc.for_allies([a])
-        for name in ("release_effect", "release_tranche_t"):
+        for name in ("release_effect", "release_tranche_t", "release_cross"):
             np.testing.assert_array_equal(getattr(own, name).values, getattr(mine, name).values)
     central = build_model(cfg, sc, transfers=True).solve().objective_usd
     result = decomposed_solve(cfg, sc, tolerance=1e-4)
@@ -228,3 +261,40 @@ def test_cli_bad_market_options_are_one_line_naming_the_option(
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_releases_count_at_the_other_nodes_as_the_market_measures_them(tmp_path: Path) -> None:
+    """Targeted bans (24 samples, 8 kept), the partial-equilibrium plan run through the
+    market: a group's releases save something at other nodes (a partner's, the other
+    material's), so some effects across nodes are positive, each at most its first tranche's
+    and 0 on the diagonal; with them the LP's saving of the plan at every node is the
+    market's realised saving (1e-6 of the largest)."""
+    cfg = small_engine_config(tmp_path)
+    sc = scenarios_from_config(cfg)
+    plan = build_model(cfg, sc, transfers=True).solve()
+    tonnes = delivered(plan, sc)
+    tonnes = np.where(tonnes > RELEASE_FLOOR_T, tonnes, 0.0)
+    runner = MarketRunner(cfg, sc)
+    run = runner.run(tonnes)
+    realised = (runner.without.value_lost_usd - run.value_lost_usd).sum(1)
+    curves = Curves.of(sc)
+    extra = probe_tonnes(curves, tonnes)
+    lost = runner.without.value_lost_usd[:, None, None]
+    probed = (lost - runner.probe(tonnes, extra, run)).sum(3)
+    removed = (lost - runner.probe(tonnes, -tonnes, run)).sum(3)
+    effect, _, cross = calibrate(curves, tonnes, realised, removed, extra, probed)
+    n_a, n_m = cross.shape[1:3]
+    diagonal = cross[
+        :, np.arange(n_a)[:, None], np.arange(n_m), np.arange(n_a)[:, None], np.arange(n_m)
+    ]
+    assert (diagonal == 0.0).all()
+    assert (cross[..., 1] <= cross[..., 0] + 1e-12).all()
+    assert (cross >= 0.0).all()
+    us, jp = list(cfg.allies).index("USA"), list(cfg.allies).index("JPN")
+    assert cross[:, us, :, jp, :, 0].max() > 0.0
+    assert cross[:, jp, :, us, :, 0].max() > 0.0
+    assert cross[:, :, 0, :, 1, 0].max() > 0.0
+    assert cross[:, :, 1, :, 0, 0].max() > 0.0
+    others = np.einsum("samcd,stcd->stam", cross[..., 0], tonnes)
+    lp = curves.saving(others + effect[..., 0][:, None] * tonnes)
+    np.testing.assert_allclose(lp, realised, rtol=0.0, atol=1e-6 * float(np.abs(realised).max()))

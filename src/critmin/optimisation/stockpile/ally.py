@@ -68,6 +68,8 @@ def write_private(path: Path, inputs: PrivateInputs) -> None:
             continue
         if "ally" in value.dims:
             value = value.sel(ally=[inputs.ally])
+        if "source_ally" in value.dims:
+            value = value.sel(source_ally=[inputs.ally])
         arrays[item.name] = value.values
         labels[item.name] = {str(d): value[d].values.tolist() for d in value.dims}
     meta = {

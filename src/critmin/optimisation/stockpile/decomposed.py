@@ -139,6 +139,14 @@ def check_supported(config: StockpileConfig, scenarios: ScenarioSet) -> None:
                 f"allies.{a}.{field_name}: caps and budgets bound what an ally can ship, "
                 "which the confidential mode does not yet model; solve it jointly"
             )
+    cross = scenarios.release_cross
+    if cross is not None:
+        partners = cross.ally.values[:, None] != cross.source_ally.values[None, :]
+        if bool((abs(cross) * xr.DataArray(partners, dims=("ally", "source_ally"))).any()):
+            raise InputError(
+                "scenarios.release_cross: a partner's releases cover shortfall at an ally's "
+                "node, which couples the allies' own models; solve it jointly"
+            )
 
 
 def write_party_files(

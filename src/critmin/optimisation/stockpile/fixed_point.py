@@ -18,7 +18,10 @@ with ``L_t`` the LP's convex loss of the shortfall left (``L_t(S_t)`` is the mar
 lost without release) and ``V_market`` the engine's value lost of the ally at that node
 (``market_check``: the releases as ``stockpile_release`` events of the kept sample). The left
 side is non-decreasing in ``theta``, so it is found by bisection. ``theta_2`` does the same
-for a probe of ``PROBE`` more tonnes on top (the market's marginal effect). The iteration
+for a probe of ``PROBE`` more tonnes on top (the market's marginal effect). Releases also
+cover shortfall at the scenario's other nodes (``release_cross``: a partner's, the other
+material's), measured per pair of groups from a run without each group's releases (``c_1``)
+and its probe (``c_2``); ``theta_1`` then takes the rest of the node's saving. The iteration
 (:func:`market_consistent`): ``theta = 1``; solve the joint LP; run its releases through the
 market; stop when ``|LP saving - realised saving| <= tolerance x LP saving`` and no holding
 lies on the trust region's edge; else measure the effect at the plan and re-solve with the
@@ -240,25 +243,62 @@ def calibrate(
     curves: Curves,
     tonnes: np.ndarray,
     realised: np.ndarray,
+    removed: np.ndarray,
     probe: np.ndarray,
     probed: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The release effect [scenario, ally, material, tranche] and the first tranche
-    [scenario, ally, material] (t over the horizon) measured at the plan's releases
-    ``tonnes`` [scenario, month, ally, material] (t/month), which the market saved
-    ``realised`` [scenario, ally, material] (USD), and at ``probe`` more tonnes (same
-    shape as ``tonnes``) which saved ``probed`` (module doc). ``theta_1`` makes the LP's
-    saving of the plan's releases the market's; ``theta_2`` (at most ``theta_1``) that of
-    the probe's extra tonnes on top; a group without releases has one tranche of 0 t at
-    ``theta_2``."""
-    first = curves.effect(np.zeros_like(tonnes), tonnes, realised)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The release effect [scenario, ally, material, tranche], the first tranche [scenario,
+    month, ally, material] (t/month) and the effect across nodes [scenario, ally, material,
+    source ally, source material, tranche] measured at the plan's releases ``tonnes``
+    [scenario, month, ally, material] (t/month), which the market saved ``realised``
+    [scenario, ally, material] (USD); ``removed`` and ``probed`` [scenario, source ally,
+    source material, ally, material] (USD): what the market saved at every node without
+    one group's releases, and with ``probe`` more of them (same shape as ``tonnes``).
+    Across nodes, ``c_1`` makes the LP's saving at a node of another group's releases
+    alone the market's (the saving they add there: ``realised - removed``) and ``c_2`` (at
+    most ``c_1``) that of the probe's extra tonnes on top of the plan; ``theta_1`` makes
+    the LP's saving at the node of the plan (the others' releases at ``c_1``, its own at
+    ``theta_1``) the market's, ``theta_2`` (at most ``theta_1``) that of its own probe on
+    top; a group without releases has one tranche of 0 t at the probe's effect."""
+    n_s, _, n_a, n_m = tonnes.shape
+    given: np.ndarray = np.asarray((tonnes > RELEASE_FLOOR_T).any(1))  # [scenario, ally, mat.]
+    zero = np.zeros_like(tonnes)
+    c1 = np.zeros((n_s, n_a, n_m, n_a, n_m))
+    for b in range(n_a):
+        for n in range(n_m):
+            mine = np.broadcast_to(tonnes[:, :, b : b + 1, n : n + 1], tonnes.shape)
+            c = curves.effect(zero, mine, realised - removed[:, b, n])
+            c1[:, :, :, b, n] = np.nan_to_num(c, nan=0.0)
+    for b in range(n_a):
+        for n in range(n_m):
+            c1[:, b, n, b, n] = 0.0  # a group's own tonnes are its tranches
+    others = np.einsum("samcd,stcd->stam", c1, tonnes)
+    # each other group's saving is valued alone; where together they save more than the
+    # market's at the node, scale them down to it
+    scale = np.minimum(np.nan_to_num(curves.effect(zero, others, realised), nan=1.0), 1.0)
+    c1 *= scale[:, :, :, None, None]
+    others = scale[:, None] * others
+    first = curves.effect(others, tonnes, realised)
     released = np.isfinite(first)
-    cover = np.where(released, first, 0.0)[:, None] * tonnes
-    second = curves.effect(cover, probe, probed)
+    cover = others + np.where(released, first, 0.0)[:, None] * tonnes
+    c2 = np.zeros_like(c1)
+    for b in range(n_a):
+        for n in range(n_m):
+            more = np.broadcast_to(probe[:, :, b : b + 1, n : n + 1], tonnes.shape)
+            c = np.nan_to_num(curves.effect(cover, more, probed[:, b, n]), nan=0.0)
+            had = given[:, b, n, None, None]
+            c2[:, :, :, b, n] = np.where(had, np.minimum(c, c1[:, :, :, b, n]), c)
+            c1[:, :, :, b, n] = np.where(had, c1[:, :, :, b, n], c)
+    for b in range(n_a):
+        for n in range(n_m):
+            c1[:, b, n, b, n] = c2[:, b, n, b, n] = 0.0
+    a, m = np.arange(n_a)[:, None], np.arange(n_m)[None, :]
+    own = probed[:, a, m, a, m]  # [scenario, ally, material]: a group's probe at its node
+    second = curves.effect(cover, probe, own)
     second = np.nan_to_num(second, nan=0.0)  # no shortfall to probe: the release saves nothing
     second = np.where(released, np.minimum(second, first), second)
     first = np.where(released, first, second)
-    return np.stack([first, second], -1), tonnes.copy()
+    return np.stack([first, second], -1), tonnes.copy(), np.stack([c1, c2], -1)
 
 
 def probe_tonnes(curves: Curves, tonnes: np.ndarray) -> np.ndarray:
@@ -341,7 +381,7 @@ def market_consistent(
     wall, cpu = time.perf_counter(), _cpu()
     runner = MarketRunner(config, scenarios)
     coords = {k: scenarios.shortfall[k].values for k in ("scenario", "ally", "material")}
-    current = replace(scenarios, release_effect=None, release_tranche_t=None)
+    current = replace(scenarios, release_effect=None, release_tranche_t=None, release_cross=None)
     history: list[Iteration] = []
     passes: list[tuple[ScenarioSet, StockpileSolution, MarketCheck]] = []
     share: float | None = None
@@ -375,14 +415,26 @@ def market_consistent(
             share = min(share * 2.0, MAX_TRUST) if history[-1].gap <= GOOD_GAP else share / 2.0
         realised = (runner.without.value_lost_usd - run.value_lost_usd).sum(1)
         extra = probe_tonnes(curves, tonnes)
-        probed = (runner.without.value_lost_usd - runner.probe(tonnes, extra, run)).sum(1)
-        effect, tranche = calibrate(curves, tonnes, realised, extra, probed)
+        lost = runner.without.value_lost_usd[:, None, None]
+        probed = (lost - runner.probe(tonnes, extra, run)).sum(3)
+        removed = (lost - runner.probe(tonnes, -tonnes, run)).sum(3)
+        effect, tranche, cross = calibrate(curves, tonnes, realised, removed, extra, probed)
         current = replace(
             scenarios,
             release_effect=xr.DataArray(
                 effect, dims=(*coords, "tranche"), coords={**coords, "tranche": [1, 2]}
             ),
             release_tranche_t=scenarios.shortfall.copy(data=tranche),
+            release_cross=xr.DataArray(
+                cross,
+                dims=(*coords, "source_ally", "source_material", "tranche"),
+                coords={
+                    **coords,
+                    "source_ally": coords["ally"],
+                    "source_material": coords["material"],
+                    "tranche": [1, 2],
+                },
+            ),
         )
     good = [i for i, it in enumerate(history) if it.gap <= tolerance and not it.held_back]
     best = min(good or range(len(history)), key=lambda i: (history[i].gap, i))

@@ -107,7 +107,9 @@ def delivered(solution: StockpileSolution, scenarios: ScenarioSet) -> np.ndarray
     """[scenario, month, ally, material] t/month: the tonnes the plan releases into each
     ally's use node (its own releases and its partners' shipments) that the LP counts on:
     the shortfall it covers, or with a release effect (``model.add_unmet_need``) the tonnes
-    that cover it, at most what arrives (a released tonne the LP does not need is not sold)."""
+    that cover it, at most what arrives (a released tonne the LP does not need is not sold);
+    with effects across nodes (``release_cross``) every tonne that arrives, as it also
+    covers shortfall at the other nodes."""
     covered = (scenarios.shortfall - solution.unmet).clip(min=0.0)
     effect = scenarios.release_effect
     if effect is not None:
@@ -118,10 +120,15 @@ def delivered(solution: StockpileSolution, scenarios: ScenarioSet) -> np.ndarray
                 - solution.transfer.sum("partner")
                 + solution.transfer.sum("ally").rename(partner="ally")
             )
-        first, second = effect.sel(tranche=1, drop=True), effect.sel(tranche=2, drop=True)
-        beyond = 0.0 if solution.release_beyond is None else solution.release_beyond
-        needed = (covered + (first - second) * beyond) / first.where(first > 0)
-        covered = needed.clip(min=0.0, max=arrives.clip(min=0.0)).fillna(0.0)
+        if scenarios.release_cross is not None:
+            # a tonne counts where it arrives and, through the market, at the other nodes
+            covered = arrives.clip(min=0.0)
+        else:
+            first = effect.sel(tranche=1, drop=True)
+            second = effect.sel(tranche=2, drop=True)
+            beyond = 0.0 if solution.release_beyond is None else solution.release_beyond
+            needed = (covered + (first - second) * beyond) / first.where(first > 0)
+            covered = needed.clip(min=0.0, max=arrives.clip(min=0.0)).fillna(0.0)
     values: np.ndarray = covered.transpose("scenario", "month", "ally", "material").values
     return values
 
@@ -227,16 +234,20 @@ class MarketRunner:
         return self._one(sample_paths(released, self.spec.samples, self.spec.seed, only=i), i)
 
     def probe(self, tonnes: np.ndarray, extra: np.ndarray, run: MarketRun) -> np.ndarray:
-        """[scenario, month, ally, material] USD/month: each ally's value lost at each
-        material's node when that ally's releases of that material alone are ``extra`` more
-        than ``tonnes`` (both [scenario, month, ally, material], t/month; ``run``: the
-        market's run of ``tonnes``, whose value lost a group without extra tonnes keeps)."""
-        out = run.value_lost_usd.copy()
-        for (s, a, m), more in np.ndenumerate((extra > RELEASE_FLOOR_T).any(1)):
+        """[scenario, ally, material, month, ally, material] USD/month: every ally's value
+        lost at every material's node when the releases of one ally (the second axis) and
+        material (the third) alone are ``extra`` more (fewer where negative) than
+        ``tonnes`` (both [scenario, month, ally, material], t/month; ``run``: the market's
+        run of ``tonnes``, whose value lost a group without extra tonnes keeps)."""
+        n_s, _, n_a, n_m = tonnes.shape
+        out = np.broadcast_to(
+            run.value_lost_usd[:, None, None], (n_s, n_a, n_m, *run.value_lost_usd.shape[1:])
+        ).copy()
+        for (s, a, m), more in np.ndenumerate((abs(extra) > RELEASE_FLOOR_T).any(1)):
             if more:
                 plus = tonnes[s].copy()
-                plus[:, a, m] += extra[s, :, a, m]
-                out[s, :, a, m] = self._sample(s, plus)[0][:, a, m]
+                plus[:, a, m] = np.maximum(plus[:, a, m] + extra[s, :, a, m], 0.0)
+                out[s, a, m] = self._sample(s, plus)[0]
         return out
 
 

@@ -355,7 +355,11 @@ def add_unmet_need(
     ally and material cover ``theta_1`` each and the rest ``theta_2 <= theta_1`` (concave:
     the LP fills the first tranche first): the variable ``release_beyond`` (t/month, at most
     what arrives; constraint ``first_tranche``: the rest is at most the tranche) takes the
-    second tranche's tonnes and covered = ``theta_1 arrives - (theta_1 - theta_2) beyond``."""
+    second tranche's tonnes and covered = ``theta_1 arrives - (theta_1 - theta_2) beyond``,
+    plus, with ``scenarios.release_cross`` (``c_1 >= c_2`` per pair of nodes), what the
+    tonnes arriving at the other nodes ``(b, n)`` of the scenario cover at this one,
+    ``sum_(b,n) [c_1 arrives_bn - (c_1 - c_2) beyond_bn]`` (the same tranches: concave,
+    so ``beyond`` stays the tonnes beyond the first tranche)."""
     effect, tranche = scenarios.release_effect, scenarios.release_tranche_t
     if effect is None or tranche is None:
         m.add_constraints(unmet.sum("sector") + arrives >= scenarios.shortfall, name="unmet_need")
@@ -369,6 +373,12 @@ def add_unmet_need(
     m.add_constraints(beyond - arrives <= 0, name="beyond_only_arrived")
     m.add_constraints(arrives - beyond <= tranche, name="first_tranche")
     covered = first * arrives - (first - second) * beyond
+    cross = scenarios.release_cross
+    if cross is not None:
+        names = {"ally": "source_ally", "material": "source_material"}
+        c1, c2 = cross.sel(tranche=1, drop=True), cross.sel(tranche=2, drop=True)
+        spill = c1 * arrives.rename(names) - (c1 - c2) * beyond.rename(names)
+        covered = covered + spill.sum(["source_ally", "source_material"])
     m.add_constraints(unmet.sum("sector") + covered >= short, name="unmet_need")
 
 

@@ -66,6 +66,11 @@ class ScenarioSet:
     ``critmin.optimisation.stockpile.fixed_point``); 1 is the partial equilibrium at the
     node, less where a released tonne partly displaces the ally's imports. Set by the
     market-consistent iteration; an ally's private file carries its own.
+    ``release_cross`` [scenario, ally, material, source_ally, source_material, tranche]
+    (dimensionless, None = 0; 0 on the diagonal): the shortfall at ``(ally, material)`` a
+    tonne arriving at ``(source_ally, source_material)`` covers, within that node's first
+    tranche and beyond (the market's effect across nodes: a partner's release, an oxide
+    release at the magnet node).
     """
 
     shortfall: xr.DataArray
@@ -88,6 +93,7 @@ class ScenarioSet:
     supply_elasticity: float | None = None
     release_effect: xr.DataArray | None = None
     release_tranche_t: xr.DataArray | None = None
+    release_cross: xr.DataArray | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -112,6 +118,7 @@ class ScenarioSet:
             sample=_maybe(pick, self.sample),
             release_effect=_maybe(pick, self.release_effect),
             release_tranche_t=_maybe(pick, self.release_tranche_t),
+            release_cross=_maybe(pick, self.release_cross),
             probability=xr.DataArray(
                 np.asarray(probability, float), dims="scenario", coords={"scenario": labels}
             ),
@@ -122,6 +129,8 @@ class ScenarioSet:
         who = list(allies)
 
         def cut(a: xr.DataArray) -> xr.DataArray:
+            if "source_ally" in a.dims:
+                a = a.sel(source_ally=who)
             return a.sel(ally=who)
 
         return replace(
@@ -138,6 +147,7 @@ class ScenarioSet:
             curve_gap_usd=_maybe(cut, self.curve_gap_usd),
             release_effect=_maybe(cut, self.release_effect),
             release_tranche_t=_maybe(cut, self.release_tranche_t),
+            release_cross=_maybe(cut, self.release_cross),
         )
 
     def value_by_sector(self) -> xr.DataArray | None:
@@ -456,6 +466,7 @@ def mean_scenario(scenarios: ScenarioSet) -> ScenarioSet:
         sample=None,
         release_effect=_maybe(mean, scenarios.release_effect),
         release_tranche_t=_maybe(mean, scenarios.release_tranche_t),
+        release_cross=_maybe(mean, scenarios.release_cross),
     )
 
 
